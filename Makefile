@@ -1,0 +1,38 @@
+# Two entry points (the README opens with them) and a few helpers around meson.
+#   make demo   install deps, build, run the finbot example suite against v1 and v2
+#   make test   install deps, build, run every test; closes with "N passed, N failed"
+BUILD ?= build
+MESON_OPTS ?=
+
+.PHONY: all setup build demo test asan fuzz lint clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS) >/dev/null
+
+build: setup $(BUILD)/build.ninja
+	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+test: build
+	@bash scripts/llama.sh --quiet
+	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 >$(BUILD)/test-output.txt 2>&1 || true
+	@python3 tests/summary.py $(BUILD)
+
+asan: setup
+	@test -f build-asan/build.ninja || CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C build-asan >/dev/null || ninja -C build-asan
+	@meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite fuzz >build-asan/test-output.txt 2>&1 || true
+	@python3 tests/summary.py build-asan
+
+lint:
+	@bash scripts/lint.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -14,8 +14,10 @@
 # install script (node-llama-cpp's postinstall would download other things).
 # Idempotent: when everything is there it does nothing and prints nothing.
 #
-# Usage: scripts/llama.sh [--quiet] [--print-dir] [--print-server] [--server]
+# Usage: scripts/llama.sh [--quiet] [--print-dir] [--print-server] [--server] [--no-install]
 #   --print-dir     print the cache dir (after making sure it is complete)
+#   --no-install    never fetch or build: exit 1 when the cache is incomplete (meson uses
+#                   this so that configuring never touches the network)
 #   --print-server  print the llama-server path (implies --server)
 #   --server        also build llama-server (minutes on 2 cores; cached)
 #   --quiet         no progress messages (errors still go to stderr)
@@ -26,15 +28,16 @@ LLAMA_RELEASE=v0.5.0
 CACHE_ROOT=${AIRLOCK_CACHE:-/var/cache/airlock}
 CACHE=$CACHE_ROOT/llama-$VERSION
 
-quiet=0 print_dir=0 print_server=0 server=0
+quiet=0 print_dir=0 print_server=0 server=0 no_install=0
 for a in "$@"; do
   case $a in
     --quiet) quiet=1 ;;
     --print-dir) print_dir=1 ;;
     --print-server) print_server=1; server=1 ;;
     --server) server=1 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "llama.sh: unknown argument '$a' (expected --quiet, --print-dir, --print-server, --server)" >&2
+    --no-install) no_install=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "llama.sh: unknown argument '$a' (expected --quiet, --print-dir, --print-server, --server, --no-install)" >&2
        exit 2 ;;
   esac
 done
@@ -57,6 +60,7 @@ if complete && { ((server == 0)) || [[ -x $server_bin ]]; }; then
   exit 0
 fi
 
+((no_install)) && exit 1
 mkdir -p "$CACHE" || die "cannot create $CACHE (set AIRLOCK_CACHE to a writable dir)"
 # One installer at a time (meson, CI and a person may all call this at once).
 exec 9>"$CACHE_ROOT/.llama-$VERSION.lock"

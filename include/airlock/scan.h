@@ -44,6 +44,10 @@ typedef struct al_scan_config {
  * detector-local id handed back to verify(). */
 typedef struct al_pattern_sink al_pattern_sink;
 int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags, unsigned local_id);
+/* Extra bit for hs_flags: compile the pattern without start-of-match tracking (for wide
+ * patterns Hyperscan cannot track starts for). verify() then gets the window
+ * [end - max_width, end) and must find the start itself. */
+#define AL_PAT_NO_SOM (1u << 31)
 
 enum {
   AL_DET_STREAMABLE = 1u << 0, /* findings are exact under streaming */

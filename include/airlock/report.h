@@ -1,0 +1,45 @@
+/* Gate and reports over a run document (the JSON of al_store_load_run, see
+ * docs/design/store.md and docs/design/report.md).
+ *
+ * al_gate_compute() turns the cases of a run and the run's thresholds into a summary:
+ * totals, counts and pass rates per category and per severity, a verdict per category with
+ * its reason, latency percentiles, and the overall gate with the process exit code
+ * (0 passed, 1 failed, 3 too many errors). Pass rate is pass / (pass + fail): errors are
+ * never a pass or a fail and are counted apart.
+ *
+ * al_report_render() writes one rendering of the run: "text", "json", "junit", "sarif" or
+ * "markdown". It uses the document's "summary" when present, else computes it from
+ * run.thresholds. Renderers take any JSON: missing or mistyped fields fall back to empty
+ * values, never a crash. Text from the model is escaped for the medium (terminal control
+ * sequences, XML, Markdown) in src/report/escape.c, and only there.
+ */
+#ifndef AIRLOCK_REPORT_H
+#define AIRLOCK_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "airlock/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { AL_GATE_PASSED = 0, AL_GATE_FAILED = 1, AL_GATE_ERRORS = 3 };
+
+/* thresholds (may be NULL: every category needs a pass rate of 1.0):
+ *   {"default": {"min_pass_rate": 1.0, "max_failures": N},
+ *    "categories": {"safety": {"min_pass_rate": 1.0, "max_failures": 0}, ...},
+ *    "severities": {"critical": {"max_failures": 0}, ...},
+ *    "max_error_rate": 0.1}
+ * Returns 0, AL_EINVAL for a malformed threshold, AL_ENOMEM. */
+int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **summary_out);
+
+/* Formats accepted by al_report_render, NULL-terminated. */
+extern const char *const al_report_formats[];
+int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

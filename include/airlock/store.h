@@ -1,0 +1,83 @@
+/* The results store: one SQLite database (WAL) holding every run, case, attempt, assertion
+ * and streamed token.
+ *
+ * The runner opens the store, begins a run (the store names it "YYYYMMDD-HHMMSS-xxxx"),
+ * streams results with al_store_put_result() and ends the run with its status, exit code and
+ * gate summary. Writes are batched: a result joins an open transaction that commits when
+ * AL_STORE_BATCH results are pending or when al_store_flush() is called (the runner flushes
+ * every 100 ms and at the end). Once flushed, a result survives a crash of the process.
+ * Putting a case that is already stored for the run is a no-op returning 1, which makes a
+ * resumed run exactly-once: the runner skips the ids al_store_run_done_ids() reports, and a
+ * racing duplicate is dropped by the database itself.
+ *
+ * The schema is created by ordered migrations recorded in `schema_migrations`; other
+ * subsystems (review, shadow, audit) keep their own lists and apply them with
+ * al_store_migrate() under their own component name.
+ *
+ * Every function is safe to call from several threads on one handle (a mutex serialises
+ * them); several handles, in one process or many, may share a database file.
+ * al_store_load_run() returns the run document described in docs/design/store.md, the
+ * input of every report.
+ */
+#ifndef AIRLOCK_STORE_H
+#define AIRLOCK_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "airlock/error.h"
+#include "airlock/result.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sqlite3 sqlite3;
+typedef struct al_store al_store;
+
+/* One schema step. Versions of a component start at 1 and increase by 1. */
+typedef struct al_migration {
+  int version;
+  const char *name;
+  const char *sql; /* one or more statements */
+} al_migration;
+
+/* Open (creating the parent folders and the file when missing) and migrate. */
+int al_store_open(const char *path, al_store **out, al_error *err);
+/* Flush pending results and close. Accepts NULL. */
+void al_store_close(al_store *s);
+sqlite3 *al_store_db(al_store *s);
+
+/* Apply the migrations of `component` not yet recorded, each in its own transaction.
+ * Idempotent; safe when several processes open the same file at once. */
+int al_store_migrate(al_store *s, const char *component, const al_migration *list, size_t n,
+                     al_error *err);
+/* Highest applied version of a component (0 when none), or a negative code. */
+int al_store_schema_version(al_store *s, const char *component);
+
+/* Record a new run (status "running"); fills m->run_id. started_wall_ns 0 means now. */
+int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err);
+/* The manifest of a run as a JSON object (see docs/design/store.md); AL_ENOTFOUND if none. */
+int al_store_run_manifest(al_store *s, const char *run_id, json_t **out, al_error *err);
+/* Call cb for every case id already stored for the run; a non-zero return stops early and
+ * is returned. The callback runs without the store's lock held and may use the store. */
+int al_store_run_done_ids(al_store *s, const char *run_id,
+                          int (*cb)(const char *case_id, void *ud), void *ud);
+/* 0 stored (pending until the batch commits), 1 already stored for this run. */
+int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r,
+                        al_error *err);
+/* Commit pending results. */
+int al_store_flush(al_store *s, al_error *err);
+/* status: "running", "completed" or "interrupted". summary may be NULL. */
+int al_store_run_end(al_store *s, const char *run_id, const char *status, int exit_code,
+                     const json_t *summary, al_error *err);
+/* Newest first; limit <= 0 means AL_STORE_LIST_DEFAULT. *out is a JSON array. */
+int al_store_list_runs(al_store *s, int limit, json_t **out, al_error *err);
+/* run_id may be "latest". *out: {"run": {...}, "cases": [...], "summary": ... or null}. */
+int al_store_load_run(al_store *s, const char *run_id, int with_tokens, json_t **out,
+                      al_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

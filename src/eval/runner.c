@@ -1,0 +1,1018 @@
+/* The runner (see include/airlock/runner.h).
+ *
+ * Shape: curl's hiperfifo. One libevent base; libcurl's multi handle tells us which sockets
+ * to watch (socket_cb) and when to wake (timer_cb); libevent tells curl what happened
+ * (event_cb -> curl_multi_socket_action). Exec/llama targets use a pool of worker
+ * processes whose stdout is a bufferevent read line by line. A 100 ms tick flushes the
+ * store and redraws progress.
+ *
+ * Life of a case: pulled from the suite when a slot is free (fill) -> queued until the rate
+ * limiter allows (its queued time is measured) -> sent (attempt n) -> bytes arrive
+ * (first byte, first token, last byte timestamps) -> parsed by the adapter -> on a
+ * retryable failure, rescheduled with exponential backoff and full jitter -> judged by its
+ * assertions -> stored -> freed. Errors (timeouts, refused connections, bad responses,
+ * assertions that could not run) end as AL_ERROR, never as a pass or a fail. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "al_config.h"
+#include "airlock/assert.h"
+#include "airlock/log.h"
+#include "airlock/runner.h"
+#include "airlock/sse.h"
+#include "airlock/target.h"
+#include "airlock/util.h"
+#include "core/limits.h"
+#include "proc.h"
+
+static volatile sig_atomic_t stop_requested;
+void al_run_request_stop(void) { stop_requested = 1; }
+
+typedef struct runner runner;
+typedef struct worker worker;
+
+typedef struct job {
+  runner *r;
+  al_case *c;
+  al_case_result res;
+  al_gen_output out;
+  json_t *params;
+  al_buf body, path, resp;
+  al_sse sse;
+  int streaming;
+  CURL *easy;
+  struct curl_slist *hdrs;
+  char errbuf[CURL_ERROR_SIZE];
+  int attempt;
+  int64_t created_ns, sent_ns, first_byte_ns, last_byte_ns;
+  int http_status;
+  struct event *timer; /* rate-limit wait or retry backoff */
+  worker *w;
+  int parse_failed;
+  al_error perr;
+  struct job *next;    /* waiting list */
+} job;
+
+struct worker {
+  runner *r;
+  al_proc *proc;
+  struct bufferevent *bev;
+  struct event *timeout;
+  job *cur;
+  int dead;
+  int index;
+};
+
+typedef struct idset {
+  char (*ids)[65];
+  size_t cap, n;
+} idset;
+
+struct runner {
+  struct event_base *base;
+  CURLM *multi;
+  struct event *curl_timer, *tick;
+  const al_suite *s;
+  const al_target_config *tc;
+  al_store *store;
+  const al_run_opts *o;
+  char run_id[40];
+  al_case_iter *it;
+  int iter_done;
+  idset done_ids;
+  int in_flight, max_in_flight;
+  al_run_stats st;
+  int64_t start_ns, last_plain_ns;
+  /* rate limiting */
+  double req_tokens, tok_tokens;
+  int64_t last_refill_ns;
+  job *waiting_head, *waiting_tail; /* jobs waiting for a rate-limit token or a worker */
+  struct event *rate_ev;
+  /* exec pool */
+  worker *workers;
+  int n_workers;
+  char *api_key_header;
+  int fatal;
+  al_error err;
+  FILE *pout;
+  int progress;
+  int aborted;
+  const char *sock; /* unix socket to connect to: the launched server's, or the target's */
+};
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+static size_t idhash(const char *id) {
+  size_t h = 0;
+  for (int i = 0; i < 16; i++) h = h * 16 + (size_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+  return h;
+}
+
+static int idset_add(idset *s, const char *id) {
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 1024;
+    char(*n)[65] = al_calloc(nc, 65);
+    if (!n) return AL_ENOMEM;
+    for (size_t i = 0; i < s->cap; i++) {
+      if (!s->ids[i][0]) continue;
+      size_t k = idhash(s->ids[i]) & (nc - 1);
+      while (n[k][0]) k = (k + 1) & (nc - 1);
+      memcpy(n[k], s->ids[i], 65);
+    }
+    al_free(s->ids);
+    s->ids = n;
+    s->cap = nc;
+  }
+  size_t k = idhash(id) & (s->cap - 1);
+  while (s->ids[k][0]) {
+    if (!strcmp(s->ids[k], id)) return 0;
+    k = (k + 1) & (s->cap - 1);
+  }
+  memcpy(s->ids[k], id, 65);
+  s->n++;
+  return 0;
+}
+
+static int idset_has(const idset *s, const char *id) {
+  if (!s->cap) return 0;
+  size_t k = idhash(id) & (s->cap - 1);
+  while (s->ids[k][0]) {
+    if (!strcmp(s->ids[k], id)) return 1;
+    k = (k + 1) & (s->cap - 1);
+  }
+  return 0;
+}
+
+static int add_done(const char *id, void *ud) { return idset_add(ud, id); }
+
+static char *dup_json(const json_t *j) { return j ? json_dumps(j, JSON_COMPACT) : NULL; }
+
+static void fill(runner *r);
+static void finish(job *j);
+static void send_job(job *j);
+static void worker_start(runner *r, worker *w);
+
+static void job_free(job *j) {
+  if (!j) return;
+  if (j->easy) {
+    curl_multi_remove_handle(j->r->multi, j->easy);
+    curl_easy_cleanup(j->easy);
+  }
+  curl_slist_free_all(j->hdrs);
+  if (j->timer) event_free(j->timer);
+  al_buf_cleanup(&j->body);
+  al_buf_cleanup(&j->path);
+  al_buf_cleanup(&j->resp);
+  al_sse_cleanup(&j->sse);
+  al_gen_output_cleanup(&j->out);
+  al_case_result_cleanup(&j->res);
+  json_decref(j->params);
+  al_case_free(j->c);
+  al_free(j);
+}
+
+/* ---- progress ------------------------------------------------------------------------ */
+
+static void progress(runner *r, int final) {
+  if (r->progress == AL_PROGRESS_NONE) return;
+  int64_t now = al_now_ns();
+  double el = (now - r->start_ns) / 1e9;
+  int64_t done = r->st.done, total = r->st.total - r->st.skipped;
+  double rate = el > 0 ? done / el : 0;
+  double eta = rate > 0 ? (total - done) / rate : 0;
+  if (r->progress == AL_PROGRESS_TTY) {
+    int w = 30, fillw = total > 0 ? (int)(w * done / total) : w;
+    char bar[40];
+    for (int i = 0; i < w; i++) bar[i] = i < fillw ? '=' : (i == fillw ? '>' : ' ');
+    bar[w] = '\0';
+    fprintf(r->pout, "\r[%s] %lld/%lld  %.0f/s  ETA %.0fs  fail %lld  error %lld  in flight %d ",
+            bar, (long long)done, (long long)total, rate, eta, (long long)r->st.fail,
+            (long long)r->st.error, r->in_flight);
+    if (final) fputc('\n', r->pout);
+    fflush(r->pout);
+  } else if (final || now - r->last_plain_ns > 5000000000LL) {
+    r->last_plain_ns = now;
+    fprintf(r->pout, "progress: %lld/%lld done, %.0f/s, %lld fail, %lld error\n", (long long)done,
+            (long long)total, rate, (long long)r->st.fail, (long long)r->st.error);
+    fflush(r->pout);
+  }
+}
+
+/* ---- rate limiting ------------------------------------------------------------------- */
+
+static void refill(runner *r) {
+  int64_t now = al_now_ns();
+  double dt = (now - r->last_refill_ns) / 1e9;
+  r->last_refill_ns = now;
+  if (r->tc->requests_per_second > 0) {
+    double cap = r->tc->requests_per_second < 1 ? 1 : r->tc->requests_per_second;
+    r->req_tokens = fmin(cap, r->req_tokens + dt * r->tc->requests_per_second);
+  }
+  if (r->tc->tokens_per_minute > 0) {
+    double cap = r->tc->tokens_per_minute;
+    r->tok_tokens = fmin(cap, r->tok_tokens + dt * r->tc->tokens_per_minute / 60.0);
+  }
+}
+
+/* 0 when a request may go now (and takes a token); else ms to wait. */
+static long rate_wait_ms(runner *r) {
+  refill(r);
+  long wait = 0;
+  if (r->tc->requests_per_second > 0 && r->req_tokens < 1) {
+    wait = (long)ceil((1 - r->req_tokens) / r->tc->requests_per_second * 1000);
+  }
+  if (r->tc->tokens_per_minute > 0 && r->tok_tokens <= 0) {
+    long w2 = (long)ceil(-r->tok_tokens / (r->tc->tokens_per_minute / 60.0) * 1000) + 1;
+    if (w2 > wait) wait = w2;
+  }
+  if (wait) return wait < 1 ? 1 : wait;
+  if (r->tc->requests_per_second > 0) r->req_tokens -= 1;
+  return 0;
+}
+
+static worker *idle_worker(runner *r) {
+  for (int i = 0; i < r->n_workers; i++)
+    if (!r->workers[i].cur && !r->workers[i].dead && r->workers[i].proc) return &r->workers[i];
+  return NULL;
+}
+
+static void dispatch_waiting(runner *r);
+
+static void rate_cb(evutil_socket_t fd, short ev, void *arg) { dispatch_waiting(arg); }
+
+static void dispatch_waiting(runner *r) {
+  while (r->waiting_head) {
+    if (r->tc->ops->transport == AL_TRANSPORT_EXEC && !idle_worker(r)) return;
+    long w = rate_wait_ms(r);
+    if (w) {
+      struct timeval tv = {w / 1000, (w % 1000) * 1000};
+      evtimer_add(r->rate_ev, &tv);
+      return;
+    }
+    job *j = r->waiting_head;
+    r->waiting_head = j->next;
+    if (!r->waiting_head) r->waiting_tail = NULL;
+    j->next = NULL;
+    send_job(j);
+  }
+}
+
+static void enqueue(job *j) {
+  runner *r = j->r;
+  if (r->waiting_tail) r->waiting_tail->next = j;
+  else r->waiting_head = j;
+  r->waiting_tail = j;
+  dispatch_waiting(r);
+}
+
+/* ---- retries ------------------------------------------------------------------------- */
+
+static void retry_cb(evutil_socket_t fd, short ev, void *arg) { enqueue(arg); }
+
+static void record_attempt(job *j, const char *kind, const char *msg) {
+  al_attempt *a = al_realloc(j->res.attempts, (size_t)(j->res.n_attempts + 1) * sizeof *a);
+  if (!a) return;
+  j->res.attempts = a;
+  a = &a[j->res.n_attempts++];
+  memset(a, 0, sizeof *a);
+  a->n = j->attempt;
+  a->http_status = j->http_status;
+  a->error_kind = kind ? al_strdup(kind) : NULL;
+  a->error_msg = msg ? al_strdup(msg) : NULL;
+  a->start_wall_ns = al_wall_ns() - (al_now_ns() - j->sent_ns);
+  a->ttfb_ns = j->first_byte_ns ? j->first_byte_ns - j->sent_ns : -1;
+  a->total_ns = (j->last_byte_ns ? j->last_byte_ns : al_now_ns()) - j->sent_ns;
+}
+
+static void set_error(job *j, const char *kind, const char *msg) {
+  al_free(j->res.error_kind);
+  al_free(j->res.error_msg);
+  j->res.error_kind = al_strdup(kind);
+  j->res.error_msg = al_strdup(msg);
+}
+
+/* A failed attempt: retry with backoff if allowed, else end the case as an error. */
+static void attempt_failed(job *j, int retryable, const char *kind, const char *msg,
+                           long retry_after_ms) {
+  runner *r = j->r;
+  record_attempt(j, kind, msg);
+  set_error(j, kind, msg);
+  if (retryable && j->attempt <= r->tc->max_retries && !stop_requested) {
+    /* exponential backoff with full jitter; Retry-After wins when longer */
+    double cap = fmin((double)r->tc->max_backoff_ms, (double)r->tc->backoff_ms * pow(2, j->attempt - 1));
+    static al_rng rng;
+    static int seeded;
+    if (!seeded) al_rng_seed(&rng, (uint64_t)al_now_ns()), seeded = 1;
+    long ms = (long)(al_rng_double(&rng) * cap);
+    if (retry_after_ms > ms) ms = retry_after_ms;
+    if (j->easy) {
+      curl_multi_remove_handle(r->multi, j->easy);
+      curl_easy_cleanup(j->easy);
+      j->easy = NULL;
+    }
+    curl_slist_free_all(j->hdrs);
+    j->hdrs = NULL;
+    al_gen_output_cleanup(&j->out);
+    al_buf_reset(&j->resp);
+    al_buf_reset(&j->body);
+    al_buf_reset(&j->path);
+    if (!j->timer) j->timer = evtimer_new(r->base, retry_cb, j);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(j->timer, &tv);
+    return;
+  }
+  j->res.verdict = AL_ERROR;
+  finish(j);
+}
+
+/* ---- HTTP transport ------------------------------------------------------------------ */
+
+static int sse_event(const char *event, const char *data, size_t len, void *ud) {
+  job *j = ud;
+  if (j->parse_failed) return 1;
+  if (j->r->tc->ops->parse_event(j->r->tc, data, len, &j->out, al_now_ns(), &j->perr)) {
+    j->parse_failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *ud) {
+  job *j = ud;
+  size_t len = size * n;
+  int64_t now = al_now_ns();
+  if (!j->first_byte_ns) {
+    j->first_byte_ns = now;
+    long code = 0;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+    j->http_status = (int)code;
+    char *ct = NULL;
+    curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ct);
+    j->streaming = code >= 200 && code < 300 && ct && strstr(ct, "text/event-stream");
+    if (j->streaming) al_sse_init(&j->sse, sse_event, j, AL_MAX_SSE_EVENT_BYTES);
+  }
+  j->last_byte_ns = now;
+  if (j->streaming) {
+    if (j->parse_failed) return len;
+    int rc = al_sse_feed(&j->sse, p, len);
+    if (rc == AL_ELIMIT) {
+      j->parse_failed = 1;
+      al_error_set(&j->perr, AL_ELIMIT, "stream event larger than %u bytes", AL_MAX_SSE_EVENT_BYTES);
+    }
+    return len;
+  }
+  if (al_buf_append(&j->resp, p, len)) return 0; /* too large: curl aborts the transfer */
+  return len;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ud) { return size * n; }
+
+static void send_http(job *j) {
+  runner *r = j->r;
+  const al_target_config *tc = r->tc;
+  char url[4096];
+  snprintf(url, sizeof url, "%s%s", tc->base_url, j->path.data ? j->path.data : "");
+  CURL *e = curl_easy_init();
+  if (!e) {
+    attempt_failed(j, 0, "internal", "curl_easy_init failed", 0);
+    return;
+  }
+  j->easy = e;
+  j->hdrs = curl_slist_append(j->hdrs, "Content-Type: application/json");
+  j->hdrs = curl_slist_append(j->hdrs, tc->stream ? "Accept: text/event-stream" : "Accept: application/json");
+  if (r->api_key_header) j->hdrs = curl_slist_append(j->hdrs, r->api_key_header);
+  const char *hk;
+  json_t *hv;
+  json_object_foreach(tc->headers, hk, hv) {
+    char h[2048];
+    snprintf(h, sizeof h, "%s: %s", hk, json_string_value(hv));
+    j->hdrs = curl_slist_append(j->hdrs, h);
+  }
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  if (r->sock) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, r->sock);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.data);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)tc->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)tc->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (tc->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, tc->ca_file);
+  if (tc->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  j->errbuf[0] = '\0';
+  j->first_byte_ns = j->last_byte_ns = 0;
+  j->http_status = 0;
+  j->streaming = 0;
+  j->parse_failed = 0;
+  al_gen_output_init(&j->out, al_now_ns());
+  j->sent_ns = j->out.t0_ns;
+  CURLMcode mc = curl_multi_add_handle(r->multi, e);
+  if (mc != CURLM_OK) attempt_failed(j, 0, "internal", curl_multi_strerror(mc), 0);
+}
+
+static const char *curl_kind(CURLcode c) {
+  switch (c) {
+  case CURLE_OPERATION_TIMEDOUT: return "timeout";
+  case CURLE_COULDNT_CONNECT: return "connect";
+  case CURLE_COULDNT_RESOLVE_HOST: return "resolve";
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE: return "reset";
+  case CURLE_WRITE_ERROR: return "too-large";
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION: return "tls";
+  default: return "transport";
+  }
+}
+
+static void http_done(job *j, CURLcode cc) {
+  runner *r = j->r;
+  const al_target_ops *ops = r->tc->ops;
+  char msg[512];
+  long code = 0;
+  curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+  j->http_status = (int)code;
+  if (!j->last_byte_ns) j->last_byte_ns = al_now_ns();
+  if (cc != CURLE_OK) {
+    snprintf(msg, sizeof msg, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+    attempt_failed(j, cc != CURLE_WRITE_ERROR && ops->should_retry(0, (int)cc), curl_kind(cc), msg, 0);
+    return;
+  }
+  if (code < 200 || code >= 300) {
+    char em[300] = "";
+    if (ops->error_message) ops->error_message(j->resp.data, j->resp.len, em, sizeof em);
+    snprintf(msg, sizeof msg, "HTTP %ld: %s", code, em);
+    curl_off_t ra = -1;
+    curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &ra);
+    attempt_failed(j, ops->should_retry((int)code, 0), "http", msg, ra > 0 ? (long)(ra * 1000) : 0);
+    return;
+  }
+  if (j->streaming) {
+    if (!j->parse_failed) al_sse_finish(&j->sse);
+    if (!j->parse_failed && !j->out.done) {
+      j->parse_failed = 1;
+      al_error_set(&j->perr, AL_EPARSE, "stream ended without [DONE]");
+    }
+  } else if (ops->parse_response(r->tc, j->resp.data ? j->resp.data : "", j->resp.len, &j->out, &j->perr)) {
+    j->parse_failed = 1;
+  }
+  if (j->parse_failed) {
+    attempt_failed(j, 0, "parse", j->perr.msg, 0);
+    return;
+  }
+  record_attempt(j, NULL, NULL);
+  finish(j);
+}
+
+static void check_multi(runner *r) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(r->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    job *j = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+    http_done(j, m->data.result);
+  }
+}
+
+typedef struct sock_ctx {
+  struct event *ev;
+} sock_ctx;
+
+static void event_cb(evutil_socket_t fd, short kind, void *arg) {
+  runner *r = arg;
+  int action = (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
+  int running;
+  curl_multi_socket_action(r->multi, fd, action, &running);
+  check_multi(r);
+}
+
+static int socket_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp) {
+  runner *r = cbp;
+  sock_ctx *sc = sockp;
+  if (what == CURL_POLL_REMOVE) {
+    if (sc) {
+      event_free(sc->ev);
+      al_free(sc);
+      curl_multi_assign(r->multi, s, NULL);
+    }
+    return 0;
+  }
+  short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
+  if (!sc) {
+    sc = al_calloc(1, sizeof *sc);
+    if (!sc) return -1;
+    curl_multi_assign(r->multi, s, sc);
+  } else {
+    event_free(sc->ev);
+  }
+  sc->ev = event_new(r->base, s, kind, event_cb, r);
+  event_add(sc->ev, NULL);
+  return 0;
+}
+
+static void curl_timer_cb(evutil_socket_t fd, short kind, void *arg) {
+  runner *r = arg;
+  int running;
+  curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi(r);
+}
+
+static int multi_timer_cb(CURLM *m, long timeout_ms, void *arg) {
+  runner *r = arg;
+  if (timeout_ms < 0) {
+    evtimer_del(r->curl_timer);
+    return 0;
+  }
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  evtimer_add(r->curl_timer, &tv);
+  return 0;
+}
+
+/* ---- exec transport ------------------------------------------------------------------ */
+
+static void worker_kill(worker *w) {
+  if (w->bev) bufferevent_free(w->bev);
+  w->bev = NULL;
+  if (w->proc) {
+    w->proc->out_fd = -1; /* owned by the bufferevent, closed above */
+    al_proc_stop(w->proc, 200);
+  }
+  w->proc = NULL;
+  if (w->timeout) evtimer_del(w->timeout);
+}
+
+static void exec_fail(worker *w, const char *kind, const char *msg) {
+  job *j = w->cur;
+  w->cur = NULL;
+  worker_kill(w);
+  if (!w->r->fatal) worker_start(w->r, w);
+  if (j) {
+    j->w = NULL;
+    j->last_byte_ns = al_now_ns();
+    attempt_failed(j, w->r->tc->ops->should_retry(0, 1), kind, msg, 0);
+  }
+  dispatch_waiting(w->r);
+}
+
+static void worker_read(struct bufferevent *bev, void *arg) {
+  worker *w = arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  for (;;) {
+    size_t n = 0;
+    char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+    if (!line) {
+      if (evbuffer_get_length(in) > AL_MAX_LINE_BYTES) exec_fail(w, "parse", "line from the model process is too long");
+      return;
+    }
+    job *j = w->cur;
+    if (!j) { /* a line outside a request: only "ready" is fine */
+      free(line);
+      continue;
+    }
+    int64_t now = al_now_ns();
+    if (!j->first_byte_ns) j->first_byte_ns = now;
+    j->last_byte_ns = now;
+    al_error e = {0};
+    int rc = w->r->tc->ops->parse_event(w->r->tc, line, n, &j->out, now, &e);
+    free(line);
+    if (rc) {
+      exec_fail(w, "parse", e.msg);
+      return;
+    }
+    if (j->out.done) {
+      w->cur = NULL;
+      evtimer_del(w->timeout);
+      j->w = NULL;
+      record_attempt(j, NULL, NULL);
+      finish(j);
+      dispatch_waiting(w->r);
+      return;
+    }
+  }
+}
+
+static void worker_event(struct bufferevent *bev, short what, void *arg) {
+  worker *w = arg;
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) exec_fail(w, "process", "the model process exited or closed its output");
+}
+
+static void worker_timeout(evutil_socket_t fd, short kind, void *arg) {
+  exec_fail(arg, "timeout", "no answer from the model process before the timeout");
+}
+
+static void worker_start(runner *r, worker *w) {
+  al_error e = {0};
+  w->dead = 0;
+  if (al_proc_start(r->tc, r->tc->command, 1, r->tc->model_path, &w->proc, &e)) {
+    char m[600];
+    al_error_log("cannot start model process: %s", al_error_format(&e, m, sizeof m));
+    w->dead = 1;
+    r->fatal = 1;
+    r->err = e;
+    return;
+  }
+  evutil_make_socket_nonblocking(w->proc->out_fd);
+  w->bev = bufferevent_socket_new(r->base, w->proc->out_fd, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent_setcb(w->bev, worker_read, NULL, worker_event, w);
+  bufferevent_enable(w->bev, EV_READ);
+  if (!w->timeout) w->timeout = evtimer_new(r->base, worker_timeout, w);
+}
+
+static void send_exec(job *j) {
+  runner *r = j->r;
+  worker *w = idle_worker(r);
+  if (!w) { /* cannot happen: dispatch checks; requeue defensively */
+    enqueue(j);
+    return;
+  }
+  w->cur = j;
+  j->w = w;
+  j->first_byte_ns = j->last_byte_ns = 0;
+  al_gen_output_init(&j->out, al_now_ns());
+  j->sent_ns = j->out.t0_ns;
+  al_buf_putc(&j->body, '\n');
+  size_t off = 0;
+  while (off < j->body.len) {
+    ssize_t n = write(w->proc->in_fd, j->body.data + off, j->body.len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      exec_fail(w, "process", "cannot write the request to the model process");
+      return;
+    }
+    off += (size_t)n;
+  }
+  struct timeval tv = {r->tc->timeout_ms / 1000, (r->tc->timeout_ms % 1000) * 1000};
+  evtimer_add(w->timeout, &tv);
+}
+
+/* ---- case life ----------------------------------------------------------------------- */
+
+static void send_job(job *j) {
+  runner *r = j->r;
+  const al_target_config *tc = r->tc;
+  if (!j->res.queued_ns && j->attempt == 0) j->res.queued_ns = al_now_ns() - j->created_ns;
+  j->attempt++;
+  al_gen_request req = {j->c->id, j->c->messages, j->c->tools, j->params, j->c->response_schema};
+  al_buf_reset(&j->body);
+  al_buf_reset(&j->path);
+  if (tc->ops->build_request(tc, &req, &j->body, &j->path)) {
+    attempt_failed(j, 0, "internal", "could not build the request", 0);
+    return;
+  }
+  if (!j->res.request_json) j->res.request_json = al_strndup(j->body.data, j->body.len);
+  if (tc->ops->transport == AL_TRANSPORT_HTTP) send_http(j);
+  else send_exec(j);
+}
+
+static void judge(job *j) {
+  runner *r = j->r;
+  al_case_result *res = &j->res;
+  res->output = al_strndup(j->out.text.data ? j->out.text.data : "", j->out.text.len);
+  res->finish_reason = j->out.finish_reason[0] ? al_strdup(j->out.finish_reason) : NULL;
+  res->model = al_strdup(j->out.model[0] ? j->out.model : (r->tc->model ? r->tc->model : ""));
+  res->tool_calls_json = dup_json(j->out.tool_calls);
+  res->prompt_tokens = j->out.prompt_tokens;
+  res->completion_tokens = j->out.completion_tokens;
+  res->ttfb_ns = j->first_byte_ns ? j->first_byte_ns - j->sent_ns : -1;
+  res->ttft_ns = j->out.first_token_ns >= 0 ? j->out.first_token_ns - j->sent_ns : -1;
+  res->total_ns = j->last_byte_ns - j->sent_ns;
+  res->tokens = j->out.tokens;
+  res->n_tokens = j->out.n_tokens;
+  j->out.tokens = NULL;
+  j->out.n_tokens = j->out.cap_tokens = 0;
+  if (r->tc->tokens_per_minute > 0) {
+    int used = (res->prompt_tokens > 0 ? res->prompt_tokens : 0) +
+               (res->completion_tokens > 0 ? res->completion_tokens : (int)res->n_tokens);
+    r->tok_tokens -= used;
+  }
+  json_t *cj = json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name, "messages",
+                         j->c->messages, "vars", j->c->vars);
+  res->asserts = al_calloc(j->c->n_asserts ? j->c->n_asserts : 1, sizeof *res->asserts);
+  int any_fail = 0, any_err = 0;
+  char errmsg[600] = "";
+  for (size_t i = 0; res->asserts && i < j->c->n_asserts; i++) {
+    al_assert_input in = {res->output, strlen(res->output), res, cj, al_suite_system_prompt(r->s)};
+    int rc = al_assert_eval(j->c->asserts[i], &in, &res->asserts[i]);
+    res->n_asserts++;
+    if (rc < 0) {
+      any_err = 1;
+      snprintf(errmsg, sizeof errmsg, "assertion %s could not run: %s", al_assert_type(j->c->asserts[i]),
+               res->asserts[i].message ? res->asserts[i].message : "");
+    } else if (!res->asserts[i].pass) {
+      any_fail = 1;
+    }
+  }
+  json_decref(cj);
+  if (any_err) {
+    res->verdict = AL_ERROR;
+    set_error(j, "assertion", errmsg);
+  } else {
+    res->verdict = any_fail ? AL_FAIL : AL_PASS;
+    al_free(res->error_kind), res->error_kind = NULL;
+    al_free(res->error_msg), res->error_msg = NULL;
+  }
+}
+
+static void finish(job *j) {
+  runner *r = j->r;
+  al_case_result *res = &j->res;
+  if (res->verdict != AL_ERROR) judge(j);
+  else {
+    res->ttfb_ns = j->first_byte_ns ? j->first_byte_ns - j->sent_ns : -1;
+    res->ttft_ns = -1;
+    res->total_ns = (j->last_byte_ns ? j->last_byte_ns : al_now_ns()) - j->sent_ns;
+    if (!res->output) res->output = al_strndup(j->out.text.data ? j->out.text.data : "", j->out.text.len);
+  }
+  al_error e = {0};
+  int rc = al_store_put_result(r->store, r->run_id, res, &e);
+  if (rc < 0) {
+    char m[600];
+    al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));
+    r->fatal = 1;
+    r->err = e;
+  }
+  r->st.done++;
+  if (res->verdict == AL_PASS) r->st.pass++;
+  else if (res->verdict == AL_FAIL) r->st.fail++;
+  else r->st.error++;
+  if (r->o->on_result) r->o->on_result(res, r->o->ud);
+  /* too many errors reaching the target: stop taking cases */
+  if (r->st.done >= 20 && r->st.error > r->tc->max_error_rate * (double)r->st.done && !r->aborted) {
+    r->aborted = 1;
+    al_warn("stopping: %lld of %lld cases ended in errors (max_error_rate %.2f)",
+            (long long)r->st.error, (long long)r->st.done, r->tc->max_error_rate);
+  }
+  r->in_flight--;
+  job_free(j);
+  fill(r);
+}
+
+static void fill(runner *r) {
+  while (!r->iter_done && !r->fatal && !r->aborted && !stop_requested && r->in_flight < r->max_in_flight) {
+    al_case *c = NULL;
+    al_error e = {0};
+    if (al_case_next(r->it, &c, &e)) {
+      r->fatal = 1;
+      r->err = e;
+      break;
+    }
+    if (!c) {
+      r->iter_done = 1;
+      break;
+    }
+    if (idset_has(&r->done_ids, c->id)) {
+      r->st.skipped++;
+      al_case_free(c);
+      continue;
+    }
+    job *j = al_calloc(1, sizeof *j);
+    if (!j) {
+      al_case_free(c);
+      r->fatal = 1;
+      break;
+    }
+    j->r = r;
+    j->c = c;
+    j->created_ns = al_now_ns();
+    al_buf_init(&j->body, AL_MAX_RESPONSE_BYTES);
+    al_buf_init(&j->path, 4096);
+    al_buf_init(&j->resp, AL_MAX_RESPONSE_BYTES);
+    al_sse_init(&j->sse, sse_event, j, AL_MAX_SSE_EVENT_BYTES);
+    j->params = al_target_params(r->tc, c->params);
+    memcpy(j->res.case_id, c->id, 65);
+    j->res.name = al_strdup(c->name);
+    j->res.category = al_strdup(c->category);
+    j->res.severity = al_strdup(c->severity);
+    j->res.tags_json = dup_json(c->tags);
+    j->res.meta_json = dup_json(c->meta);
+    j->res.index = c->index;
+    j->res.start_wall_ns = al_wall_ns();
+    j->res.ttft_ns = -1;
+    r->in_flight++;
+    enqueue(j);
+  }
+  if ((r->iter_done || r->fatal || r->aborted || stop_requested) && r->in_flight == 0)
+    event_base_loopbreak(r->base);
+}
+
+static void tick_cb(evutil_socket_t fd, short kind, void *arg) {
+  runner *r = arg;
+  al_error e = {0};
+  if (al_store_flush(r->store, &e) < 0) {
+    r->fatal = 1;
+    r->err = e;
+  }
+  progress(r, 0);
+  for (int i = 0; i < r->n_workers; i++) {
+    worker *w = &r->workers[i];
+    if (w->proc && !w->cur && !al_proc_alive(w->proc)) {
+      worker_kill(w);
+      worker_start(r, w);
+    }
+  }
+  if (stop_requested || r->fatal || r->aborted) fill(r); /* re-check the end condition */
+}
+
+/* ---- launch -------------------------------------------------------------------------- */
+
+static int wait_ready(const al_target_config *tc, al_proc *p, const char *sock, al_error *err) {
+  int64_t end = al_now_ns() + tc->ready_timeout_ms * 1000000LL;
+  CURL *e = curl_easy_init();
+  int rc = AL_ETIMEOUT;
+  if (!e) return AL_ENOMEM;
+  while (al_now_ns() < end) {
+    if (!al_proc_alive(p)) {
+      rc = al_error_set(err, AL_ECONN, "the launched server exited before it was ready");
+      goto out;
+    }
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, tc->ready_url);
+    if (sock) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(e) == CURLE_OK) {
+      long code = 0;
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+      if (code >= 200 && code < 300) {
+        rc = 0;
+        goto out;
+      }
+    }
+    usleep(20000);
+  }
+  rc = al_error_set(err, AL_ETIMEOUT, "the launched server was not ready at %s within %lld ms",
+                    tc->ready_url, tc->ready_timeout_ms);
+out:
+  curl_easy_cleanup(e);
+  return rc;
+}
+
+/* ---- entry --------------------------------------------------------------------------- */
+
+int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run_id[40],
+                 al_run_stats *stats, al_error *err) {
+  int rc = 0;
+  runner r;
+  al_proc *launched = NULL;
+  al_run_manifest m;
+  memset(&r, 0, sizeof r);
+  memset(&m, 0, sizeof m);
+  memset(stats, 0, sizeof *stats);
+  stop_requested = 0;
+  r.s = s;
+  r.tc = al_suite_target_config(s);
+  r.store = st;
+  r.o = o;
+  r.pout = o->progress_out ? o->progress_out : stderr;
+  r.sock = r.tc->unix_socket;
+  r.progress = o->progress;
+  if (r.progress == AL_PROGRESS_AUTO) r.progress = isatty(fileno(r.pout)) ? AL_PROGRESS_TTY : AL_PROGRESS_PLAIN;
+  r.max_in_flight = o->max_in_flight > 0 ? o->max_in_flight : r.tc->max_in_flight;
+  if (r.tc->ops->transport == AL_TRANSPORT_EXEC && o->max_in_flight > 0) r.max_in_flight = o->max_in_flight;
+  r.st.total = al_suite_case_count(s);
+  r.req_tokens = r.tc->requests_per_second > 0 ? 1 : 0;
+  r.tok_tokens = r.tc->tokens_per_minute;
+  r.last_refill_ns = al_now_ns();
+  if (r.tc->api_key_env) {
+    const char *key = getenv(r.tc->api_key_env);
+    if (!key || !*key) {
+      rc = al_error_set(err, AL_EINVAL, "the API key variable %s is not set", r.tc->api_key_env);
+      goto out;
+    }
+    size_t n = strlen(key) + 32;
+    r.api_key_header = al_malloc(n);
+    snprintf(r.api_key_header, n, "Authorization: Bearer %s", key);
+  }
+
+  /* the run record: new, or resumed */
+  if (o->resume_run_id) {
+    json_t *man = NULL;
+    if ((rc = al_store_run_manifest(st, o->resume_run_id, &man, err))) goto out;
+    const char *dg = json_string_value(json_object_get(man, "suite_digest"));
+    if (!dg || strcmp(dg, al_suite_digest(s))) {
+      json_decref(man);
+      rc = al_error_set(err, AL_ESTATE, "run %s was made from a different suite (digest %.12s, this suite %.12s); "
+                        "resume needs the same suite and data files", o->resume_run_id, dg ? dg : "?",
+                        al_suite_digest(s));
+      goto out;
+    }
+    snprintf(r.run_id, sizeof r.run_id, "%s", json_string_value(json_object_get(man, "id")) ?
+             json_string_value(json_object_get(man, "id")) : o->resume_run_id);
+    json_decref(man);
+    if ((rc = al_store_run_done_ids(st, r.run_id, add_done, &r.done_ids)) < 0) {
+      rc = al_error_set(err, rc, "cannot read the stored results of run %s", r.run_id);
+      goto out;
+    }
+    rc = 0;
+  } else {
+    snprintf(m.suite_path, sizeof m.suite_path, "%s", al_suite_path(s));
+    memcpy(m.suite_digest, al_suite_digest(s), 65);
+    m.suite_name = (char *)al_suite_name(s);
+    m.target_json = dup_json(r.tc->raw);
+    m.model = r.tc->model;
+    m.seed = al_suite_seed(s);
+    m.airlock_version = AL_VERSION;
+    m.started_wall_ns = al_wall_ns();
+    m.total_cases = r.st.total;
+    m.thresholds_json = dup_json(al_suite_thresholds(s));
+    rc = al_store_run_begin(st, &m, err);
+    free(m.target_json);
+    free(m.thresholds_json);
+    if (rc) goto out;
+    snprintf(r.run_id, sizeof r.run_id, "%s", m.run_id);
+  }
+  snprintf(run_id, 40, "%s", r.run_id);
+
+  /* launch the target's server */
+  if (r.tc->launch_argv && !o->no_launch) {
+    if ((rc = al_proc_start(r.tc, r.tc->launch_argv, 0, r.tc->model_path, &launched, err))) goto out;
+    if (launched->socket[0]) r.sock = launched->socket;
+    if (r.tc->ready_url && (rc = wait_ready(r.tc, launched, r.sock, err))) goto out;
+  }
+
+  r.base = event_base_new();
+  r.curl_timer = evtimer_new(r.base, curl_timer_cb, &r);
+  r.rate_ev = evtimer_new(r.base, rate_cb, &r);
+  r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
+  struct timeval tv = {0, 100000};
+  event_add(r.tick, &tv);
+  r.multi = curl_multi_init();
+  curl_multi_setopt(r.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(r.multi, CURLMOPT_SOCKETDATA, &r);
+  curl_multi_setopt(r.multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+  curl_multi_setopt(r.multi, CURLMOPT_TIMERDATA, &r);
+  curl_multi_setopt(r.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r.max_in_flight);
+  curl_multi_setopt(r.multi, CURLMOPT_MAXCONNECTS, (long)r.max_in_flight);
+  if (r.tc->ops->transport == AL_TRANSPORT_EXEC) {
+    r.n_workers = r.tc->workers;
+    r.workers = al_calloc((size_t)r.n_workers, sizeof *r.workers);
+    for (int i = 0; i < r.n_workers && !r.fatal; i++) {
+      r.workers[i].r = &r;
+      r.workers[i].index = i;
+      worker_start(&r, &r.workers[i]);
+    }
+    if (r.max_in_flight > r.n_workers) r.max_in_flight = r.n_workers;
+  }
+  if ((rc = al_case_iter_new(s, &r.it, err))) goto out;
+  r.start_ns = al_now_ns();
+  r.last_plain_ns = r.start_ns;
+  if (!r.fatal) {
+    fill(&r);
+    if (!(r.iter_done && r.in_flight == 0)) event_base_dispatch(r.base);
+  }
+  progress(&r, 1);
+  al_error fe = {0};
+  al_store_flush(st, &fe);
+  r.st.wall_s = (al_now_ns() - r.start_ns) / 1e9;
+  snprintf(r.st.status, sizeof r.st.status, "%s",
+           r.aborted ? "aborted" : (stop_requested || r.fatal) ? "interrupted" : "completed");
+  *stats = r.st;
+  if (r.fatal) {
+    if (err) *err = r.err;
+    rc = r.err.code ? r.err.code : AL_EIO;
+  }
+out:
+  for (int i = 0; i < r.n_workers; i++) {
+    worker_kill(&r.workers[i]);
+    if (r.workers[i].timeout) event_free(r.workers[i].timeout);
+  }
+  al_free(r.workers);
+  while (r.waiting_head) {
+    job *j = r.waiting_head;
+    r.waiting_head = j->next;
+    job_free(j);
+  }
+  al_case_iter_free(r.it);
+  if (r.multi) curl_multi_cleanup(r.multi);
+  if (r.curl_timer) event_free(r.curl_timer);
+  if (r.rate_ev) event_free(r.rate_ev);
+  if (r.tick) event_free(r.tick);
+  if (r.base) event_base_free(r.base);
+  al_proc_stop(launched, 2000);
+  al_free(r.done_ids.ids);
+  al_free(r.api_key_header);
+  return rc;
+}

@@ -1,0 +1,222 @@
+/* al_report_render: pick the renderer, make sure there is a summary, write the result.
+ *
+ * The renderers form one table (name -> function). Each appends to a bounded buffer; the
+ * buffer reaches the FILE in one fwrite only when rendering succeeded. The "json" format is
+ * here too: the run document with its summary, indented, keys in document order.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "airlock/report.h"
+#include "airlock/util.h"
+#include "report/report_int.h"
+
+static const struct {
+  const char *name;
+  int (*fn)(al_rctx *c);
+} renderers[] = {
+    {"text", al_report_text},   {"json", al_report_json},         {"junit", al_report_junit},
+    {"sarif", al_report_sarif}, {"markdown", al_report_markdown},
+};
+
+const char *const al_report_formats[] = {"text", "json", "junit", "sarif", "markdown", NULL};
+
+const char *al_jstr(const json_t *o, const char *key, const char *def) {
+  const char *s = json_string_value(json_object_get(o, key));
+  return s ? s : def;
+}
+
+double al_jnum(const json_t *o, const char *key, double def) {
+  const json_t *v = json_object_get(o, key);
+  return json_is_number(v) ? json_number_value(v) : def;
+}
+
+long long al_jint(const json_t *o, const char *key, long long def) {
+  const json_t *v = json_object_get(o, key);
+  return json_is_integer(v) ? (long long)json_integer_value(v) : def;
+}
+
+int al_jtrue(const json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
+
+double al_round(double v, int decimals) {
+  double f = pow(10.0, decimals);
+  double r = round(v * f) / f;
+  return isfinite(r) ? r : v;
+}
+
+void al_case_location(const json_t *run, const json_t *c, const char **file, long *line) {
+  const json_t *loc = json_object_get(json_object_get(c, "meta"), "location");
+  *file = al_jstr(loc, "file", al_jstr(run, "suite_path", ""));
+  long long l = al_jint(loc, "line", 0);
+  *line = l > 0 && l < 1000000000 ? (long)l : 0;
+}
+
+const char *al_case_excerpt(const json_t *c, size_t max, size_t *len, int *more) {
+  const json_t *o = json_object_get(c, "output");
+  const char *s = json_string_value(o);
+  size_t n = s ? json_string_length(o) : 0;
+  *len = al_utf8_prefix(s ? s : "", n, max);
+  *more = *len < n;
+  return s ? s : "";
+}
+
+void al_out(al_rctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (al_buf_vprintf(c->out, fmt, ap) < 0) c->fail = 1;
+  va_end(ap);
+}
+
+void al_out_esc(al_rctx *c, int kind, const char *s, size_t n) {
+  int rc = 0;
+  if (!s) return;
+  switch (kind) {
+  case AL_ESC_TERM: rc = al_esc_term(c->out, s, n); break;
+  case AL_ESC_XML_TEXT: rc = al_esc_xml(c->out, s, n, 0); break;
+  case AL_ESC_XML_ATTR: rc = al_esc_xml(c->out, s, n, 1); break;
+  case AL_ESC_MD: rc = al_esc_md(c->out, s, n); break;
+  }
+  if (rc < 0) c->fail = 1;
+}
+
+void al_out_escs(al_rctx *c, int kind, const char *s) {
+  if (s) al_out_esc(c, kind, s, strlen(s));
+}
+
+const char *al_pct(char *out, size_t n, const json_t *rate) {
+  if (json_is_number(rate)) snprintf(out, n, "%.1f%%", json_number_value(rate) * 100.0);
+  else snprintf(out, n, "-");
+  return out;
+}
+
+static int cmp_group(const void *a, const void *b) {
+  return strcmp(((const al_catgroup *)a)->name, ((const al_catgroup *)b)->name);
+}
+
+void al_catgroups_free(al_catgroup *g, size_t n) {
+  for (size_t i = 0; g && i < n; i++) al_free(g[i].idx);
+  al_free(g);
+}
+
+int al_group_by_category(const json_t *cases, al_catgroup **out, size_t *n_out) {
+  int rc = 0;
+  json_t *index = json_object();
+  size_t n = 0, cap = 0, i;
+  al_catgroup *g = NULL;
+  const json_t *c;
+  *out = NULL;
+  *n_out = 0;
+  if (!index) return AL_ENOMEM;
+  json_array_foreach((json_t *)cases, i, c) {
+    const char *name = al_jstr(c, "category", "");
+    if (!*name) name = "uncategorized";
+    json_t *pos = json_object_get(index, name);
+    al_catgroup *e;
+    if (pos) {
+      e = &g[json_integer_value(pos)];
+    } else {
+      if (n == cap) {
+        size_t ncap = cap ? cap * 2 : 8;
+        al_catgroup *p = al_realloc(g, ncap * sizeof *p);
+        if (!p) goto nomem;
+        g = p;
+        cap = ncap;
+      }
+      if (json_object_set_new(index, name, json_integer((json_int_t)n))) goto nomem;
+      e = &g[n++];
+      *e = (al_catgroup){.name = name};
+    }
+    /* Capacity is implicit: 4, then doubled each time the count reaches a power of two. */
+    if (e->n == 0 || (e->n >= 4 && (e->n & (e->n - 1)) == 0)) {
+      size_t ncap = e->n ? e->n * 2 : 4;
+      size_t *p = al_realloc(e->idx, ncap * sizeof *p);
+      if (!p) goto nomem;
+      e->idx = p;
+    }
+    e->idx[e->n++] = i;
+  }
+  qsort(g, n, sizeof *g, cmp_group);
+  *out = g;
+  *n_out = n;
+  g = NULL;
+  goto out;
+nomem:
+  rc = AL_ENOMEM;
+out:
+  al_catgroups_free(g, n);
+  json_decref(index);
+  return rc;
+}
+
+int al_report_json(al_rctx *c) {
+  json_t *copy = json_is_object(c->doc) ? json_copy((json_t *)c->doc) : json_object();
+  int rc = 0;
+  char *s = NULL;
+  if (!copy || json_object_set(copy, "summary", (json_t *)c->summary) ||
+      !(s = json_dumps(copy, JSON_INDENT(2) | JSON_REAL_PRECISION(15)))) {
+    rc = al_error_set(c->err, AL_ENOMEM, "cannot encode the run document");
+    goto out;
+  }
+  if (al_buf_puts(c->out, s) < 0 || al_buf_putc(c->out, '\n') < 0)
+    rc = al_error_set(c->err, AL_ELIMIT, "report larger than %u bytes", AL_REPORT_MAX_BYTES);
+out:
+  free(s);
+  json_decref(copy);
+  return rc;
+}
+
+static int use_color(FILE *out) {
+  const char *nc = getenv("NO_COLOR");
+  return isatty(fileno(out)) && !(nc && *nc);
+}
+
+int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_error *err) {
+  int rc = 0;
+  json_t *computed = NULL;
+  al_buf b;
+  al_buf_init(&b, AL_REPORT_MAX_BYTES);
+  if (!run_doc || !format || !out)
+    return al_error_set(err, AL_EINVAL, "al_report_render: bad arguments");
+  int (*fn)(al_rctx *) = NULL;
+  for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
+    if (strcmp(format, renderers[i].name) == 0) fn = renderers[i].fn;
+  if (!fn)
+    return al_error_set(err, AL_EINVAL,
+                        "unknown report format '%s': expected text, json, junit, sarif or "
+                        "markdown",
+                        format);
+  al_rctx c = {.doc = run_doc, .out = &b, .err = err};
+  c.run = json_object_get(run_doc, "run");
+  c.cases = json_object_get(run_doc, "cases");
+  c.summary = json_object_get(run_doc, "summary");
+  if (!json_is_object(c.summary)) {
+    const json_t *t = json_object_get(c.run, "thresholds");
+    if ((rc = al_gate_compute(run_doc, t, &computed)) < 0) {
+      rc = rc == AL_EINVAL ? al_error_set(err, rc, "run thresholds are malformed: expected "
+                                                   "default/categories/severities rules with "
+                                                   "min_pass_rate 0..1 and max_failures >= 0")
+                           : al_error_set(err, rc, "cannot compute the summary");
+      goto out;
+    }
+    c.summary = computed;
+  }
+  c.color = use_color(out);
+  if ((rc = fn(&c)) < 0) goto out;
+  if (c.fail) {
+    rc = al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format,
+                      AL_REPORT_MAX_BYTES);
+    goto out;
+  }
+  if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {
+    rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+    goto out;
+  }
+  if (fflush(out) != 0) rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+out:
+  json_decref(computed);
+  al_buf_cleanup(&b);
+  return rc;
+}

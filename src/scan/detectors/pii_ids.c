@@ -1,0 +1,178 @@
+/* PII detectors for numbered identifiers with check rules: pii.ssn, pii.credit_card,
+ * pii.iban, pii.aba_routing, pii.nhs.
+ *
+ * Shapes come from Hyperscan; the validators in ../validators decide. Identifiers whose
+ * shape is common in ordinary text (nine or ten bare digits) additionally need a context
+ * word as a whole token within AL_SCAN_CTX bytes ("routing", "ABA", "NHS", "SSN", ...). */
+#include <string.h>
+
+#include "scan/scan_internal.h"
+#include "scan/validators/validators.h"
+
+/* ---- SSN ---- */
+static int ssn_patterns(void *st, al_pattern_sink *sink) {
+  int rc = al_pattern_add(sink, "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0, 0);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{2} \\d{4}\\b", 0, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{9}\\b", 0, 2);
+  return rc;
+}
+
+static int ssn_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                      unsigned id, al_finding *f) {
+  static const char *const words[] = {"ssn", "ssns", "social security", "taxpayer", "tin",
+                                      NULL};
+  char d[10];
+  if (!al__isolated(t, len, s, e)) return 0;
+  if (al__digits(t + s, e - s, d, 9, "- ") != 9) return 0;
+  const char *why = al_ssn_invalid(d, 9);
+  if (why) return 0;
+  bool ctx = al__context_word(t, len, s, e, words);
+  if (id != 0 && !ctx) return 0; /* spaced or bare nine digits need a context word */
+  f->score = id == 0 ? (ctx ? 0.95 : 0.85) : 0.8;
+  al__note(f, "SSN area %.3s group %.2s%s", d, d + 3, ctx ? ", context word" : "");
+  return 1;
+}
+
+const al_detector al_det_pii_ssn = {
+    .name = "pii.ssn",
+    .kind = "pii",
+    .description = "US social security numbers (SSA area/group/serial rules, published "
+                   "sample numbers rejected; undashed only with a context word)",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = ssn_patterns,
+    .verify = ssn_verify,
+};
+
+/* ---- credit cards ---- */
+static int cc_patterns(void *st, al_pattern_sink *sink) {
+  int rc = al_pattern_add(sink, "\\b\\d{12,19}\\b", 0, 0);
+  /* 4-4-4-4(-3), 4-4-4-1..4 (13-16 digit cards), Amex/Diners 4-6-4/5 */
+  if (!rc)
+    rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{4}[ \\-]\\d{4}[ \\-]\\d{1,4}(?:[ \\-]\\d{3})?\\b",
+                        0, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{6}[ \\-]\\d{4,5}\\b", 0, 2);
+  return rc;
+}
+
+static int cc_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                     unsigned id, al_finding *f) {
+  char d[20];
+  if (!al__isolated(t, len, s, e)) return 0;
+  /* grouped numbers use one separator kind throughout */
+  char sep = 0;
+  for (size_t i = s; i < e; i++)
+    if (!al__is_digit((unsigned char)t[i])) {
+      if (sep && t[i] != sep) return 0;
+      sep = t[i];
+    }
+  size_t n = al__digits(t + s, e - s, d, 19, " -");
+  if (n < 12 || n > 19) return 0;
+  const char *brand = al_card_brand(d, n);
+  if (!brand) return 0;
+  if (!strcmp(brand, "Visa") && n != 13 && n != 16 && n != 19) return 0;
+  if (!al_luhn_ok(d, n)) return 0;
+  /* placeholder runs like 4444444444444448 are still shaped like cards; keep, but lower */
+  int distinct = 0, seen[10] = {0};
+  for (size_t i = 0; i < n; i++)
+    if (!seen[d[i] - '0']++) distinct++;
+  f->score = !strcmp(brand, "Maestro") ? 0.7 : distinct <= 2 ? 0.6 : 0.95;
+  al__note(f, "Luhn ok, %zu digits, IIN %.4s (%s)", n, d, brand);
+  return 1;
+}
+
+const al_detector al_det_pii_credit_card = {
+    .name = "pii.credit_card",
+    .kind = "pii",
+    .description = "payment card numbers (Luhn + brand IIN ranges and lengths; plain, "
+                   "spaced or dashed groups)",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = cc_patterns,
+    .verify = cc_verify,
+};
+
+/* ---- IBAN ---- */
+static int iban_patterns(void *st, al_pattern_sink *sink) {
+  int rc = al_pattern_add(sink, "\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b", 0, 0);
+  if (!rc)
+    rc = al_pattern_add(sink, "\\b[A-Z]{2}\\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\\b", 0, 1);
+  return rc;
+}
+
+static int iban_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                       unsigned id, al_finding *f) {
+  char c[40];
+  size_t n = 0;
+  if (!al__isolated(t, len, s, e)) return 0;
+  for (size_t i = s; i < e && n < sizeof c; i++)
+    if (t[i] != ' ') c[n++] = t[i];
+  if (n >= sizeof c) return 0;
+  if (al_iban_invalid(c, n)) return 0;
+  f->score = 0.95;
+  al__note(f, "IBAN, country %.2s, mod-97 ok, length %zu", c, n);
+  return 1;
+}
+
+const al_detector al_det_pii_iban = {
+    .name = "pii.iban",
+    .kind = "pii",
+    .description = "IBANs (mod-97 and the registry length of the country; compact or in "
+                   "groups of four)",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = iban_patterns,
+    .verify = iban_verify,
+};
+
+/* ---- ABA routing numbers ---- */
+static int aba_patterns(void *st, al_pattern_sink *sink) {
+  return al_pattern_add(sink, "\\b\\d{9}\\b", 0, 0);
+}
+
+static int aba_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                      unsigned id, al_finding *f) {
+  static const char *const words[] = {"routing", "aba", "rtn", "routing number", "transit",
+                                      "ach", "wire", "bank routing", NULL};
+  if (!al__isolated(t, len, s, e)) return 0;
+  if (!al_aba_ok(t + s, e - s)) return 0;
+  if (!al__context_word(t, len, s, e, words)) return 0;
+  f->score = 0.9;
+  al__note(f, "ABA 3-7-1 checksum ok, Fed district %.2s, context word", t + s);
+  return 1;
+}
+
+const al_detector al_det_pii_aba_routing = {
+    .name = "pii.aba_routing",
+    .kind = "pii",
+    .description = "US ABA bank routing numbers (3-7-1 checksum, valid prefix, needs a "
+                   "context word: routing/ABA/RTN/ACH/wire)",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = aba_patterns,
+    .verify = aba_verify,
+};
+
+/* ---- UK NHS numbers ---- */
+static int nhs_patterns(void *st, al_pattern_sink *sink) {
+  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{4}\\b", 0, 0);
+}
+
+static int nhs_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                      unsigned id, al_finding *f) {
+  static const char *const words[] = {"nhs", "nhs number", "nhs no", "health service",
+                                      "chi", NULL};
+  char d[11];
+  if (!al__isolated(t, len, s, e)) return 0;
+  if (al__digits(t + s, e - s, d, 10, " -") != 10) return 0;
+  if (!al_nhs_ok(d, 10)) return 0;
+  if (!al__context_word(t, len, s, e, words)) return 0;
+  f->score = 0.9;
+  al__note(f, "NHS mod-11 check digit ok, context word");
+  return 1;
+}
+
+const al_detector al_det_pii_nhs = {
+    .name = "pii.nhs",
+    .kind = "pii",
+    .description = "UK NHS numbers (mod-11 check digit, needs the word NHS nearby)",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = nhs_patterns,
+    .verify = nhs_verify,
+};

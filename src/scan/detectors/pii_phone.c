@@ -1,0 +1,145 @@
+/* pii.phone: telephone numbers with numbering-plan checks, not just digit shapes.
+ *
+ *  - NANP (US/Canada/...) in common formats: (212) 555-0142, 212-555-0142, 212.555.0142,
+ *    +1 212 555 0142, 1-212-555-0142, optional extension (x123, ext. 123). Area code and
+ *    exchange must start with 2-9 and must not be an N11 service code.
+ *  - Bare ten digits (2125550142) only next to a phone word (phone, tel, call, ...).
+ *  - International E.164 written with '+': +44 20 7946 0958, +41 (0)96 471 07 95. The
+ *    country code is parsed by the ITU's digit-length rule (1 and 7 have one digit, a fixed
+ *    set of two-digit codes, the rest three) and the remaining national number must have a
+ *    plausible length for that country (E.164 caps the total at 15 digits). */
+#include <string.h>
+
+#include "scan/scan_internal.h"
+
+enum { PH_NANP = 0, PH_BARE = 1, PH_INTL = 2 };
+
+static int phone_patterns(void *st, al_pattern_sink *sink) {
+  int rc = al_pattern_add(sink,
+                          "(?:\\+?1[ .\\-]?)?(?:\\(\\d{3}\\)[ .\\-]?|\\d{3}[ .\\-])\\d{3}[ .\\-]"
+                          "\\d{4}(?:\\s?(?:x|ext\\.?|extension)\\s?\\d{1,5})?\\b",
+                          HS_FLAG_CASELESS, PH_NANP);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", 0, PH_BARE);
+  if (!rc)
+    rc = al_pattern_add(sink,
+                        "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
+                        "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
+                        0, PH_INTL);
+  return rc;
+}
+
+static bool nanp_ok(const char *d) {
+  /* d: 10 digits NPA-NXX-XXXX */
+  if (d[0] < '2' || d[3] < '2') return false;
+  if (d[1] == '1' && d[2] == '1') return false; /* N11 area: 211..911 */
+  if (d[4] == '1' && d[5] == '1') return false; /* N11 exchange */
+  if (d[0] == '9' && d[1] == '5' && d[2] == '8') return false; /* 958: test code */
+  return true;
+}
+
+/* Two-digit ITU country codes (zones 2-9); everything else in those zones has three. */
+static const char *const cc2[] = {"20", "27", "30", "31", "32", "33", "34", "36", "39", "40",
+                                  "41", "43", "44", "45", "46", "47", "48", "49", "51", "52",
+                                  "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+                                  "64", "65", "66", "81", "82", "84", "86", "90", "91", "92",
+                                  "93", "94", "95", "98", NULL};
+
+static const struct {
+  const char *cc;
+  int min, max; /* national significant number length */
+} natlen[] = {{"1", 10, 10},  {"7", 10, 10},  {"44", 9, 10}, {"33", 9, 9},  {"49", 6, 13},
+              {"41", 9, 9},   {"46", 7, 13},  {"61", 9, 9},  {"91", 10, 10}, {"86", 10, 11},
+              {"81", 9, 10},  {"39", 6, 11},  {"34", 9, 9},  {"31", 9, 9},  {"32", 8, 9},
+              {"43", 4, 13},  {"45", 8, 8},   {"47", 8, 8},  {"48", 9, 9},  {"55", 10, 11},
+              {"52", 10, 10}, {"353", 7, 9},  {"351", 9, 9}, {"358", 5, 12}, {"30", 10, 10}};
+
+static int cc_len(const char *d, size_t n) {
+  if (n < 1) return 0;
+  if (d[0] == '1' || d[0] == '7') return 1;
+  if (d[0] == '0') return 0;
+  if (n < 2) return 0;
+  for (int i = 0; cc2[i]; i++)
+    if (d[0] == cc2[i][0] && d[1] == cc2[i][1]) return 2;
+  return 3;
+}
+
+static int phone_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
+                        unsigned id, al_finding *f) {
+  static const char *const words[] = {"phone", "tel", "telephone", "call", "mobile",
+                                      "cell", "fax", "contact", "whatsapp", "sms", "text me",
+                                      NULL};
+  char d[24];
+  /* cut an extension off before counting digits */
+  size_t core = e;
+  for (size_t i = s; i < e; i++)
+    if (t[i] == 'x' || t[i] == 'X' || t[i] == 'e' || t[i] == 'E') {
+      core = i;
+      break;
+    }
+  while (core > s && t[core - 1] == ' ') core--;
+  /* not a piece of a longer number: 12-212-555-0142, 212-555-0142-7 */
+  if (s > 0 && (al__is_digit((unsigned char)t[s - 1]) ||
+                ((t[s - 1] == '-' || t[s - 1] == '.' || t[s - 1] == '/') && s > 1 &&
+                 al__is_digit((unsigned char)t[s - 2]))))
+    return 0;
+  if (e + 1 < len && (t[e] == '-' || t[e] == '.' || t[e] == '/') &&
+      al__is_digit((unsigned char)t[e + 1]))
+    return 0;
+  if (id == PH_INTL) {
+    /* the (0) trunk prefix is not part of the number */
+    char tmp[64];
+    size_t k = 0;
+    for (size_t i = s + 1; i < core && k + 1 < sizeof tmp; i++) {
+      if (t[i] == '(' && i + 2 < core && t[i + 1] == '0' && t[i + 2] == ')') {
+        i += 2;
+        continue;
+      }
+      tmp[k++] = t[i];
+    }
+    size_t n = al__digits(tmp, k, d, sizeof d - 1, " .-()");
+    if (n < 8 || n > 15) return 0;
+    int cl = cc_len(d, n);
+    if (!cl) return 0;
+    int min = 4, max = 14;
+    for (size_t i = 0; i < sizeof natlen / sizeof natlen[0]; i++)
+      if (strlen(natlen[i].cc) == (size_t)cl && !strncmp(natlen[i].cc, d, (size_t)cl)) {
+        min = natlen[i].min;
+        max = natlen[i].max;
+      }
+    int nat = (int)n - cl;
+    if (nat < min || nat > max) return 0;
+    if (cl == 1 && d[0] == '1' && !nanp_ok(d + 1)) return 0;
+    f->score = 0.9;
+    al__note(f, "international number, country code +%.*s, %d-digit national number", cl, d,
+             nat);
+    return 1;
+  }
+  size_t n = al__digits(t + s, core - s, d, sizeof d - 1, " .-()+");
+  const char *nd = d;
+  if (n == 11 && d[0] == '1') {
+    nd = d + 1;
+    n = 10;
+  } else if (memchr(t + s, '+', core - s)) {
+    return 0;
+  }
+  if (n != 10 || !nanp_ok(nd)) return 0;
+  if (id == PH_BARE) {
+    if (!al__context_word(t, len, s, e, words)) return 0;
+    f->score = 0.7;
+    al__note(f, "NANP number without separators, next to a phone word");
+    return 1;
+  }
+  f->score = 0.85;
+  al__note(f, "NANP number, area code %.3s", nd);
+  return 1;
+}
+
+const al_detector al_det_pii_phone = {
+    .name = "pii.phone",
+    .kind = "pii",
+    .description = "phone numbers: NANP formats with area/exchange rules, E.164 with '+' "
+                   "and a country-code length check",
+    .flags = AL_DET_STREAMABLE | AL_DET_DEFAULT | AL_DET_INPUT | AL_DET_OUTPUT,
+    .patterns = phone_patterns,
+    .verify = phone_verify,
+};

@@ -1,0 +1,110 @@
+/* Helpers detectors call from verify(): whole-token context words, digit extraction,
+ * boundary checks and notes. All of them stay within AL_SCAN_CTX bytes of the candidate so
+ * block and stream mode see the same context. */
+#include <stdio.h>
+#include <string.h>
+
+#include "scan/scan_internal.h"
+
+/* Lowercase tokens (runs of letters/digits) of text[lo,hi) into toks; returns count. */
+#define MAX_TOKS 48
+typedef struct tok {
+  size_t s, e;
+} tok;
+
+static size_t tokenize(const char *t, size_t lo, size_t hi, tok *out, size_t max) {
+  size_t n = 0, i = lo;
+  /* A window that starts inside a token would cut it: skip that partial token. */
+  if (lo > 0 && al__is_alnum((unsigned char)t[lo - 1]))
+    while (i < hi && al__is_alnum((unsigned char)t[i])) i++;
+  while (i < hi && n < max) {
+    while (i < hi && !al__is_alnum((unsigned char)t[i])) i++;
+    size_t s = i;
+    while (i < hi && al__is_alnum((unsigned char)t[i])) i++;
+    if (i > s) out[n++] = (tok){s, i};
+  }
+  return n;
+}
+
+static bool tok_eq(const char *t, tok k, const char *w, size_t wn) {
+  if (k.e - k.s != wn) return false;
+  for (size_t i = 0; i < wn; i++) {
+    char c = t[k.s + i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    if (c != w[i]) return false;
+  }
+  return true;
+}
+
+static bool match_phrase(const char *t, const tok *toks, size_t n, size_t at, const char *w) {
+  /* w: lowercase words separated by single spaces */
+  size_t k = at;
+  while (*w) {
+    const char *sp = strchr(w, ' ');
+    size_t wn = sp ? (size_t)(sp - w) : strlen(w);
+    if (k >= n || !tok_eq(t, toks[k], w, wn)) return false;
+    k++;
+    w += wn;
+    if (*w == ' ') w++;
+  }
+  return true;
+}
+
+static bool window_has(const char *t, size_t lo, size_t hi, bool cut,
+                       const char *const *words) {
+  tok toks[MAX_TOKS];
+  /* A window cut short on the right may end inside a token; a stream may not have the
+   * next byte yet, so a token touching the cut is dropped in both modes alike. */
+  size_t n = tokenize(t, lo, hi, toks, MAX_TOKS);
+  if (cut && n && toks[n - 1].e == hi) n--;
+  for (size_t i = 0; i < n; i++)
+    for (size_t w = 0; words[w]; w++)
+      if (match_phrase(t, toks, n, i, words[w])) return true;
+  return false;
+}
+
+bool al__context_word(const char *text, size_t len, size_t start, size_t end,
+                      const char *const *words) {
+  size_t lo = start > AL_SCAN_CTX ? start - AL_SCAN_CTX : 0;
+  size_t hi = end + AL_SCAN_CTX < len ? end + AL_SCAN_CTX : len;
+  return window_has(text, lo, start, false, words) ||
+         window_has(text, end, hi, hi == end + AL_SCAN_CTX, words);
+}
+
+size_t al__digits(const char *s, size_t n, char *out, size_t max, const char *allowed_seps) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (al__is_digit(c)) {
+      if (k >= max) return 0;
+      out[k++] = c;
+    } else if (!c || !strchr(allowed_seps, c)) {
+      return 0;
+    }
+  }
+  if (k < max) out[k] = '\0';
+  return k;
+}
+
+void al__note(al_finding *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->note, sizeof f->note, fmt, ap);
+  va_end(ap);
+}
+
+bool al__bounded(const char *text, size_t len, size_t s, size_t e) {
+  if (s > 0 && al__is_alnum((unsigned char)text[s - 1])) return false;
+  if (e < len && al__is_alnum((unsigned char)text[e])) return false;
+  return true;
+}
+
+bool al__isolated(const char *t, size_t len, size_t s, size_t e) {
+  if (s > 0 && al__is_alnum((unsigned char)t[s - 1])) return false;
+  if (s > 1 && (t[s - 1] == '-' || t[s - 1] == '.') && al__is_digit((unsigned char)t[s - 2]))
+    return false;
+  if (e < len && al__is_alnum((unsigned char)t[e])) return false;
+  if (e + 1 < len && (t[e] == '-' || t[e] == '.') && al__is_digit((unsigned char)t[e + 1]))
+    return false;
+  return true;
+}

@@ -1,0 +1,132 @@
+/* Internals of the scan engine shared by engine.c, pipeline.c and stream.c, plus the
+ * small helpers detectors use inside verify() (context words, digit extraction, notes).
+ *
+ * The pipeline is the same in block and stream mode: Hyperscan reports candidate spans
+ * (start via HS_FLAG_SOM_LEFTMOST), candidates are verified once enough context is
+ * available, verified findings wait in a pending set until no later candidate can overlap
+ * them ("clusters" of overlapping findings are closed), then each closed cluster is
+ * resolved (see resolve_cluster) and its survivors are delivered in start order. */
+#ifndef AL_SCAN_INTERNAL_H
+#define AL_SCAN_INTERNAL_H
+
+#include <hs/hs.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "airlock/scan.h"
+#include "scan/limits.h"
+
+typedef struct al_scan_pat {
+  uint32_t det;   /* index into db->det */
+  uint32_t local; /* detector-local id */
+  uint32_t width; /* Hyperscan max_width */
+  bool som;       /* compiled with HS_FLAG_SOM_LEFTMOST */
+} al_scan_pat;
+
+struct al_pattern_sink {
+  uint32_t det;
+  size_t n, cap;
+  char **regex;
+  unsigned *flags;
+  al_scan_pat *pat;
+  int status; /* first error from al_pattern_add */
+};
+
+struct al_scan_db {
+  size_t n_det;
+  const al_detector **det;
+  void **state;
+  size_t n_pat;
+  al_scan_pat *pat;
+  hs_database_t *block;
+  hs_database_t *stream;
+  size_t holdback; /* max pattern width over all patterns */
+  bool has_full;   /* some detector has scan_full */
+};
+
+typedef struct al_cand {
+  uint32_t pat;
+  uint64_t start, end;
+} al_cand;
+
+typedef struct al_pend {
+  uint32_t det;
+  uint64_t start, end;
+  double score;
+  char note[160];
+} al_pend;
+
+/* Where verify() and emission read text: bytes [base, base+len) of the scanned text. */
+typedef struct al_textview {
+  const char *p;
+  uint64_t base;
+  size_t len;
+} al_textview;
+
+typedef struct al_pipeline {
+  al_cand *cand;
+  size_t n_cand, cap_cand;
+  al_pend *pend;
+  size_t n_pend, cap_pend;
+  int stopped; /* the callback asked to stop */
+  al_finding_cb cb;
+  void *ud;
+} al_pipeline;
+
+struct al_scanner {
+  const al_scan_db *db;
+  hs_scratch_t *scratch;
+  al_pipeline pl;
+  int busy; /* a stream is open */
+};
+
+/* Start of a candidate: Hyperscan's SOM, or the widest window for AL_PAT_NO_SOM patterns. */
+static inline unsigned long long al__cand_start(const struct al_scan_db *db, unsigned id,
+                                                unsigned long long from,
+                                                unsigned long long to) {
+  if (db->pat[id].som) return from;
+  return to > db->pat[id].width ? to - db->pat[id].width : 0;
+}
+
+/* pipeline.c */
+void al__pl_reset(al_pipeline *pl, al_finding_cb cb, void *ud);
+void al__pl_cleanup(al_pipeline *pl);
+int al__pl_add_cand(al_pipeline *pl, uint32_t pat, uint64_t start, uint64_t end);
+int al__pl_add_pend(al_pipeline *pl, const al_pend *p);
+/* Verify every candidate whose end + AL_SCAN_CTX <= ready (all when final). */
+int al__pl_verify(al_pipeline *pl, const al_scan_db *db, const al_textview *tv, uint64_t ready,
+                  bool final);
+/* Lowest start among unverified candidates (UINT64_MAX if none). */
+uint64_t al__pl_min_cand_start(const al_pipeline *pl);
+uint64_t al__pl_min_pend_start(const al_pipeline *pl);
+/* Resolve and deliver every cluster of pending findings that ends at or before bound
+ * (everything when final). */
+int al__pl_emit(al_pipeline *pl, const al_scan_db *db, const al_textview *tv, uint64_t bound,
+                bool final);
+/* Run the scan_full detectors over tv and add their findings to the pending set. */
+int al__pl_scan_full(al_pipeline *pl, const al_scan_db *db, const al_textview *tv);
+
+/* ---- helpers for detectors (detectors/util.c) ---- */
+static inline bool al__is_digit(int c) { return c >= '0' && c <= '9'; }
+static inline bool al__is_alpha(int c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
+static inline bool al__is_alnum(int c) { return al__is_digit(c) || al__is_alpha(c); }
+
+/* Is one of words[] (lowercase ASCII, NULL-terminated list) present as a whole token
+ * (maximal run of ASCII letters/digits, compared case-insensitively) within AL_SCAN_CTX
+ * bytes before start or after end? Multi-word entries ("routing number") match consecutive
+ * tokens separated by spaces, '-', '_' or '.'. */
+bool al__context_word(const char *text, size_t len, size_t start, size_t end,
+                      const char *const *words);
+/* Copy the digits of s[0,n) into out (at most max) and return how many there were; the
+ * other bytes must be in allowed_seps (else returns 0). */
+size_t al__digits(const char *s, size_t n, char *out, size_t max, const char *allowed_seps);
+void al__note(al_finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The byte before s / after e is not a letter or digit (or does not exist). */
+bool al__bounded(const char *text, size_t len, size_t s, size_t e);
+/* Not a piece of a longer number or word: no letter/digit right before or after, and no
+ * digit behind a '-' or '.' next to the span (12-345, 345.6). */
+bool al__isolated(const char *text, size_t len, size_t s, size_t e);
+
+#endif

@@ -1,0 +1,214 @@
+/* Opening, closing and flushing the results store, plus the helpers its other files share.
+ *
+ * al_store_open() creates the parent folders, opens the file, switches it to WAL with
+ * synchronous=NORMAL (a committed batch survives a crash of the process; only a power loss
+ * may drop the last commits), turns foreign keys on, waits up to AL_STORE_BUSY_TIMEOUT_MS
+ * for other writers, applies the store's migrations and prepares the per-result statements.
+ * Batches are opened with BEGIN IMMEDIATE so two writers never deadlock upgrading a read
+ * lock; al_store_close() commits whatever is pending.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "airlock/util.h"
+#include "report/escape.h"
+#include "store/store_int.h"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_SAVEPOINT] = "SAVEPOINT al_put",
+    [ST_RELEASE] = "RELEASE al_put",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO al_put",
+    [ST_INS_CASE] = "INSERT INTO cases (run_id, case_id, idx, name, category, severity,"
+                    " tags_json, meta_json, request_json) VALUES (?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (run_id, case_id) DO NOTHING",
+    [ST_INS_RESULT] = "INSERT INTO results (case_ref, verdict, error_kind, error_msg, output,"
+                      " tool_calls_json, finish_reason, model, start_ns, queued_ns, ttfb_ns,"
+                      " ttft_ns, total_ns, prompt_tokens, completion_tokens)"
+                      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_INS_ATTEMPT] = "INSERT INTO attempts (case_ref, n, http_status, error_kind, error_msg,"
+                       " start_ns, ttfb_ns, total_ns) VALUES (?,?,?,?,?,?,?,?)",
+    [ST_INS_ASSERT] = "INSERT INTO assertions (case_ref, seq, type, label, pass, score, message)"
+                      " VALUES (?,?,?,?,?,?,?)",
+    [ST_INS_TOKEN] = "INSERT INTO tokens (case_ref, seq, t_ns, text, token_id, logprob, entropy,"
+                     " top_json) VALUES (?,?,?,?,?,?,?,?)",
+};
+
+int al_store__sql_error(al_store *s, al_error *err, int code, const char *what) {
+  const char *m = s && s->db ? sqlite3_errmsg(s->db) : "no database";
+  return al_error_at(err, code, s ? s->path : NULL, 0, 0, "%s: %s", what, m);
+}
+
+int al_store__exec(al_store *s, const char *sql, al_error *err) {
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    al_error_at(err, AL_EIO, s->path, 0, 0, "%s", msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return AL_EIO;
+  }
+  return 0;
+}
+
+int al_store__step_done(al_store *s, sqlite3_stmt *st, al_error *err, const char *what) {
+  int rc = sqlite3_step(st);
+  int out = 0;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    int code = (rc & 0xff) == SQLITE_CONSTRAINT ? AL_EINVAL : AL_EIO;
+    out = al_store__sql_error(s, err, code, what);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return out;
+}
+
+int al_store__bind_text(sqlite3_stmt *st, int i, const char *v) {
+  return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+json_t *al_store__col_str(sqlite3_stmt *st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
+  const char *t = (const char *)sqlite3_column_text(st, i);
+  return al_json_text(t ? t : "", (size_t)sqlite3_column_bytes(st, i));
+}
+
+json_t *al_store__col_json(sqlite3_stmt *st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
+  const char *t = (const char *)sqlite3_column_text(st, i);
+  size_t n = (size_t)sqlite3_column_bytes(st, i);
+  json_t *v = t ? json_loadb(t, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+  return v ? v : al_json_text(t ? t : "", n);
+}
+
+json_t *al_store__col_ms(sqlite3_stmt *st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
+  sqlite3_int64 ns = sqlite3_column_int64(st, i);
+  if (ns < 0) return json_null();
+  return json_real(round((double)ns / 1e3) / 1e3);
+}
+
+json_t *al_store__col_int(sqlite3_stmt *st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
+  return json_integer(sqlite3_column_int64(st, i));
+}
+
+json_t *al_store__col_iso(sqlite3_stmt *st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
+  char t[40];
+  return json_string(al_iso8601(sqlite3_column_int64(st, i), t, sizeof t));
+}
+
+static int mkdir_parents(const char *path, al_error *err) {
+  char tmp[4096];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp) return al_error_set(err, AL_ELIMIT, "database path too long: %s", path);
+  memcpy(tmp, path, n + 1);
+  char *slash = strrchr(tmp, '/');
+  if (!slash || slash == tmp) return 0;
+  *slash = '\0';
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) goto fail;
+    *p = '/';
+  }
+  if (mkdir(tmp, 0700) != 0 && errno != EEXIST) goto fail;
+  return 0;
+fail:;
+  int e = errno;
+  al_error_at(err, AL_ESYS, tmp, 0, 0, "cannot create folder: %s", strerror(e));
+  if (err) err->sys_errno = e;
+  return AL_ESYS;
+}
+
+static int check_wal(al_store *s, al_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+      sqlite3_step(st) != SQLITE_ROW) {
+    rc = al_store__sql_error(s, err, AL_EIO, "cannot switch to WAL");
+    goto out;
+  }
+  const char *mode = (const char *)sqlite3_column_text(st, 0);
+  if (!mode || (strcmp(mode, "wal") != 0 && strcmp(s->path, ":memory:") != 0))
+    rc = al_error_at(err, AL_EUNSUPPORTED, s->path, 0, 0,
+                     "journal mode is '%s', expected 'wal' (WAL needs a local file system)",
+                     mode ? mode : "?");
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int al_store_open(const char *path, al_store **out, al_error *err) {
+  int rc = 0;
+  al_store *s = NULL;
+  if (!path || !*path || !out) return al_error_set(err, AL_EINVAL, "al_store_open: no path");
+  *out = NULL;
+  if (strlen(path) >= sizeof s->path)
+    return al_error_set(err, AL_ELIMIT, "database path too long: %s", path);
+  if (strcmp(path, ":memory:") != 0 && (rc = mkdir_parents(path, err)) < 0) return rc;
+  s = al_calloc(1, sizeof *s);
+  if (!s) return al_error_set(err, AL_ENOMEM, "out of memory");
+  snprintf(s->path, sizeof s->path, "%s", path);
+  pthread_mutex_init(&s->mu, NULL);
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                        SQLITE_OPEN_FULLMUTEX,
+                      NULL) != SQLITE_OK) {
+    rc = al_store__sql_error(s, err, AL_EIO, "cannot open database");
+    goto out;
+  }
+  sqlite3_busy_timeout(s->db, AL_STORE_BUSY_TIMEOUT_MS);
+  if ((rc = check_wal(s, err)) < 0) goto out;
+  if ((rc = al_store__exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) < 0)
+    goto out;
+  if ((rc = al_store__migrate_locked(s, "store", al_store_migrations, al_store_n_migrations,
+                                     err)) < 0)
+    goto out;
+  for (int i = 0; i < ST_COUNT; i++) {
+    if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+        SQLITE_OK) {
+      rc = al_store__sql_error(s, err, AL_EIO, "cannot prepare statement");
+      goto out;
+    }
+  }
+  *out = s;
+  s = NULL;
+out:
+  al_store_close(s);
+  return rc;
+}
+
+int al_store__flush_locked(al_store *s, al_error *err) {
+  if (!s->in_tx) return 0;
+  int rc = al_store__step_done(s, s->st[ST_COMMIT], err, "commit");
+  if (rc < 0) return rc; /* still open: the next flush retries */
+  s->in_tx = 0;
+  s->pending = 0;
+  return 0;
+}
+
+int al_store_flush(al_store *s, al_error *err) {
+  if (!s) return al_error_set(err, AL_EINVAL, "al_store_flush: no store");
+  pthread_mutex_lock(&s->mu);
+  int rc = al_store__flush_locked(s, err);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+void al_store_close(al_store *s) {
+  if (!s) return;
+  pthread_mutex_lock(&s->mu);
+  if (s->db && s->in_tx && al_store__flush_locked(s, NULL) < 0)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_destroy(&s->mu);
+  al_free(s);
+}
+
+sqlite3 *al_store_db(al_store *s) { return s ? s->db : NULL; }

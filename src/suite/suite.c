@@ -1,0 +1,769 @@
+/* The suite loader (see include/airlock/suite.h).
+ *
+ * Loading is one pass that validates everything a run will need: the top-level keys, the
+ * target (through the target registry's parser), thresholds, every inline test and every
+ * row of every tests_from file -- each case is built and its assertions compiled exactly as
+ * the run will, then dropped. The same pass computes the suite digest (the suite text and
+ * the bytes of every file it reads) and counts the cases. A run then iterates the cases
+ * again, lazily, so memory stays bounded by the cases in flight. */
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "al_config.h"
+#include "airlock/assert.h"
+#include "airlock/suite.h"
+#include "airlock/target.h"
+#include "airlock/util.h"
+#include "airlock/yaml.h"
+#include "core/limits.h"
+#include "rows.h"
+
+typedef struct tests_from {
+  const json_t *spec; /* borrowed from the document */
+  char *path;
+  int format;
+  int64_t limit;
+} tests_from;
+
+struct al_suite {
+  al_ydoc *doc;
+  char *path, *dir;
+  const char *name;
+  char digest[65];
+  const json_t *target_node;
+  al_target_config *target;
+  json_t *thresholds;
+  const char *system_prompt;
+  json_t *vars;
+  const json_t *defaults;
+  const json_t *tests;
+  tests_from *from;
+  size_t n_from;
+  int64_t n_cases;
+  uint64_t seed;
+};
+
+struct al_case_iter {
+  const al_suite *s;
+  size_t test_i;
+  size_t from_i;
+  al_rows *rows;
+  int64_t from_count;
+  int64_t index;
+};
+
+static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
+                                       "defaults", "thresholds", "tests", "tests_from", "seed",
+                                       NULL};
+static const char *const test_keys[] = {"name", "prompt", "turns", "vars", "category", "severity",
+                                        "tags", "assert", "params", "response_schema", "meta",
+                                        "system_prompt", "description", NULL};
+static const char *const from_keys[] = {"file", "format", "prompt", "name", "map", "vars",
+                                        "category", "severity", "tags", "assert", "limit",
+                                        "params", "system_prompt", NULL};
+static const char *const default_keys[] = {"category", "severity", "tags", "assert", NULL};
+static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
+
+void al_case_free(al_case *c) {
+  if (!c) return;
+  al_free(c->name);
+  al_free(c->category);
+  al_free(c->severity);
+  json_decref(c->tags);
+  json_decref(c->meta);
+  json_decref(c->messages);
+  json_decref(c->params);
+  json_decref(c->response_schema);
+  json_decref(c->tools);
+  json_decref(c->vars);
+  for (size_t i = 0; i < c->n_asserts; i++) al_assert_free(c->asserts[i]);
+  al_free(c->asserts);
+  al_free(c);
+}
+
+/* ---- {{var}} substitution ------------------------------------------------------------ */
+
+int al_subst(const char *t, const json_t *vars, char **out, char *missing, size_t mlen) {
+  al_buf b;
+  int rc = 0;
+  al_buf_init(&b, AL_MAX_SUITE_BYTES);
+  *out = NULL;
+  while (*t) {
+    const char *o = strstr(t, "{{");
+    if (!o) {
+      rc = al_buf_puts(&b, t);
+      break;
+    }
+    const char *c = strstr(o + 2, "}}");
+    if (!c) {
+      rc = al_buf_puts(&b, t);
+      break;
+    }
+    if ((rc = al_buf_append(&b, t, (size_t)(o - t)))) break;
+    const char *ns = o + 2, *ne = c;
+    while (ns < ne && *ns == ' ') ns++;
+    while (ne > ns && ne[-1] == ' ') ne--;
+    char name[128];
+    size_t nl = (size_t)(ne - ns) < sizeof name - 1 ? (size_t)(ne - ns) : sizeof name - 1;
+    memcpy(name, ns, nl);
+    name[nl] = '\0';
+    json_t *v = vars ? json_object_get(vars, name) : NULL;
+    if (!v) {
+      if (missing) snprintf(missing, mlen, "%s", name);
+      rc = AL_ENOTFOUND;
+      break;
+    }
+    if (json_is_string(v)) rc = al_buf_puts(&b, json_string_value(v));
+    else if (json_is_integer(v)) rc = al_buf_printf(&b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) rc = al_buf_printf(&b, "%.17g", json_real_value(v));
+    else if (json_is_boolean(v)) rc = al_buf_puts(&b, json_is_true(v) ? "true" : "false");
+    else if (!json_is_null(v)) {
+      char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+      rc = d ? al_buf_puts(&b, d) : AL_ENOMEM;
+      free(d);
+    }
+    if (rc) break;
+    t = c + 2;
+  }
+  if (!rc) *out = al_buf_steal(&b, NULL);
+  al_buf_cleanup(&b);
+  return rc;
+}
+
+/* ---- case building ------------------------------------------------------------------- */
+
+/* Where a case comes from, for error messages: a YAML node, or a file line. */
+typedef struct origin {
+  const al_ydoc *doc;   /* inline: the document */
+  const json_t *node;   /* inline: the test mapping */
+  const char *file;     /* tests_from: the data file */
+  int line;
+} origin;
+
+static int oerr(const origin *o, al_error *e, const char *key, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int oerr(const origin *o, al_error *e, const char *key, int code, const char *fmt, ...) {
+  char msg[480];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (o->doc) {
+    if (key && json_object_get(o->node, key))
+      return al_ydoc_err_member(o->doc, e, o->node, key, code, "%s", msg);
+    return al_ydoc_err(o->doc, e, o->node, code, "%s", msg);
+  }
+  return al_error_at(e, code, o->file, o->line, 0, "%s", msg);
+}
+
+static int subst_or_err(const origin *o, al_error *e, const char *key, const char *t,
+                        const json_t *vars, char **out) {
+  char missing[128];
+  int rc = al_subst(t, vars, out, missing, sizeof missing);
+  if (rc == AL_ENOTFOUND)
+    return oerr(o, e, key, AL_EPARSE, "unknown variable '{{%s}}' in '%s' (define it under vars:)",
+                missing, key);
+  return rc;
+}
+
+static int add_message(json_t *msgs, const char *role, const char *content) {
+  return json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", role, "content", content));
+}
+
+static const char *str_or(const json_t *o, const char *k, const char *dflt) {
+  json_t *v = o ? json_object_get(o, k) : NULL;
+  return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* Build a case. `test` holds the test's own fields (from YAML, or a tests_from spec merged
+ * with a row's columns as vars). */
+static int build_case(const al_suite *s, const origin *o, const json_t *test, const json_t *row_vars,
+                      int64_t index, al_case **out, al_error *e) {
+  int rc = 0;
+  al_case *c = NULL;
+  char *tmp = NULL;
+  json_t *vars = NULL;
+  *out = NULL;
+  c = al_calloc(1, sizeof *c);
+  if (!c) return AL_ENOMEM;
+  c->index = index;
+  /* variables: suite < test < row */
+  vars = json_deep_copy(s->vars);
+  json_t *tv = json_object_get(test, "vars");
+  if (tv && !json_is_object(tv)) {
+    rc = oerr(o, e, "vars", AL_EPARSE, "'vars' must be a mapping of names to values");
+    goto out;
+  }
+  if (tv) json_object_update(vars, tv);
+  if (row_vars) json_object_update(vars, (json_t *)row_vars);
+  c->vars = json_incref(vars);
+
+  /* name */
+  const char *name = str_or(test, "name", NULL);
+  if (name) {
+    if ((rc = subst_or_err(o, e, "name", name, vars, &c->name))) goto out;
+  } else {
+    char buf[64];
+    snprintf(buf, sizeof buf, "case %lld", (long long)index + 1);
+    c->name = al_strdup(buf);
+  }
+
+  /* category, severity, tags */
+  const char *cat = str_or(test, "category", str_or(s->defaults, "category", "functional"));
+  const char *sev = str_or(test, "severity", str_or(s->defaults, "severity", "medium"));
+  if ((rc = subst_or_err(o, e, "category", cat, vars, &c->category))) goto out;
+  if ((rc = subst_or_err(o, e, "severity", sev, vars, &c->severity))) goto out;
+  int sev_ok = 0;
+  for (const char *const *p = severities; *p; p++)
+    if (!strcmp(*p, c->severity)) sev_ok = 1;
+  if (!sev_ok) {
+    rc = oerr(o, e, "severity", AL_EPARSE,
+              "severity '%s' is not one of critical, high, medium, low, info", c->severity);
+    goto out;
+  }
+  c->tags = json_array();
+  json_t *dt = s->defaults ? json_object_get(s->defaults, "tags") : NULL;
+  json_t *tt = json_object_get(test, "tags");
+  for (int k = 0; k < 2; k++) {
+    json_t *arr = k ? tt : dt;
+    if (!arr) continue;
+    if (!json_is_array(arr)) {
+      rc = oerr(o, e, "tags", AL_EPARSE, "'tags' must be a list of strings");
+      goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+      if (!json_is_string(v)) {
+        rc = oerr(o, e, "tags", AL_EPARSE, "'tags' must be a list of strings");
+        goto out;
+      }
+      json_array_append(c->tags, v);
+    }
+  }
+
+  /* messages */
+  c->messages = json_array();
+  const char *sp = str_or(test, "system_prompt", s->system_prompt);
+  if (sp) {
+    if ((rc = subst_or_err(o, e, "system_prompt", sp, vars, &tmp))) goto out;
+    add_message(c->messages, "system", tmp);
+    al_free(tmp), tmp = NULL;
+  }
+  json_t *prompt = json_object_get(test, "prompt"), *turns = json_object_get(test, "turns");
+  if (prompt && turns) {
+    rc = oerr(o, e, "turns", AL_EPARSE, "give either 'prompt' or 'turns', not both");
+    goto out;
+  }
+  if (prompt) {
+    if (!json_is_string(prompt)) {
+      rc = oerr(o, e, "prompt", AL_EPARSE, "'prompt' must be a string");
+      goto out;
+    }
+    if ((rc = subst_or_err(o, e, "prompt", json_string_value(prompt), vars, &tmp))) goto out;
+    add_message(c->messages, "user", tmp);
+    al_free(tmp), tmp = NULL;
+  } else if (turns) {
+    if (!json_is_array(turns) || !json_array_size(turns)) {
+      rc = oerr(o, e, "turns", AL_EPARSE, "'turns' must be a non-empty list of {role, content}");
+      goto out;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(turns, i, t) {
+      const char *role = str_or(t, "role", NULL), *content = str_or(t, "content", NULL);
+      int role_ok = role && (!strcmp(role, "user") || !strcmp(role, "assistant") ||
+                             !strcmp(role, "system") || !strcmp(role, "tool"));
+      if (!json_is_object(t) || !role_ok || !content || json_object_size(t) != 2) {
+        if (o->doc)
+          rc = al_ydoc_err_item(o->doc, e, turns, i, AL_EPARSE,
+                                "a turn must be {role: user|assistant|system|tool, content: text}");
+        else
+          rc = oerr(o, e, "turns", AL_EPARSE, "turn %zu must be {role, content}", i + 1);
+        goto out;
+      }
+      if ((rc = subst_or_err(o, e, "turns", content, vars, &tmp))) goto out;
+      add_message(c->messages, role, tmp);
+      al_free(tmp), tmp = NULL;
+    }
+  } else {
+    rc = oerr(o, e, NULL, AL_EPARSE, "a test needs 'prompt' (text) or 'turns' (a list of messages)");
+    goto out;
+  }
+
+  /* params, response schema */
+  json_t *params = json_object_get(test, "params");
+  if (params) {
+    if (!json_is_object(params)) {
+      rc = oerr(o, e, "params", AL_EPARSE, "'params' must be a mapping (temperature, max_tokens, ...)");
+      goto out;
+    }
+    c->params = json_deep_copy(params);
+  }
+  json_t *rs = json_object_get(test, "response_schema");
+  if (rs) {
+    if (!json_is_object(rs)) {
+      rc = oerr(o, e, "response_schema", AL_EPARSE, "'response_schema' must be a JSON Schema mapping");
+      goto out;
+    }
+    c->response_schema = json_deep_copy(rs);
+  }
+
+  /* assertions: defaults first, then the test's */
+  json_t *da = s->defaults ? json_object_get(s->defaults, "assert") : NULL;
+  json_t *ta = json_object_get(test, "assert");
+  size_t na = (json_is_array(da) ? json_array_size(da) : 0) + (json_is_array(ta) ? json_array_size(ta) : 0);
+  if (ta && !json_is_array(ta)) {
+    rc = oerr(o, e, "assert", AL_EPARSE, "'assert' must be a list of assertions");
+    goto out;
+  }
+  c->asserts = al_calloc(na ? na : 1, sizeof *c->asserts);
+  if (!c->asserts) {
+    rc = AL_ENOMEM;
+    goto out;
+  }
+  for (int k = 0; k < 2; k++) {
+    json_t *arr = k ? ta : da;
+    if (!json_is_array(arr)) continue;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+      al_assert *a = NULL;
+      if (o->doc || !k) {
+        rc = al_assert_compile(s->doc, arr, i, vars, s->dir, &a, e);
+      } else {
+        char where[1200];
+        snprintf(where, sizeof where, "%s:%d", o->file, o->line);
+        rc = al_assert_compile_json(json_array_get(arr, i), vars, s->dir, where, &a, e);
+        if (rc && o->file) {
+          char msg[512];
+          snprintf(msg, sizeof msg, "%s", e ? e->msg : "");
+          al_error_at(e, rc, o->file, o->line, 0, "%s", msg);
+        }
+      }
+      if (rc) goto out;
+      c->asserts[c->n_asserts++] = a;
+    }
+  }
+
+  /* meta and id */
+  c->meta = json_object();
+  json_t *tm = json_object_get(test, "meta");
+  if (tm) {
+    if (!json_is_object(tm)) {
+      rc = oerr(o, e, "meta", AL_EPARSE, "'meta' must be a mapping");
+      goto out;
+    }
+    json_object_update(c->meta, tm);
+  }
+  {
+    int line = o->line, col = 0;
+    const char *file = o->file;
+    if (o->doc) {
+      al_ydoc_loc(o->doc, o->node, &line, &col);
+      file = al_ydoc_name(o->doc);
+    }
+    json_object_set_new(c->meta, "location", json_pack("{s:s, s:i}", "file", file, "line", line));
+    json_object_set_new(c->meta, "source", json_string(o->doc ? "inline" : "tests_from"));
+  }
+  {
+    crypto_hash_sha256_state st;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char idx[32];
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)s->digest, 64);
+    snprintf(idx, sizeof idx, ":%lld:", (long long)index);
+    crypto_hash_sha256_update(&st, (const unsigned char *)idx, strlen(idx));
+    char *m = json_dumps(c->messages, JSON_COMPACT | JSON_SORT_KEYS);
+    if (m) crypto_hash_sha256_update(&st, (const unsigned char *)m, strlen(m));
+    free(m);
+    crypto_hash_sha256_final(&st, h);
+    al_hex(h, sizeof h, c->id);
+  }
+  *out = c;
+  c = NULL;
+out:
+  al_free(tmp);
+  json_decref(vars);
+  al_case_free(c);
+  return rc;
+}
+
+/* ---- tests_from ---------------------------------------------------------------------- */
+
+/* Turn a row into the vars it contributes: every column by its own name, plus the names
+ * given in `map: {var: column}`. */
+static int row_vars(const al_suite *s, const tests_from *f, const json_t *row, int line,
+                    json_t **out, al_error *e) {
+  json_t *v = json_deep_copy(row);
+  json_t *map = json_object_get(f->spec, "map");
+  const char *k;
+  json_t *col;
+  json_object_foreach(map, k, col) {
+    json_t *x = json_object_get(row, json_string_value(col));
+    if (!x) {
+      json_decref(v);
+      return al_error_at(e, AL_EPARSE, f->path, line, 0,
+                         "row has no column '%s' (mapped to '%s' in %s)", json_string_value(col), k,
+                         al_ydoc_name(s->doc));
+    }
+    json_object_set(v, k, x);
+  }
+  *out = v;
+  return 0;
+}
+
+static int from_case(const al_suite *s, const tests_from *f, const json_t *row, int line,
+                     int64_t index, al_case **out, al_error *e) {
+  json_t *rv = NULL, *test = NULL;
+  int rc = row_vars(s, f, row, line, &rv, e);
+  if (rc) return rc;
+  test = json_deep_copy(f->spec);
+  if (!json_object_get(test, "prompt")) json_object_set_new(test, "prompt", json_string("{{prompt}}"));
+  origin o = {NULL, NULL, f->path, line};
+  rc = build_case(s, &o, test, rv, index, out, e);
+  json_decref(rv);
+  json_decref(test);
+  return rc;
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+static int hash_file(crypto_hash_sha256_state *st, const char *path, al_error *e) {
+  FILE *f = fopen(path, "re");
+  if (!f) return al_error_at(e, AL_EIO, path, 0, 0, "cannot open: %m");
+  unsigned char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(st, buf, n);
+  int bad = ferror(f);
+  fclose(f);
+  return bad ? al_error_at(e, AL_EIO, path, 0, 0, "read error") : 0;
+}
+
+static int parse_thresholds(al_suite *s, const json_t *t, al_error *e) {
+  static const char *const keys[] = {"default", "categories", "max_error_rate", NULL};
+  static const char *const rule_keys[] = {"min_pass_rate", "max_failures", NULL};
+  int rc = 0;
+  s->thresholds = json_pack("{s:{s:f}, s:{}, s:f}", "default", "min_pass_rate", 1.0, "categories",
+                            "max_error_rate", 0.1);
+  if (!t) return 0;
+  if (!json_is_object(t)) return al_ydoc_err(s->doc, e, t, AL_EPARSE, "'thresholds' must be a mapping");
+  if ((rc = al_ydoc_check_keys(s->doc, e, t, "thresholds", keys))) return rc;
+  double mer;
+  if ((rc = al_ydoc_get_num(s->doc, e, t, "max_error_rate", 0, 1, &mer)) < 0) return rc;
+  if (rc) json_object_set_new(s->thresholds, "max_error_rate", json_real(mer));
+  json_t *d = json_object_get(t, "default"), *cats = json_object_get(t, "categories");
+  json_t *rules[64];
+  const char *names[64];
+  size_t n = 0;
+  if (d) rules[n] = d, names[n++] = NULL;
+  if (cats) {
+    if (!json_is_object(cats))
+      return al_ydoc_err_member(s->doc, e, t, "categories", AL_EPARSE, "'categories' must map category names to rules");
+    const char *k;
+    json_t *v;
+    json_object_foreach(cats, k, v) {
+      if (n == 64) return al_ydoc_err(s->doc, e, cats, AL_ELIMIT, "more than 63 categories");
+      rules[n] = v, names[n++] = k;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_t *r = rules[i];
+    if (!json_is_object(r))
+      return al_ydoc_err(s->doc, e, r, AL_EPARSE, "a threshold rule is a mapping {min_pass_rate: 0..1, max_failures: N}");
+    if ((rc = al_ydoc_check_keys(s->doc, e, r, "threshold rule", rule_keys))) return rc;
+    double mpr = -1;
+    long long mf = -1;
+    if ((rc = al_ydoc_get_num(s->doc, e, r, "min_pass_rate", 0, 1, &mpr)) < 0) return rc;
+    if ((rc = al_ydoc_get_int(s->doc, e, r, "max_failures", 0, INT64_MAX, &mf)) < 0) return rc;
+    json_t *out = json_object();
+    if (mpr >= 0) json_object_set_new(out, "min_pass_rate", json_real(mpr));
+    if (mf >= 0) json_object_set_new(out, "max_failures", json_integer(mf));
+    if (names[i]) json_object_set_new(json_object_get(s->thresholds, "categories"), names[i], out);
+    else json_object_set_new(s->thresholds, "default", out);
+  }
+  return 0;
+}
+
+static int parse_from(al_suite *s, const json_t *list, al_error *e) {
+  if (!list) return 0;
+  if (!json_is_array(list))
+    return al_ydoc_err(s->doc, e, list, AL_EPARSE, "'tests_from' must be a list of {file: PATH, ...}");
+  s->n_from = json_array_size(list);
+  s->from = al_calloc(s->n_from ? s->n_from : 1, sizeof *s->from);
+  if (!s->from) return AL_ENOMEM;
+  for (size_t i = 0; i < s->n_from; i++) {
+    const json_t *spec = json_array_get(list, i);
+    tests_from *f = &s->from[i];
+    int rc;
+    if (!json_is_object(spec))
+      return al_ydoc_err_item(s->doc, e, list, i, AL_EPARSE, "expected a mapping {file: PATH, ...}");
+    if ((rc = al_ydoc_check_keys(s->doc, e, spec, "tests_from entry", from_keys))) return rc;
+    f->spec = spec;
+    const char *file = NULL, *fmt = NULL;
+    if ((rc = al_ydoc_get_str(s->doc, e, spec, "file", &file)) <= 0)
+      return rc ? rc : al_ydoc_err_item(s->doc, e, list, i, AL_EPARSE, "tests_from entry needs 'file'");
+    char path[4096];
+    if (file[0] == '/') snprintf(path, sizeof path, "%s", file);
+    else snprintf(path, sizeof path, "%s/%s", s->dir, file);
+    f->path = al_strdup(path);
+    if ((rc = al_ydoc_get_str(s->doc, e, spec, "format", &fmt)) < 0) return rc;
+    f->format = fmt ? (!strcmp(fmt, "csv") ? AL_ROWS_CSV : !strcmp(fmt, "jsonl") ? AL_ROWS_JSONL : -1)
+                    : al_rows_format_of(path);
+    if (f->format <= 0)
+      return al_ydoc_err_member(s->doc, e, spec, fmt ? "format" : "file", AL_EPARSE,
+                                "cannot tell the format: use format: csv or format: jsonl");
+    json_t *map = json_object_get(spec, "map");
+    if (map) {
+      const char *k;
+      json_t *v;
+      if (!json_is_object(map))
+        return al_ydoc_err_member(s->doc, e, spec, "map", AL_EPARSE, "'map' must map variable names to column names");
+      json_object_foreach(map, k, v) if (!json_is_string(v)) return al_ydoc_err_member(
+          s->doc, e, map, k, AL_EPARSE, "column name must be a string");
+    }
+    f->limit = -1;
+    long long lim;
+    if ((rc = al_ydoc_get_int(s->doc, e, spec, "limit", 0, INT64_MAX, &lim)) < 0) return rc;
+    if (rc) f->limit = lim;
+  }
+  return 0;
+}
+
+/* The validation pass: build every case once; count them. */
+static int validate_cases(al_suite *s, al_error *e) {
+  al_case_iter *it = NULL;
+  al_case *c = NULL;
+  int rc = al_case_iter_new(s, &it, e);
+  s->n_cases = 0;
+  while (!rc && !(rc = al_case_next(it, &c, e)) && c) {
+    s->n_cases++;
+    al_case_free(c);
+    c = NULL;
+  }
+  al_case_iter_free(it);
+  return rc;
+}
+
+/* {{var}} in the target's strings (launch command, URLs, model): suite vars, the caller's
+ * overrides and built-ins (airlock_build, suite_dir); {{socket}} is left for the runner. */
+static int subst_target(al_suite *s, json_t *node, al_error *e) {
+  int rc = 0;
+  json_t *vars = json_deep_copy(s->vars);
+  json_object_set_new(vars, "socket", json_string("{{socket}}"));
+  if (!json_object_get(vars, "airlock_build")) json_object_set_new(vars, "airlock_build", json_string(AL_BUILD_ROOT));
+  json_object_set_new(vars, "suite_dir", json_string(s->dir));
+  json_t *stack[64];
+  size_t sp = 0;
+  stack[sp++] = node;
+  while (sp && !rc) {
+    json_t *n = stack[--sp];
+    const char *k;
+    json_t *v;
+    size_t i;
+    char *out = NULL, missing[128];
+    if (json_is_object(n)) {
+      json_object_foreach(n, k, v) {
+        if (json_is_string(v) && strstr(json_string_value(v), "{{")) {
+          if ((rc = al_subst(json_string_value(v), vars, &out, missing, sizeof missing))) {
+            rc = al_ydoc_err_member(s->doc, e, n, k, AL_EPARSE, "unknown variable '{{%s}}'", missing);
+            break;
+          }
+          json_object_set_new(n, k, json_string(out));
+          al_free(out);
+        } else if ((json_is_object(v) || json_is_array(v)) && sp < 64) {
+          stack[sp++] = v;
+        }
+      }
+    } else if (json_is_array(n)) {
+      json_array_foreach(n, i, v) {
+        if (json_is_string(v) && strstr(json_string_value(v), "{{")) {
+          if ((rc = al_subst(json_string_value(v), vars, &out, missing, sizeof missing))) {
+            rc = al_ydoc_err_item(s->doc, e, n, i, AL_EPARSE, "unknown variable '{{%s}}'", missing);
+            break;
+          }
+          json_array_set_new(n, i, json_string(out));
+          al_free(out);
+        } else if ((json_is_object(v) || json_is_array(v)) && sp < 64) {
+          stack[sp++] = v;
+        }
+      }
+    }
+  }
+  json_decref(vars);
+  return rc;
+}
+
+int al_suite_load(const char *path, al_suite **out, al_error *e) {
+  return al_suite_load_with(path, NULL, out, e);
+}
+
+int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out, al_error *e) {
+  int rc = 0;
+  al_suite *s = NULL;
+  crypto_hash_sha256_state st;
+  unsigned char h[crypto_hash_sha256_BYTES];
+  *out = NULL;
+  if (sodium_init() < 0) return al_error_set(e, AL_ESYS, "libsodium failed to initialise");
+  s = al_calloc(1, sizeof *s);
+  if (!s) return AL_ENOMEM;
+  s->path = al_strdup(path);
+  char *tmp = al_strdup(path);
+  s->dir = al_strdup(dirname(tmp));
+  al_free(tmp);
+  if ((rc = al_ydoc_load_file(path, &s->doc, e))) goto out;
+  json_t *root = al_ydoc_root(s->doc);
+  if (!json_is_object(root)) {
+    rc = al_error_at(e, AL_EPARSE, path, 1, 1, "a suite is a mapping with target, tests, ...");
+    goto out;
+  }
+  if ((rc = al_ydoc_check_keys(s->doc, e, root, "suite", top_keys))) goto out;
+  s->name = "suite";
+  if ((rc = al_ydoc_get_str(s->doc, e, root, "name", &s->name)) < 0) goto out;
+  if ((rc = al_ydoc_get_str(s->doc, e, root, "system_prompt", &s->system_prompt)) < 0) goto out;
+  long long seed = 0;
+  if ((rc = al_ydoc_get_int(s->doc, e, root, "seed", 0, INT64_MAX, &seed)) < 0) goto out;
+  s->seed = (uint64_t)seed;
+  json_t *vars = json_object_get(root, "vars");
+  if (vars && !json_is_object(vars)) {
+    rc = al_ydoc_err_member(s->doc, e, root, "vars", AL_EPARSE, "'vars' must be a mapping");
+    goto out;
+  }
+  s->vars = vars ? json_deep_copy(vars) : json_object();
+  if (overrides) json_object_update(s->vars, (json_t *)overrides);
+  s->defaults = json_object_get(root, "defaults");
+  if (s->defaults) {
+    if (!json_is_object(s->defaults)) {
+      rc = al_ydoc_err_member(s->doc, e, root, "defaults", AL_EPARSE, "'defaults' must be a mapping");
+      goto out;
+    }
+    if ((rc = al_ydoc_check_keys(s->doc, e, s->defaults, "defaults", default_keys))) goto out;
+    json_t *da = json_object_get(s->defaults, "assert");
+    if (da && !json_is_array(da)) {
+      rc = al_ydoc_err_member(s->doc, e, s->defaults, "assert", AL_EPARSE, "'assert' must be a list");
+      goto out;
+    }
+  }
+  s->target_node = json_object_get(root, "target");
+  if (!s->target_node) {
+    rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no 'target' (what model to evaluate)");
+    goto out;
+  }
+  if ((rc = subst_target(s, (json_t *)s->target_node, e))) goto out;
+  if ((rc = al_target_config_parse(s->doc, s->target_node, s->dir, &s->target, e))) goto out;
+  if ((rc = parse_thresholds(s, json_object_get(root, "thresholds"), e))) goto out;
+  s->tests = json_object_get(root, "tests");
+  if (s->tests && !json_is_array(s->tests)) {
+    rc = al_ydoc_err_member(s->doc, e, root, "tests", AL_EPARSE, "'tests' must be a list of tests");
+    goto out;
+  }
+  for (size_t i = 0; s->tests && i < json_array_size(s->tests); i++) {
+    json_t *t = json_array_get(s->tests, i);
+    if (!json_is_object(t)) {
+      rc = al_ydoc_err_item(s->doc, e, s->tests, i, AL_EPARSE, "a test is a mapping {prompt: ..., assert: [...]}");
+      goto out;
+    }
+    if ((rc = al_ydoc_check_keys(s->doc, e, t, "test", test_keys))) goto out;
+  }
+  if ((rc = parse_from(s, json_object_get(root, "tests_from"), e))) goto out;
+  if (!s->tests && !s->n_from) {
+    rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no tests (give 'tests' or 'tests_from')");
+    goto out;
+  }
+  /* digest: suite bytes + every data file */
+  crypto_hash_sha256_init(&st);
+  if ((rc = hash_file(&st, path, e))) goto out;
+  for (size_t i = 0; i < s->n_from; i++)
+    if ((rc = hash_file(&st, s->from[i].path, e))) goto out;
+  if (overrides && json_object_size(overrides)) {
+    char *ov = json_dumps(overrides, JSON_COMPACT | JSON_SORT_KEYS);
+    if (ov) crypto_hash_sha256_update(&st, (const unsigned char *)ov, strlen(ov));
+    free(ov);
+  }
+  crypto_hash_sha256_final(&st, h);
+  al_hex(h, sizeof h, s->digest);
+  if ((rc = validate_cases(s, e))) goto out;
+  *out = s;
+  s = NULL;
+out:
+  al_suite_free(s);
+  return rc;
+}
+
+void al_suite_free(al_suite *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->n_from; i++) al_free(s->from[i].path);
+  al_free(s->from);
+  al_target_config_free(s->target);
+  json_decref(s->thresholds);
+  json_decref(s->vars);
+  al_ydoc_free(s->doc);
+  al_free(s->path);
+  al_free(s->dir);
+  al_free(s);
+}
+
+const char *al_suite_name(const al_suite *s) { return s->name; }
+const char *al_suite_path(const al_suite *s) { return s->path; }
+const char *al_suite_digest(const al_suite *s) { return s->digest; }
+const json_t *al_suite_target(const al_suite *s) { return s->target_node; }
+const al_target_config *al_suite_target_config(const al_suite *s) { return s->target; }
+const json_t *al_suite_thresholds(const al_suite *s) { return s->thresholds; }
+const char *al_suite_system_prompt(const al_suite *s) { return s->system_prompt; }
+uint64_t al_suite_seed(const al_suite *s) { return s->seed; }
+int64_t al_suite_case_count(const al_suite *s) { return s->n_cases; }
+const al_ydoc *al_suite_doc(const al_suite *s) { return s->doc; }
+
+/* ---- iteration ----------------------------------------------------------------------- */
+
+int al_case_iter_new(const al_suite *s, al_case_iter **out, al_error *err) {
+  al_case_iter *it = al_calloc(1, sizeof *it);
+  if (!it) return AL_ENOMEM;
+  it->s = s;
+  *out = it;
+  return 0;
+}
+
+void al_case_iter_free(al_case_iter *it) {
+  if (!it) return;
+  al_rows_close(it->rows);
+  al_free(it);
+}
+
+int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
+  const al_suite *s = it->s;
+  int rc = 0;
+  *out = NULL;
+  size_t nt = s->tests ? json_array_size(s->tests) : 0;
+  if (it->test_i < nt) {
+    const json_t *t = json_array_get(s->tests, it->test_i++);
+    origin o = {s->doc, t, NULL, 0};
+    rc = build_case(s, &o, t, NULL, it->index, out, e);
+    if (!rc) it->index++;
+    return rc;
+  }
+  while (it->from_i < s->n_from) {
+    tests_from *f = &s->from[it->from_i];
+    if (!it->rows) {
+      if ((rc = al_rows_open(f->path, f->format, &it->rows, e))) return rc;
+      it->from_count = 0;
+    }
+    json_t *row = NULL;
+    int line = 0;
+    rc = (f->limit >= 0 && it->from_count >= f->limit) ? 0 : al_rows_next(it->rows, &row, &line, e);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+      al_rows_close(it->rows);
+      it->rows = NULL;
+      it->from_i++;
+      continue;
+    }
+    it->from_count++;
+    rc = from_case(s, f, row, line, it->index, out, e);
+    json_decref(row);
+    if (!rc) it->index++;
+    return rc;
+  }
+  return 0;
+}

@@ -5,12 +5,33 @@ line; one that printed none counts as one case by its meson result. A program th
 (crash, sanitizer report, timeout) after only `ok` lines adds one failure, so a crash is
 never hidden behind earlier passes. Prints the failing names, then the closing line."""
 import json
+import os
 import re
 import sys
 
 passed = failed = skipped = 0
 failures = []
+def tap_counts(text):
+    ok = nok = sk = 0
+    for l in text.splitlines():
+        m = re.match(r"^(not ok|ok)\b\s*\d*\s*-?\s*(.*)$", l)
+        if not m:
+            continue
+        if re.search(r"#\s*(skip|todo)", l, re.I):
+            sk += 1
+        elif m.group(1) == "ok":
+            ok += 1
+        else:
+            nok += 1
+            failures.append(f"{m.group(2)}")
+    return ok, nok, sk
+
+
 for build in sys.argv[1:]:
+    if os.path.isfile(build):  # a plain TAP file (e.g. the lint step's output)
+        ok, nok, sk = tap_counts(open(build, encoding="utf-8", errors="replace").read())
+        passed, failed, skipped = passed + ok, failed + nok, skipped + sk
+        continue
     try:
         lines = open(f"{build}/meson-logs/testlog.json", encoding="utf-8").read().splitlines()
     except OSError as e:

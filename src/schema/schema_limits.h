@@ -10,6 +10,9 @@
 /* Nested evaluations (applicators and $ref hops) while validating one instance. A recursive
  * schema walks deeper than it nests, so this is a multiple of the nesting limit. */
 #define AL_SCHEMA_MAX_EVAL_DEPTH (4 * AL_MAX_SCHEMA_DEPTH)
+/* Subschema applications while validating one instance. Bounds the time a crafted schema
+ * (anyOf over anyOf over ... the same value) can take: the work stays linear in this. */
+#define AL_SCHEMA_MAX_EVAL_STEPS (1ull << 26)
 /* `$schema` pointing at a custom meta-schema pointing at another one ... */
 #define AL_SCHEMA_MAX_META_CHAIN 8
 /* Documents one compiled schema may pull in through $ref (main + remotes + meta-schemas). */

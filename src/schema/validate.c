@@ -34,8 +34,12 @@ typedef struct seg {
   size_t idx;
 } seg;
 
+#define INLINE_DEPTH 48 /* stacks live in the context up to this depth, then on the heap */
+
 typedef struct vctx {
   const al_schema *s;
+  unsigned long long steps;
+  int cap;
   char *why;
   size_t why_len;
   int have_why;
@@ -47,7 +51,45 @@ typedef struct vctx {
   seg *path;
   int nscope, nrefs, npath;
   pcre2_match_data *md;
+  const sch_resource *scope0[INLINE_DEPTH];
+  const sch_node *ref_n0[INLINE_DEPTH];
+  const json_t *ref_i0[INLINE_DEPTH];
+  seg path0[INLINE_DEPTH];
 } vctx;
+
+/* Make room for depth d on every stack (each holds at most depth + 2 entries). */
+static int reserve(vctx *c, int d) {
+  if (d + 2 < c->cap) return 0;
+  int ncap = c->cap * 2;
+  if (ncap < d + 3) ncap = d + 3;
+  const sch_resource **sc = al_malloc((size_t)ncap * sizeof *sc);
+  const sch_node **rn = al_malloc((size_t)ncap * sizeof *rn);
+  const json_t **ri = al_malloc((size_t)ncap * sizeof *ri);
+  seg *pa = al_malloc((size_t)ncap * sizeof *pa);
+  if (!sc || !rn || !ri || !pa) {
+    al_free(sc);
+    al_free(rn);
+    al_free(ri);
+    al_free(pa);
+    return AL_ENOMEM;
+  }
+  memcpy(sc, c->scope, (size_t)c->nscope * sizeof *sc);
+  memcpy(rn, c->ref_n, (size_t)c->nrefs * sizeof *rn);
+  memcpy(ri, c->ref_i, (size_t)c->nrefs * sizeof *ri);
+  memcpy(pa, c->path, (size_t)c->npath * sizeof *pa);
+  if (c->scope != c->scope0) {
+    al_free(c->scope);
+    al_free(c->ref_n);
+    al_free(c->ref_i);
+    al_free(c->path);
+  }
+  c->scope = sc;
+  c->ref_n = rn;
+  c->ref_i = ri;
+  c->path = pa;
+  c->cap = ncap;
+  return 0;
+}
 
 static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a);
 
@@ -224,6 +266,8 @@ static void type_names(unsigned t, char *out, size_t n) {
 }
 
 static int regex_match(vctx *c, pcre2_code *re, const char *s, size_t len) {
+  if (!c->md && !(c->md = pcre2_match_data_create(1, NULL)))
+    return error(c, AL_ENOMEM, "out of memory");
   int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, c->md, c->s->mctx);
   if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
     rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, c->md, c->s->mctx);
@@ -365,7 +409,7 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
       return fail(c, n, "required", inst, "lacks required property \"%s\"", json_string_value(r));
   }
   for (size_t d = 0; d < n->ndepreq; d++) {
-    if (!json_object_get(inst, n->depreq[d].name)) continue;
+    if (!json_object_getn(inst, n->depreq[d].name, n->depreq[d].len)) continue;
     const json_t *req = n->depreq[d].req;
     for (size_t i = 0; i < json_array_size(req); i++) {
       const json_t *r = json_array_get(req, i);
@@ -391,7 +435,7 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
         if (rc != 1) return rc;
       }
       for (size_t i = 0; i < n->nprops; i++) {
-        if (strlen(n->props[i].name) != kl || memcmp(n->props[i].name, k, kl) != 0) continue;
+        if (n->props[i].len != kl || memcmp(n->props[i].name, k, kl) != 0) continue;
         matched = 1;
         if ((rc = child(c, n->props[i].node, v, k, 0)) != 1) return rc;
         break;
@@ -417,7 +461,7 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
     }
   }
   for (size_t d = 0; d < n->ndepsch; d++) {
-    if (!json_object_get(inst, n->depsch[d].name)) continue;
+    if (!json_object_getn(inst, n->depsch[d].name, n->depsch[d].len)) continue;
     if ((rc = vnode(c, n->depsch[d].node, inst, a)) != 1) return rc;
   }
   return 1;
@@ -572,6 +616,10 @@ static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   if (c->depth >= AL_SCHEMA_MAX_EVAL_DEPTH)
     return error(c, AL_ELIMIT, "evaluation deeper than %d levels at schema %s",
                  AL_SCHEMA_MAX_EVAL_DEPTH, n->path[0] ? n->path : "#");
+  if (++c->steps > AL_SCHEMA_MAX_EVAL_STEPS)
+    return error(c, AL_ELIMIT, "validation took more than %llu steps (schema %s)",
+                 (unsigned long long)AL_SCHEMA_MAX_EVAL_STEPS, n->path[0] ? n->path : "#");
+  if (reserve(c, c->depth + 1) < 0) return error(c, AL_ENOMEM, "out of memory");
   c->depth++;
   int pushed = 0;
   if (c->nscope == 0 || c->scope[c->nscope - 1] != n->res) {
@@ -595,30 +643,26 @@ static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
 
 int al_schema_validate(const al_schema *s, const json_t *instance, char *why, size_t why_len) {
   int rc;
-  vctx c = {0};
+  vctx c;
+  memset(&c, 0, offsetof(vctx, scope0)); /* the inline stacks need no clearing */
   if (why && why_len) why[0] = '\0';
   if (!s || !instance) return AL_EINVAL;
   c.s = s;
   c.why = why;
   c.why_len = why_len;
-  /* every stack is bounded by the depth limit (+1 for the root) */
-  size_t n = AL_SCHEMA_MAX_EVAL_DEPTH + 2;
-  c.scope = al_malloc(n * sizeof *c.scope);
-  c.ref_n = al_malloc(n * sizeof *c.ref_n);
-  c.ref_i = al_malloc(n * sizeof *c.ref_i);
-  c.path = al_malloc(n * sizeof *c.path);
-  c.md = pcre2_match_data_create(1, NULL);
-  if (!c.scope || !c.ref_n || !c.ref_i || !c.path || !c.md) {
-    rc = error(&c, AL_ENOMEM, "out of memory");
-    goto out;
-  }
+  c.scope = c.scope0;
+  c.ref_n = c.ref_n0;
+  c.ref_i = c.ref_i0;
+  c.path = c.path0;
+  c.cap = INLINE_DEPTH;
   rc = vnode(&c, s->root, instance, NULL);
   if (rc == 0 && why && why_len && !c.have_why) snprintf(why, why_len, "invalid");
-out:
-  al_free(c.scope);
-  al_free(c.ref_n);
-  al_free(c.ref_i);
-  al_free(c.path);
+  if (c.scope != c.scope0) {
+    al_free(c.scope);
+    al_free(c.ref_n);
+    al_free(c.ref_i);
+    al_free(c.path);
+  }
   pcre2_match_data_free(c.md);
   return rc;
 }

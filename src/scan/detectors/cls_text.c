@@ -125,7 +125,15 @@ static void put_cp(cls_tok *o, uint32_t cp) {
 
 /* Finish a token: leet-fold digits (only in words that have letters), skeleton, hashes. */
 static void finish(cls_tokenizer *t, cls_tok *o, int has_alpha) {
-  if ((t->mode & CLS_MODE_LEET) && has_alpha) {
+  /* Leetspeak only in words that are mostly letters ("sh1t", "b1tch"), not in codes such
+   * as "A55" or "4x4". */
+  unsigned letters = 0, digits = 0;
+  for (unsigned i = 0; i < o->len; i++) {
+    char c = o->s[i];
+    letters += (c >= 'a' && c <= 'z');
+    digits += (c >= '0' && c <= '9');
+  }
+  if ((t->mode & CLS_MODE_LEET) && has_alpha && letters >= 2 && letters >= digits) {
     for (unsigned i = 0; i < o->len; i++) {
       char c = leet_digit(o->s[i]);
       if (c != o->s[i]) o->s[i] = c, o->flags |= CLS_TF_LEET;

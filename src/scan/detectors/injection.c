@@ -50,7 +50,7 @@ static const char *const override_specs[] = {
     "(instead|now) (you will|you must|do the following|follow these|your task is|your new task)",
     "(ignore|disregard) (what|everything|anything) (is|was|comes)? (written|said|stated)? (above|before|earlier|previously)",
     "(stop|end|terminate|exit|halt) (the)? (current|previous)? (task|role|simulation|instructions) and",
-    "(system|admin|administrator|developer|root) (override|command|message|notice|instruction|update) :?",
+    "(system|admin|administrator|developer|root) (override|command|notice|update)",
     NULL,
 };
 
@@ -75,7 +75,8 @@ static const char *const jailbreak_specs[] = {
     "(ignore|bypass|disable|remove|turn off|circumvent|deactivate|override|evade) (all|any)? (of)? "
     "(your|the|its|openais)? (safety|content|ethical|moral|security)? (filters|filter|guardrails|"
     "restrictions|safeguards|censorship|programming|alignment|ethics|morals|limitations|protocols)",
-    "(has|have|been|are|is|were) (freed|liberated|released|unshackled|unchained|broken free)",
+    "(you|u|ai|chatgpt|it|assistant|model) (have|has|are|is)? (been|now) (freed|liberated|"
+    "unshackled|unchained|broken free|jailbroken)",
     "(can|will|must|should) (do|say|generate|answer) (anything|everything|whatever|any question)",
     "(never|dont|do not|cannot|cant|wont|will not|must not) (refuse|decline|reject|deny) "
     "(any|a|to|my|the|anything|requests|a request)?",
@@ -254,8 +255,8 @@ static void scan_markers(inj_scan *s) {
         double score;
       } labels[] = {{"system", 0.8},      {"system prompt", 0.8}, {"system message", 0.8},
                     {"developer", 0.6},   {"instruction", 0.6},   {"instructions", 0.6},
-                    {"assistant", 0.55},  {"ai", 0.5},            {"response", 0.5},
-                    {"human", 0.5},       {"user", 0.35},         {"tool", 0.5},
+                    {"assistant", 0.55},  {"ai", 0.45},           {"response", 0.45},
+                    {"human", 0.45},       {"user", 0.35},         {"tool", 0.5},
                     {"function", 0.45},   {NULL, 0}};
       for (size_t k = 0; labels[k].w; k++) {
         size_t n = strlen(labels[k].w);
@@ -443,8 +444,12 @@ static int cmp_hit(const void *a, const void *b) {
 static int inj_scan_full(const void *state, const char *text, size_t len, al_finding_cb cb, void *ud) {
   const inj_state *st = state;
   inj_scan scan, *s = &scan; /* ~8 KiB of stack; no allocation per call */
-  memset(s, 0, offsetof(inj_scan, hits));
   s->n = 0;
+  s->ncues = 0;
+  s->strongest = 0;
+  s->strongest_start = s->strongest_end = 0;
+  s->base = s->blob_end = 0;
+  s->in_decoded = s->decoded_hit = 0;
   s->st = st;
   s->text = text;
   s->len = len;

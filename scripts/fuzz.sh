@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds every fuzz target with libFuzzer (clang, ASan+UBSan) in build-fuzz/ and runs each
+# for N seconds (default 10) starting from its corpus in tests/fuzz/corpus/NAME (copied to a
+# temporary folder: the repository's corpus is never written). Prints TAP, one line per target.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+if [[ ! -f build-fuzz/build.ninja ]]; then
+  CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true -Db_lundef=false >/dev/null || { echo "not ok 1 - configure fuzz build"; echo "1..1"; exit 1; }
+fi
+ninja -C build-fuzz $(cd build-fuzz && ninja -t targets all 2>/dev/null | grep -oE '^tests/fuzz/fuzz_[a-z0-9_]+' | sort -u) >/dev/null 2>&1 || ninja -C build-fuzz >/dev/null
+n=0
+fail=0
+for exe in build-fuzz/tests/fuzz/fuzz_*; do
+  [[ -x $exe ]] || continue
+  name=${exe##*/fuzz_}
+  n=$((n + 1))
+  tmp=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/$name/." "$tmp/" 2>/dev/null
+  if "$exe" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 "$tmp" >"$tmp.log" 2>&1; then
+    echo "ok $n - libFuzzer $name ${secs}s: $(grep -oE '#[0-9]+' "$tmp.log" | tail -1) runs"
+  else
+    echo "not ok $n - libFuzzer $name found a crash"
+    grep -E 'ERROR|SUMMARY' "$tmp.log" | head -5 | sed 's/^/# /'
+    fail=1
+  fi
+  rm -rf "$tmp" "$tmp.log"
+done
+echo "1..$n"
+exit $fail

@@ -1,0 +1,362 @@
+/* Streaming answers: upstream SSE in, scanned and re-framed SSE out.
+ *
+ * Upstream bytes go through the SSE parser (al_sse); each chunk's text delta (chat:
+ * choices[0].delta.content, completions: choices[0].text) is appended to a held buffer and
+ * fed to a scan stream. Text is released to the client only up to
+ *
+ *     min(al_scan_stream_safe_offset, position - window)
+ *
+ * (no detectors: the position), never inside a known redact span (it waits for the whole
+ * span, then sends the placeholder), never ending inside what may be a placeholder
+ * ("[EMA..."), so that reversible placeholders are restored whole. Each release becomes one
+ * chunk of the same shape as upstream's (id, model, created copied from upstream). A block
+ * finding ends the stream with an error event and [DONE] and nothing of the offending
+ * text is sent. Tool-call deltas are held whole until the end, scanned in one piece, and
+ * then passed on as they came. Only choice index 0 is supported (the guard refuses n > 1
+ * with stream). This file parses outside input: fuzz target tests/fuzz/fuzz_sse.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlock/util.h"
+#include "guard/guard_int.h"
+
+struct gstream {
+  const gpipe *pipe;
+  al_scanner *s;
+  int route;
+  size_t window, max_bytes;
+  gmap *m;
+  gfinds *all;
+  gstream_emit emit;
+  gstream_token token;
+  void *ud;
+  al_sse sse;
+  al_scan_stream *ss;
+  gfinds f;           /* this stream's findings not yet applied */
+  al_buf held;        /* text [held_base, pos) not yet released */
+  uint64_t held_base, pos;
+  al_buf text;        /* every text delta (bounded), for the audit log */
+  al_buf tools;       /* raw tool-call chunk events, held to the end */
+  al_buf tool_text;   /* their arguments, scanned at the end */
+  al_buf tail;        /* raw chunks with usage / no choices, sent at the end */
+  char id[128], model[128];
+  json_int_t created;
+  char finish[32];
+  int role_sent, blocked, done, failed;
+  const char *blocked_by;
+};
+
+/* Scan-stream findings: kept in g->f until applied, copied to the request's list. */
+static int on_stream_finding(const al_finding *f, void *ud) {
+  gstream *g = ud;
+  size_t before = g->f.n;
+  gscan_ctx c = {g->pipe, &g->f};
+  int stop = al_guard_on_finding(f, &c);
+  if (g->f.n > before && al_gfinds_push(g->all, &g->f.v[before])) g->f.oom = 1;
+  return stop;
+}
+
+static int emit_str(gstream *g, const char *s) { return g->emit(s, strlen(s), g->ud); }
+
+static int emit_json(gstream *g, json_t *o) {
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!s) return AL_ENOMEM;
+  int rc = emit_str(g, "data: ");
+  if (!rc) rc = emit_str(g, s);
+  if (!rc) rc = emit_str(g, "\n\n");
+  free(s);
+  return rc;
+}
+
+static json_t *chunk(gstream *g, json_t *choice) {
+  return json_pack("{s:s, s:s, s:I, s:s, s:[o]}", "id", g->id[0] ? g->id : "airlock-stream", "object",
+                   g->route == G_ROUTE_CHAT ? "chat.completion.chunk" : "text_completion", "created",
+                   g->created, "model", g->model, "choices", choice);
+}
+
+static int emit_text(gstream *g, const char *t, size_t n) {
+  json_t *c;
+  if (g->route == G_ROUTE_CHAT)
+    c = json_pack("{s:i, s:{s:s%}, s:n}", "index", 0, "delta", "content", t, n, "finish_reason");
+  else
+    c = json_pack("{s:i, s:s%, s:n}", "index", 0, "text", t, n, "finish_reason");
+  return emit_json(g, c ? chunk(g, c) : NULL);
+}
+
+static int end_with_error(gstream *g, const char *type, const char *code, const char *msg) {
+  al_buf b;
+  al_buf_init(&b, 4096);
+  int rc = al_guard_error_body(&b, type, code, "%s", msg);
+  if (!rc) rc = emit_str(g, "data: ");
+  if (!rc) rc = g->emit(b.data, b.len, g->ud);
+  if (!rc) rc = emit_str(g, "\n\ndata: [DONE]\n\n");
+  al_buf_cleanup(&b);
+  g->done = 1;
+  return rc;
+}
+
+static int block(gstream *g, const char *detector) {
+  char msg[256];
+  g->blocked = 1;
+  g->blocked_by = detector;
+  snprintf(msg, sizeof msg, "output blocked by policy: %s", detector);
+  int rc = end_with_error(g, "airlock_policy", "output_blocked", msg);
+  return rc ? rc : AL_EINTEGRITY;
+}
+
+/* Looks at findings that arrived; a block ends the stream. */
+static int check_findings(gstream *g) {
+  if (g->f.oom) return AL_ENOMEM;
+  for (size_t i = 0; i < g->f.n; i++)
+    if (g->f.v[i].action >= G_RETRY) return block(g, g->f.v[i].detector);
+  return 0;
+}
+
+static int release(gstream *g, int final) {
+  uint64_t safe = g->pos;
+  if (!final && g->ss) {
+    uint64_t so = al_scan_stream_safe_offset(g->ss);
+    uint64_t win = g->pos > g->window ? g->pos - g->window : 0;
+    safe = so < win ? so : win;
+  }
+  for (size_t i = 0; i < g->f.n; i++) {
+    gfind *x = &g->f.v[i];
+    if (x->action == G_REDACT && x->start < safe && x->end > safe) safe = x->end <= g->pos ? x->end : x->start;
+  }
+  if (safe > g->pos) safe = g->pos;
+  if (safe <= g->held_base) return 0;
+  size_t n = (size_t)(safe - g->held_base);
+  if (!final) n -= al_guard_partial_placeholder(g->held.data, n);
+  if (n == 0) return 0;
+  al_buf red, res;
+  al_buf_init(&red, g->max_bytes * 2 + 4096);
+  al_buf_init(&res, g->max_bytes * 4 + 4096);
+  int rc = al_guard_redact(g->held.data, n, g->held_base, &g->f, g->m, &red);
+  if (!rc) rc = al_guard_restore(red.data ? red.data : "", red.len, g->m, &res);
+  if (!rc && res.len) rc = emit_text(g, res.data, res.len);
+  al_buf_cleanup(&red);
+  al_buf_cleanup(&res);
+  if (rc) return rc;
+  uint64_t upto = g->held_base + n;
+  size_t k = 0; /* drop findings wholly released */
+  for (size_t i = 0; i < g->f.n; i++)
+    if (g->f.v[i].end > upto) g->f.v[k++] = g->f.v[i];
+  g->f.n = k;
+  al_buf_consume(&g->held, n);
+  g->held_base = upto;
+  return 0;
+}
+
+static int on_text(gstream *g, const char *t, size_t n) {
+  if (n == 0) return 0;
+  if (g->pos + n > g->max_bytes) {
+    g->failed = 1;
+    end_with_error(g, "airlock_upstream", "upstream_response_too_large", "the model's answer passed the guard's size limit");
+    return AL_ELIMIT;
+  }
+  if (g->token) g->token(t, n, g->ud);
+  int rc = al_buf_append(&g->text, t, n);
+  if (!rc) rc = al_buf_append(&g->held, t, n);
+  if (rc) return rc;
+  g->pos += n;
+  if (g->ss && (rc = al_scan_stream_feed(g->ss, t, n))) return rc;
+  if ((rc = check_findings(g))) return rc;
+  return release(g, 0);
+}
+
+static void take_meta(gstream *g, json_t *o) {
+  const char *id = json_string_value(json_object_get(o, "id"));
+  const char *model = json_string_value(json_object_get(o, "model"));
+  json_t *created = json_object_get(o, "created");
+  if (id && !g->id[0]) snprintf(g->id, sizeof g->id, "%s", id);
+  if (model && !g->model[0]) snprintf(g->model, sizeof g->model, "%s", model);
+  if (json_is_integer(created) && !g->created) g->created = json_integer_value(created);
+}
+
+static int finish(gstream *g);
+
+static int on_event(const char *event, const char *data, size_t len, void *ud) {
+  gstream *g = ud;
+  if (g->done) return 0;
+  if (len == 6 && !memcmp(data, "[DONE]", 6)) return finish(g);
+  json_t *o = json_loadb(data, len, 0, NULL);
+  int rc = 0;
+  if (!json_is_object(o)) {
+    json_decref(o);
+    g->failed = 1;
+    end_with_error(g, "airlock_upstream", "upstream_bad_stream", "the upstream stream carried an event that is not a JSON object");
+    return AL_EPARSE;
+  }
+  if (json_object_get(o, "error")) {
+    g->failed = 1;
+    end_with_error(g, "airlock_upstream", "upstream_error", "the upstream reported an error mid-stream");
+    json_decref(o);
+    return AL_ECONN;
+  }
+  take_meta(g, o);
+  json_t *choices = json_object_get(o, "choices");
+  if (!json_is_array(choices) || json_array_size(choices) == 0) {
+    /* e.g. a final usage chunk: passed on at the end */
+    rc = al_buf_append(&g->tail, data, len);
+    json_decref(o);
+    return rc;
+  }
+  json_t *c = json_array_get(choices, 0);
+  json_t *idx = json_object_get(c, "index");
+  if (json_array_size(choices) != 1 || (idx && json_integer_value(idx) != 0)) {
+    json_decref(o);
+    g->failed = 1;
+    end_with_error(g, "airlock_upstream", "upstream_bad_stream", "only one choice (index 0) can be streamed through the guard");
+    return AL_EUNSUPPORTED;
+  }
+  const char *fr = json_string_value(json_object_get(c, "finish_reason"));
+  if (fr) snprintf(g->finish, sizeof g->finish, "%s", fr);
+  json_t *text = NULL;
+  if (g->route == G_ROUTE_CHAT) {
+    json_t *delta = json_object_get(c, "delta");
+    if (json_object_get(delta, "role") && !g->role_sent) {
+      g->role_sent = 1;
+      json_t *rc0 = json_pack("{s:i, s:{s:s}, s:n}", "index", 0, "delta", "role", "assistant", "finish_reason");
+      if ((rc = emit_json(g, rc0 ? chunk(g, rc0) : NULL))) goto out;
+    }
+    json_t *calls = json_object_get(delta, "tool_calls");
+    if (json_is_array(calls)) {
+      size_t k;
+      json_t *call;
+      json_array_foreach(calls, k, call) {
+        const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
+        if (a && (rc = al_buf_puts(&g->tool_text, a))) goto out;
+      }
+      if ((rc = al_buf_append(&g->tools, data, len)) || (rc = al_buf_putc(&g->tools, '\n'))) goto out;
+    }
+    text = json_object_get(delta, "content");
+  } else {
+    text = json_object_get(c, "text");
+  }
+  if (json_is_string(text)) rc = on_text(g, json_string_value(text), json_string_length(text));
+out:
+  json_decref(o);
+  return rc;
+}
+
+static int finish(gstream *g) {
+  int rc = 0;
+  if (g->done) return 0;
+  if (g->ss) {
+    rc = al_scan_stream_close(g->ss);
+    g->ss = NULL;
+    if (rc) return rc;
+    if ((rc = check_findings(g))) return rc;
+  }
+  if (g->tool_text.len && g->pipe->db) {
+    gfinds tf = {0};
+    gscan_ctx c = {g->pipe, &tf};
+    rc = al_scan(g->s, g->tool_text.data, g->tool_text.len, al_guard_on_finding, &c);
+    const gfind *w = NULL;
+    if (!rc && al_gfinds_verdict(&tf, &w) >= G_REDACT && w) {
+      const char *d = w->detector;
+      al_gfinds_cleanup(&tf);
+      return block(g, d); /* tool arguments cannot be rewritten piecewise: block */
+    }
+    al_gfinds_cleanup(&tf);
+    if (rc) return rc;
+  }
+  if ((rc = release(g, 1))) return rc;
+  /* tool-call chunks as they came, then the final chunk, the usage chunk and [DONE] */
+  for (size_t at = 0; at < g->tools.len;) {
+    char *nl = memchr(g->tools.data + at, '\n', g->tools.len - at);
+    size_t l = (size_t)(nl - (g->tools.data + at));
+    if ((rc = emit_str(g, "data: ")) || (rc = g->emit(g->tools.data + at, l, g->ud)) || (rc = emit_str(g, "\n\n"))) return rc;
+    at += l + 1;
+  }
+  json_t *c;
+  if (g->route == G_ROUTE_CHAT)
+    c = json_pack("{s:i, s:{}, s:s}", "index", 0, "delta", "finish_reason", g->finish[0] ? g->finish : "stop");
+  else
+    c = json_pack("{s:i, s:s, s:s}", "index", 0, "text", "", "finish_reason", g->finish[0] ? g->finish : "stop");
+  if ((rc = emit_json(g, c ? chunk(g, c) : NULL))) return rc;
+  if (g->tail.len) {
+    if ((rc = emit_str(g, "data: ")) || (rc = g->emit(g->tail.data, g->tail.len, g->ud)) || (rc = emit_str(g, "\n\n"))) return rc;
+  }
+  g->done = 1;
+  return emit_str(g, "data: [DONE]\n\n");
+}
+
+int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, size_t max_bytes,
+                   gmap *m, gfinds *all, gstream_emit emit, gstream_token token, void *ud,
+                   gstream **out) {
+  gstream *g = al_calloc(1, sizeof *g);
+  *out = NULL;
+  if (!g) return AL_ENOMEM;
+  *g = (gstream){.pipe = pipe, .s = s, .route = route, .window = window, .max_bytes = max_bytes,
+                 .m = m, .all = all, .emit = emit, .token = token, .ud = ud};
+  al_sse_init(&g->sse, on_event, g, max_bytes + 4096);
+  al_buf_init(&g->held, max_bytes + 1);
+  al_buf_init(&g->text, max_bytes + 1);
+  al_buf_init(&g->tools, max_bytes + 1);
+  al_buf_init(&g->tool_text, max_bytes + 1);
+  al_buf_init(&g->tail, 1u << 20);
+  if (pipe->db && s) {
+    int rc = al_scan_stream_open(s, on_stream_finding, g, &g->ss);
+    if (rc) {
+      al_gstream_free(g);
+      return rc;
+    }
+  }
+  *out = g;
+  return 0;
+}
+
+int al_gstream_feed(gstream *g, const char *bytes, size_t n) {
+  if (g->done) return g->blocked ? AL_EINTEGRITY : 0;
+  int rc = al_sse_feed(&g->sse, bytes, n);
+  if (rc == AL_ELIMIT && !g->done) {
+    g->failed = 1;
+    end_with_error(g, "airlock_upstream", "upstream_bad_stream", "an upstream event passed the size limit");
+  } else if (rc && !g->done) {
+    g->failed = 1;
+    end_with_error(g, "airlock_guard", "guard_error", "the guard failed while scanning the stream");
+  }
+  return rc;
+}
+
+int al_gstream_finish(gstream *g) {
+  if (g->done) return g->blocked ? AL_EINTEGRITY : 0;
+  int rc = al_sse_finish(&g->sse);
+  if (!rc && !g->done) rc = finish(g); /* upstream closed without [DONE] */
+  if (rc && !g->done) {
+    g->failed = 1;
+    end_with_error(g, "airlock_guard", "guard_error", "the guard failed while finishing the stream");
+  }
+  return rc;
+}
+
+int al_gstream_fail(gstream *g, const char *code, const char *message) {
+  if (g->done) return 0;
+  g->failed = 1;
+  return end_with_error(g, "airlock_upstream", code, message);
+}
+
+const char *al_gstream_blocked_by(const gstream *g) { return g->blocked ? g->blocked_by : NULL; }
+
+const char *al_gstream_text(const gstream *g, size_t *len) {
+  *len = g->text.len;
+  return g->text.data ? g->text.data : "";
+}
+
+int al_gstream_done(const gstream *g) { return g->done; }
+
+void al_gstream_free(gstream *g) {
+  if (!g) return;
+  if (g->ss) al_scan_stream_close(g->ss); /* aborted: findings after this are dropped */
+  al_sse_cleanup(&g->sse);
+  al_buf_cleanup(&g->held);
+  al_buf_cleanup(&g->text);
+  al_buf_cleanup(&g->tools);
+  al_buf_cleanup(&g->tool_text);
+  al_buf_cleanup(&g->tail);
+  al_gfinds_cleanup(&g->f);
+  al_free(g);
+}

@@ -1,0 +1,280 @@
+/* Upstream transfers on the event loop (see upstream.h).
+ *
+ * libcurl tells us which sockets to watch (socket callback) and when to call it back
+ * (timer callback); libevent watches them and calls curl_multi_socket_action(), after
+ * which finished transfers are collected with curl_multi_info_read(). Cancelling a transfer
+ * from inside one of its own callbacks is not allowed by libcurl, so a cancel only marks
+ * the transfer; the write callback then aborts it and the finished transfer is dropped
+ * silently (or, when idle, a zero-delay event removes it outside curl's callbacks). */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "airlock/util.h"
+#include "guard/upstream.h"
+
+struct gup {
+  struct event_base *base;
+  CURLM *multi;
+  struct event *timer;
+  struct event *sweep;
+  int running;
+  gxfer *cancelled; /* list of transfers to remove outside curl callbacks */
+  gxfer *all;       /* every transfer in the multi handle */
+};
+
+struct gxfer {
+  gup *u;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;
+  gxfer_data_cb data;
+  gxfer_done_cb done;
+  void *ud;
+  int cancel;
+  gxfer *next_cancelled;
+  gxfer *prev, *next; /* in u->all */
+  char content_type[128];
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct sockinfo {
+  struct event *ev;
+  gup *u;
+} sockinfo;
+
+static void xfer_free(gxfer *x) {
+  if (x->u && (x->prev || x->u->all == x)) {
+    if (x->prev) x->prev->next = x->next;
+    else x->u->all = x->next;
+    if (x->next) x->next->prev = x->prev;
+  }
+  curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->headers);
+  al_free(x->body);
+  al_free(x);
+}
+
+static void check_multi_info(gup *u) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(u->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL *easy = msg->easy_handle;
+    CURLcode res = msg->data.result;
+    gxfer *x = NULL;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(u->multi, easy);
+    if (!x->cancel && x->done) x->done(x, (int)res, status, x->ud);
+    if (!x->cancel) {
+      xfer_free(x);
+    } else {
+      /* cancelled: it may also sit on the sweep list; unlink it there */
+      gxfer **pp = &u->cancelled;
+      while (*pp && *pp != x) pp = &(*pp)->next_cancelled;
+      if (*pp) *pp = x->next_cancelled;
+      xfer_free(x);
+    }
+  }
+}
+
+static void event_cb(evutil_socket_t fd, short kind, void *arg) {
+  gup *u = arg;
+  int action = (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
+  curl_multi_socket_action(u->multi, fd, action, &u->running);
+  check_multi_info(u);
+}
+
+static void timer_cb(evutil_socket_t fd, short kind, void *arg) {
+  gup *u = arg;
+  curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &u->running);
+  check_multi_info(u);
+}
+
+static int multi_timer_cb(CURLM *multi, long timeout_ms, void *arg) {
+  gup *u = arg;
+  if (timeout_ms < 0) {
+    evtimer_del(u->timer);
+    return 0;
+  }
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  evtimer_add(u->timer, &tv);
+  return 0;
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp) {
+  gup *u = cbp;
+  sockinfo *si = sockp;
+  if (what == CURL_POLL_REMOVE) {
+    if (si) {
+      event_free(si->ev);
+      al_free(si);
+      curl_multi_assign(u->multi, s, NULL);
+    }
+    return 0;
+  }
+  short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
+  if (!si) {
+    si = al_calloc(1, sizeof *si);
+    if (!si) return -1;
+    si->u = u;
+    curl_multi_assign(u->multi, s, si);
+  } else {
+    event_free(si->ev);
+  }
+  si->ev = event_new(u->base, s, kind, event_cb, u);
+  if (!si->ev) return -1;
+  event_add(si->ev, NULL);
+  return 0;
+}
+
+static void sweep_cb(evutil_socket_t fd, short kind, void *arg) {
+  gup *u = arg;
+  while (u->cancelled) {
+    gxfer *x = u->cancelled;
+    u->cancelled = x->next_cancelled;
+    curl_multi_remove_handle(u->multi, x->easy);
+    xfer_free(x);
+  }
+}
+
+gup *al_gup_new(struct event_base *base, long max_connections) {
+  gup *u = al_calloc(1, sizeof *u);
+  if (!u) return NULL;
+  u->base = base;
+  u->multi = curl_multi_init();
+  u->timer = evtimer_new(base, timer_cb, u);
+  u->sweep = event_new(base, -1, 0, sweep_cb, u);
+  if (!u->multi || !u->timer || !u->sweep) {
+    al_gup_free(u);
+    return NULL;
+  }
+  curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+  curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
+  curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+  curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
+  curl_multi_setopt(u->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections);
+  curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, max_connections);
+  return u;
+}
+
+void al_gup_free(gup *u) {
+  if (!u) return;
+  sweep_cb(-1, 0, u);
+  if (u->multi) {
+    /* abort what is still running: no callbacks */
+    while (u->all) {
+      gxfer *x = u->all;
+      curl_multi_remove_handle(u->multi, x->easy);
+      xfer_free(x);
+    }
+    curl_multi_cleanup(u->multi);
+  }
+  if (u->timer) event_free(u->timer);
+  if (u->sweep) event_free(u->sweep);
+  al_free(u);
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *ud) {
+  gxfer *x = ud;
+  if (x->cancel) return 0;
+  if (x->data && x->data(x, p, size * n, x->ud)) return 0;
+  return size * n;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
+  gxfer *x = ud;
+  size_t len = size * n;
+  if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
+    const char *v = p + 13;
+    size_t vl = len - 13;
+    while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+    snprintf(x->content_type, sizeof x->content_type, "%.*s", (int)vl, v);
+  }
+  return len;
+}
+
+int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done, void *ud,
+                 gxfer **out) {
+  gxfer *x = al_calloc(1, sizeof *x);
+  *out = NULL;
+  if (!x) return AL_ENOMEM;
+  x->u = u;
+  x->data = data;
+  x->done = done;
+  x->ud = ud;
+  x->easy = curl_easy_init();
+  if (!x->easy) goto fail;
+  if (o->body && !(x->body = al_strndup(o->body, o->body_len))) goto fail;
+  x->headers = curl_slist_append(NULL, "Expect:");
+  if (o->body) x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
+  if (o->bearer && o->bearer[0]) {
+    char h[1024];
+    snprintf(h, sizeof h, "Authorization: Bearer %s", o->bearer);
+    x->headers = curl_slist_append(x->headers, h);
+  }
+  if (!x->headers) goto fail;
+  CURL *e = x->easy;
+  curl_easy_setopt(e, CURLOPT_URL, o->url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  if (o->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (curl_multi_add_handle(u->multi, e) != CURLM_OK) goto fail;
+  x->next = u->all;
+  if (u->all) u->all->prev = x;
+  u->all = x;
+  *out = x;
+  return 0;
+fail:
+  xfer_free(x);
+  return AL_ENOMEM;
+}
+
+long al_gxfer_status(gxfer *x) {
+  long s = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &s);
+  return s;
+}
+
+const char *al_gxfer_content_type(gxfer *x) { return x->content_type; }
+
+void al_gup_cancel(gxfer *x) {
+  if (!x || x->cancel) return;
+  x->cancel = 1;
+  x->next_cancelled = x->u->cancelled;
+  x->u->cancelled = x;
+  event_active(x->u->sweep, 0, 0);
+}
+
+const char *al_gup_error_kind(int c) {
+  switch (c) {
+    case CURLE_OK: return "ok";
+    case CURLE_OPERATION_TIMEDOUT: return "timeout";
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST: return "connect";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE: return "reset";
+    case CURLE_WRITE_ERROR: return "aborted";
+    default: return "error";
+  }
+}

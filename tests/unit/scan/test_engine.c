@@ -1,0 +1,269 @@
+/* The scan engine: detector selection, ordering, overlap resolution, stopping, streaming
+ * (split values, agreement with block mode under random chunking, the safe-offset
+ * contract) and sharing one database between threads. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "scan_test_util.h"
+
+static const char *mixed =
+    "Hi, I'm Ann (ann.lee@example.org), call (212) 555-0142. Card 4526 0181 5908 3012 exp "
+    "12/29; SSN 514-69-0360. IBAN DE89370400440532013000. Server 41.173.96.26 and "
+    "::ffff:192.0.2.128. GITHUB_TOKEN=ghp_p7CgQ0PBQFI14zGtSnovm14TUOizwd1iaeOV and "
+    "api_key=a5Vsqxezy3Lex7BWr2drgd1Q. Routing number 022366719. The code is "
+    "AIRLOCK-CANARY-7731 or QUlSTE9DSy1DQU5BUlktNzczMQ==. Done.";
+
+static const char *canary[] = {"AIRLOCK-CANARY-7731"};
+
+static al_scan_db *make(const char *const *dets, size_t n) {
+  al_scan_config c = {.detectors = dets, .n_detectors = n, .canaries = canary, .n_canaries = 1};
+  al_scan_db *db = NULL;
+  al_error err = {0};
+  if (al_scan_db_new(&c, &db, &err)) fail_msg("db: %s", err.msg);
+  return db;
+}
+
+static size_t count_det(const gotlist *g, const char *det) {
+  size_t k = 0;
+  for (size_t i = 0; i < g->n; i++) k += !strcmp(g->v[i].det, det);
+  return k;
+}
+
+static void t_selection(void **st) {
+  al_error err = {0};
+  al_scan_db *db = NULL;
+  const char *bad[] = {"pii.nope"};
+  al_scan_config c = {.detectors = bad, .n_detectors = 1};
+  assert_int_equal(al_scan_db_new(&c, &db, &err), AL_ENOTFOUND);
+  assert_null(db);
+  assert_non_null(strstr(err.msg, "pii.nope"));
+  /* "pii" selects by prefix, never "pii" as a substring of another name */
+  const char *pii[] = {"pii"};
+  db = make(pii, 1);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  gotlist g = {0};
+  assert_int_equal(scan_block(sc, mixed, strlen(mixed), &g), 0);
+  for (size_t i = 0; i < g.n; i++) assert_int_equal(strncmp(g.v[i].det, "pii.", 4), 0);
+  assert_int_equal(count_det(&g, "pii.email"), 1);
+  assert_int_equal(count_det(&g, "pii.credit_card"), 1);
+  gotlist_free(&g);
+  al_scanner_free(sc);
+  al_scan_db_free(db);
+  /* short canary: a clear error */
+  const char *shortc[] = {"abc"};
+  al_scan_config c2 = {.canaries = shortc, .n_canaries = 1};
+  assert_int_equal(al_scan_db_new(&c2, &db, &err), AL_EINVAL);
+  assert_non_null(strstr(err.msg, "canary 1"));
+  assert_int_equal(al_scan(NULL, "x", 1, collect, &g), AL_EINVAL);
+}
+
+static void t_order_and_overlap(void **st) {
+  al_scan_db *db = make(NULL, 0);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  gotlist g = {0};
+  assert_int_equal(scan_block(sc, mixed, strlen(mixed), &g), 0);
+  assert_false(g.unordered);
+  const char *want[] = {"pii.email", "pii.phone", "pii.credit_card", "pii.ssn", "pii.iban",
+                        "pii.ipv4", "pii.ipv6", "secret.github_token", "secret.generic",
+                        "pii.aba_routing", "canary.token"};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!count_det(&g, want[i])) fail_msg("no %s finding", want[i]);
+  /* the IPv4 inside ::ffff:192.0.2.128 and the generic value that is the GitHub token are
+   * resolved away; the canary is found twice (plain and base64) */
+  assert_int_equal(count_det(&g, "pii.ipv4"), 1);
+  assert_int_equal(count_det(&g, "secret.generic"), 1);
+  assert_int_equal(count_det(&g, "canary.token"), 2);
+  for (size_t i = 0; i < g.n; i++)
+    if (!strcmp(g.v[i].det, "secret.generic"))
+      assert_memory_equal(mixed + g.v[i].start, "a5Vsqxezy3Lex7BWr2drgd1Q", 24);
+  /* the scanner is reusable */
+  gotlist g2 = {0};
+  assert_int_equal(scan_block(sc, mixed, strlen(mixed), &g2), 0);
+  assert_true(same_findings(&g, &g2));
+  gotlist_free(&g);
+  gotlist_free(&g2);
+  /* nothing in plain prose */
+  const char *prose = "The quick brown fox jumps over the lazy dog. In 2019, 12 of 30 people "
+                      "said the 3:30 train at platform 9 was late by 15 minutes; version 1.2.3 "
+                      "fixed it. Call it a day at 5 pm.";
+  assert_int_equal(scan_block(sc, prose, strlen(prose), &g), 0);
+  assert_int_equal(g.n, 0);
+  gotlist_free(&g);
+  al_scanner_free(sc);
+  al_scan_db_free(db);
+}
+
+static int stop_first(const al_finding *f, void *ud) {
+  (*(int *)ud)++;
+  return 1;
+}
+
+static void t_stop(void **st) {
+  al_scan_db *db = make(NULL, 0);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  int n = 0;
+  assert_int_equal(al_scan(sc, mixed, strlen(mixed), stop_first, &n), 0);
+  assert_int_equal(n, 1);
+  n = 0;
+  al_scan_stream *s = NULL;
+  assert_int_equal(al_scan_stream_open(sc, stop_first, &n, &s), 0);
+  assert_int_equal(al_scan_stream_feed(s, mixed, strlen(mixed)), 0);
+  assert_int_equal(al_scan_stream_close(s), 0);
+  assert_int_equal(n, 1);
+  al_scanner_free(sc);
+  al_scan_db_free(db);
+}
+
+/* safe-offset contract: a finding delivered later never starts before an offset the
+ * stream called safe earlier */
+typedef struct safe_ctx {
+  gotlist g;
+  uint64_t safe;
+  int violations;
+} safe_ctx;
+
+static int on_safe(const al_finding *f, void *ud) {
+  safe_ctx *c = ud;
+  if (f->start < c->safe) c->violations++;
+  return collect(f, &c->g);
+}
+
+static char *big_text(size_t *len) {
+  size_t reps = 60, L = strlen(mixed);
+  const char *filler = " Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
+  size_t F = strlen(filler);
+  char *t = malloc(reps * (L + 3 * F) + 1);
+  size_t k = 0;
+  for (size_t r = 0; r < reps; r++) {
+    memcpy(t + k, mixed, L);
+    k += L;
+    for (size_t j = 0; j < 1 + r % 3; j++) {
+      memcpy(t + k, filler, F);
+      k += F;
+    }
+  }
+  t[k] = '\0';
+  *len = k;
+  return t;
+}
+
+static void t_stream(void **st) {
+  al_scan_db *db = make(NULL, 0);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  size_t len;
+  char *t = big_text(&len);
+  gotlist blockg = {0};
+  assert_int_equal(scan_block(sc, t, len, &blockg), 0);
+  assert_true(blockg.n >= 60 * 11);
+  for (unsigned seed = 1; seed <= 6; seed++) {
+    safe_ctx c = {0};
+    al_scan_stream *s = NULL;
+    al_rng r;
+    al_rng_seed(&r, seed);
+    assert_int_equal(al_scan_stream_open(sc, on_safe, &c, &s), 0);
+    /* a second stream or block scan on a busy scanner is refused */
+    assert_int_equal(al_scan(sc, "x", 1, collect, &c.g), AL_ESTATE);
+    uint64_t prev = 0;
+    for (size_t o = 0; o < len;) {
+      size_t k = 1 + (size_t)al_rng_below(&r, seed * 40);
+      if (k > len - o) k = len - o;
+      assert_int_equal(al_scan_stream_feed(s, t + o, k), 0);
+      o += k;
+      c.safe = al_scan_stream_safe_offset(s);
+      assert_true(c.safe >= prev);
+      assert_true(c.safe <= o);
+      prev = c.safe;
+    }
+    /* the hold-back window is bounded: the stream does not sit on everything */
+    assert_true(c.safe + 8192 >= len);
+    assert_int_equal(al_scan_stream_close(s), 0);
+    assert_int_equal(c.violations, 0);
+    if (!same_findings(&blockg, &c.g)) {
+      /* secret.private_key is the only non-streamable default and is absent here */
+      fail_msg("seed %u: stream %zu findings, block %zu", seed, c.g.n, blockg.n);
+    }
+    gotlist_free(&c.g);
+  }
+  /* a value split across two feeds */
+  gotlist g = {0};
+  al_scan_stream *s = NULL;
+  assert_int_equal(al_scan_stream_open(sc, collect, &g, &s), 0);
+  assert_int_equal(al_scan_stream_feed(s, "pay with 4526 0181 59", 21), 0);
+  assert_int_equal(al_scan_stream_feed(s, "08 3012 now", 11), 0);
+  assert_int_equal(al_scan_stream_close(s), 0);
+  assert_int_equal(g.n, 1);
+  assert_string_equal(g.v[0].det, "pii.credit_card");
+  assert_int_equal(g.v[0].start, 9);
+  assert_int_equal(g.v[0].end, 28);
+  gotlist_free(&g);
+  free(t);
+  gotlist_free(&blockg);
+  al_scanner_free(sc);
+  al_scan_db_free(db);
+}
+
+typedef struct th {
+  const al_scan_db *db;
+  const char *t;
+  size_t len;
+  gotlist g;
+} th;
+
+static void *worker(void *arg) {
+  th *w = arg;
+  al_scanner *sc = NULL;
+  if (al_scanner_new(w->db, &sc)) return NULL;
+  for (int i = 0; i < 5; i++) {
+    gotlist_free(&w->g);
+    al_scan(sc, w->t, w->len, collect, &w->g);
+  }
+  al_scanner_free(sc);
+  return NULL;
+}
+
+static void t_threads(void **st) {
+  al_scan_db *db = make(NULL, 0);
+  size_t len;
+  char *t = big_text(&len);
+  th w[3];
+  pthread_t id[3];
+  for (int i = 0; i < 3; i++) {
+    w[i] = (th){.db = db, .t = t, .len = len};
+    assert_int_equal(pthread_create(&id[i], NULL, worker, &w[i]), 0);
+  }
+  for (int i = 0; i < 3; i++) pthread_join(id[i], NULL);
+  assert_true(w[0].g.n > 0);
+  for (int i = 1; i < 3; i++) assert_true(same_findings(&w[0].g, &w[i].g));
+  for (int i = 0; i < 3; i++) gotlist_free(&w[i].g);
+  free(t);
+  al_scan_db_free(db);
+}
+
+static void t_registry(void **st) {
+  assert_true(al_detector_count() >= 23);
+  for (size_t i = 0; i < al_detector_count(); i++) {
+    const al_detector *d = al_detector_get(i);
+    assert_non_null(d->name);
+    assert_non_null(d->kind);
+    assert_ptr_equal(al_detector_find(d->name), d);
+  }
+  assert_null(al_detector_get(al_detector_count()));
+  assert_null(al_detector_find("nope"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(t_registry), cmocka_unit_test(t_selection),
+      cmocka_unit_test(t_order_and_overlap), cmocka_unit_test(t_stop),
+      cmocka_unit_test(t_stream), cmocka_unit_test(t_threads),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,219 @@
+/* Unit tests of src/suite: YAML as located JSON, suite loading and its errors (each names
+ * file:line:col and what was expected), tests_from CSV/JSONL, {{var}} substitution, and
+ * stable case ids. Error cases are golden files: tests/cases/suites/bad-*.yaml, each with
+ * its expected message on the first line as a comment "# expect: TEXT". */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "airlock/suite.h"
+#include "airlock/util.h"
+#include "airlock/yaml.h"
+
+static char tmpdir[256];
+
+static void write_file(const char *name, const char *text) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static int load(const char *name, al_suite **s, al_error *e) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+  return al_suite_load(p, s, e);
+}
+
+static const char *target = "target: {type: openai, base_url: 'http://127.0.0.1:1/v1'}\n";
+
+static void yaml_locations(void **st) {
+  const char *y = "a: 1\nb:\n  - x\n  - {c: true}\nd: \"5\"\n";
+  al_ydoc *d = NULL;
+  al_error e = {0};
+  assert_int_equal(al_ydoc_load_text(y, strlen(y), "t.yaml", &d, &e), 0);
+  json_t *root = al_ydoc_root(d);
+  assert_true(json_is_integer(json_object_get(root, "a")));
+  assert_true(json_is_string(json_object_get(root, "d")));
+  int line, col;
+  al_ydoc_loc_member(d, root, "b", &line, &col);
+  assert_int_equal(line, 2);
+  assert_int_equal(col, 1);
+  al_ydoc_loc_item(d, json_object_get(root, "b"), 1, &line, &col);
+  assert_int_equal(line, 4);
+  al_ydoc_free(d);
+  const char *bad = "a: [1, 2\n";
+  assert_int_not_equal(al_ydoc_load_text(bad, strlen(bad), "bad.yaml", &d, &e), 0);
+  assert_string_equal(e.file, "bad.yaml");
+  assert_true(e.line >= 1);
+}
+
+static void subst(void **st) {
+  json_t *vars = json_pack("{s:s, s:i}", "name", "Ada", "n", 3);
+  char *out = NULL, missing[64];
+  assert_int_equal(al_subst("Hi {{ name }}, {{n}} times", vars, &out, missing, sizeof missing), 0);
+  assert_string_equal(out, "Hi Ada, 3 times");
+  al_free(out);
+  assert_int_equal(al_subst("{{nope}}", vars, &out, missing, sizeof missing), AL_ENOTFOUND);
+  assert_string_equal(missing, "nope");
+  assert_int_equal(al_subst("no vars {{ unclosed", vars, &out, missing, sizeof missing), 0);
+  assert_string_equal(out, "no vars {{ unclosed");
+  al_free(out);
+  json_decref(vars);
+}
+
+static void loads_inline_and_ids_are_stable(void **st) {
+  char y[2048];
+  snprintf(y, sizeof y,
+           "name: s1\n%s"
+           "system_prompt: 'You help {{who}}.'\nvars: {who: bankers}\n"
+           "tests:\n"
+           "  - prompt: 'Hello {{who}}'\n    assert: [{contains: hi}]\n"
+           "  - turns:\n      - {role: user, content: a}\n      - {role: assistant, content: b}\n"
+           "      - {role: user, content: c}\n    category: safety\n    severity: critical\n",
+           target);
+  write_file("s1.yaml", y);
+  al_suite *s = NULL, *s2 = NULL;
+  al_error e = {0};
+  assert_int_equal(load("s1.yaml", &s, &e), 0);
+  assert_int_equal(al_suite_case_count(s), 2);
+  al_case_iter *it = NULL;
+  al_case *c = NULL;
+  assert_int_equal(al_case_iter_new(s, &it, &e), 0);
+  assert_int_equal(al_case_next(it, &c, &e), 0);
+  assert_non_null(c);
+  assert_int_equal(json_array_size(c->messages), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c->messages, 0), "content")),
+                      "You help bankers.");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c->messages, 1), "content")),
+                      "Hello bankers");
+  assert_string_equal(c->category, "functional");
+  assert_int_equal(c->n_asserts, 1);
+  char id1[65];
+  memcpy(id1, c->id, 65);
+  al_case_free(c);
+  assert_int_equal(al_case_next(it, &c, &e), 0);
+  assert_int_equal(json_array_size(c->messages), 4);
+  assert_string_equal(c->severity, "critical");
+  al_case_free(c);
+  assert_int_equal(al_case_next(it, &c, &e), 0);
+  assert_null(c);
+  al_case_iter_free(it);
+  /* the same suite gives the same ids */
+  assert_int_equal(load("s1.yaml", &s2, &e), 0);
+  assert_string_equal(al_suite_digest(s), al_suite_digest(s2));
+  assert_int_equal(al_case_iter_new(s2, &it, &e), 0);
+  assert_int_equal(al_case_next(it, &c, &e), 0);
+  assert_string_equal(c->id, id1);
+  al_case_free(c);
+  al_case_iter_free(it);
+  al_suite_free(s);
+  al_suite_free(s2);
+}
+
+static void tests_from_csv_and_jsonl(void **st) {
+  write_file("rows.csv", "question,expected\n\"What is 2+2?\",4\n\"Say \"\"hi\"\"\",hi\n");
+  write_file("rows.jsonl", "{\"q\": \"one\", \"want\": \"1\"}\n\n{\"q\": \"two\", \"want\": \"2\"}\n");
+  char y[2048];
+  snprintf(y, sizeof y,
+           "%stests_from:\n"
+           "  - file: rows.csv\n    prompt: '{{question}}'\n    assert: [{contains: '{{expected}}'}]\n"
+           "  - file: rows.jsonl\n    map: {prompt: q}\n    assert: [{equals: '{{want}}'}]\n    category: format\n",
+           target);
+  write_file("s2.yaml", y);
+  al_suite *s = NULL;
+  al_error e = {0};
+  assert_int_equal(load("s2.yaml", &s, &e), 0);
+  assert_int_equal(al_suite_case_count(s), 4);
+  al_case_iter *it = NULL;
+  al_case *c = NULL;
+  al_case_iter_new(s, &it, &e);
+  al_case_next(it, &c, &e);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c->messages, 0), "content")),
+                      "What is 2+2?");
+  al_case_free(c);
+  al_case_next(it, &c, &e);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c->messages, 0), "content")),
+                      "Say \"hi\"");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(c->meta, "location"), "line")), 3);
+  al_case_free(c);
+  al_case_next(it, &c, &e);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c->messages, 0), "content")), "one");
+  assert_string_equal(c->category, "format");
+  al_case_free(c);
+  al_case_next(it, &c, &e);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(c->meta, "location"), "line")), 3);
+  al_case_free(c);
+  al_case_iter_free(it);
+  al_suite_free(s);
+  /* a bad row is reported with the data file's line */
+  write_file("bad.jsonl", "{\"q\": \"ok\"}\n{\"q\": broken}\n");
+  snprintf(y, sizeof y, "%stests_from:\n  - file: bad.jsonl\n    map: {prompt: q}\n", target);
+  write_file("s3.yaml", y);
+  assert_int_not_equal(load("s3.yaml", &s, &e), 0);
+  assert_non_null(strstr(e.file, "bad.jsonl"));
+  assert_int_equal(e.line, 2);
+  write_file("short.csv", "a,b\n1,2\n3\n");
+  snprintf(y, sizeof y, "%stests_from:\n  - file: short.csv\n    prompt: '{{a}}'\n", target);
+  write_file("s4.yaml", y);
+  assert_int_not_equal(load("s4.yaml", &s, &e), 0);
+  assert_int_equal(e.line, 3);
+  assert_non_null(strstr(e.msg, "expected 2"));
+}
+
+/* Golden error cases: every tests/cases/suites/bad-*.yaml names its expected error. */
+static void golden_errors(void **st) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/tests/cases/suites", getenv("AIRLOCK_SRC"));
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *ent;
+  int n = 0;
+  while ((ent = readdir(d))) {
+    if (strncmp(ent->d_name, "bad-", 4)) continue;
+    char path[1400], *text = NULL, want[512];
+    snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+    assert_int_equal(al_read_file(path, 1 << 20, &text, NULL, NULL), 0);
+    assert_true(sscanf(text, "# expect: %511[^\n]", want) == 1);
+    al_free(text);
+    al_suite *s = NULL;
+    al_error e = {0};
+    char got[1200];
+    int rc = al_suite_load(path, &s, &e);
+    al_error_format(&e, got, sizeof got);
+    if (rc == 0 || !strstr(got, want)) {
+      print_error("%s: expected an error containing \"%s\", got rc=%d \"%s\"\n", ent->d_name, want, rc, got);
+      fail();
+    }
+    n++;
+  }
+  closedir(d);
+  assert_true(n >= 10);
+}
+
+int main(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/airlock-test-suite-XXXXXX");
+  if (!mkdtemp(tmpdir)) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(yaml_locations),
+      cmocka_unit_test(subst),
+      cmocka_unit_test(loads_inline_and_ids_are_stable),
+      cmocka_unit_test(tests_from_csv_and_jsonl),
+      cmocka_unit_test(golden_errors),
+  };
+  int rc = cmocka_run_group_tests_name("suite", tests, NULL, NULL);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  if (system(cmd)) rc = rc ? rc : 0;
+  return rc;
+}

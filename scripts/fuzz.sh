@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 if [[ ! -f build-fuzz/build.ninja ]]; then
-  CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true -Db_lundef=false >/dev/null || { echo "not ok 1 - configure fuzz build"; echo "1..1"; exit 1; }
+  CC=clang CFLAGS=-fsanitize=fuzzer-no-link meson setup build-fuzz -Dfuzz=true -Dtests=true \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || { echo "not ok 1 - configure fuzz build"; echo "1..1"; exit 1; }
 fi
 ninja -C build-fuzz $(cd build-fuzz && ninja -t targets all 2>/dev/null | grep -oE '^tests/fuzz/fuzz_[a-z0-9_]+' | sort -u) >/dev/null 2>&1 || ninja -C build-fuzz >/dev/null
 n=0

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,6 +101,13 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
       goto out;
     }
     al_free(dir);
+    /* files the command names by absolute path (a script, a model) are bound read-only */
+    for (size_t i = 1; i < argc; i++) {
+      struct stat sb;
+      if (argv[i][0] == '/' && argv[i] == argv_in[i] && stat(argv[i], &sb) == 0 &&
+          strncmp(argv[i], "/usr/", 5) && strncmp(argv[i], "/tmp/airlock-target", 19))
+        al_jail_policy_add_bind(pol, argv[i], NULL, 0);
+    }
     const char *libdir = getenv("AIRLOCK_LLAMA_LIBDIR");
     if (libdir && *libdir) al_jail_policy_add_bind(pol, libdir, NULL, 0);
     if (extra_bind && (rc = al_jail_policy_add_bind(pol, extra_bind, NULL, 0))) {

@@ -326,6 +326,7 @@ int fb_answer_compute(const fb_request *rq, const fb_config *cfg, fb_answer *a) 
   if (json_mode) {
     fb_request tmp = *rq;
     tmp.json_mode = json_mode;
+    tmp.last_user = (char *)user;
     rc = to_json(&tmp, cfg, a);
   }
 out:

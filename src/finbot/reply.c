@@ -22,6 +22,9 @@
 #include "airlock/util.h"
 #include "finbot/finbot.h"
 
+/* Logprobs are printed with 10 significant digits: plenty, and cheaper than 17. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
 static const char *const vocab[] = {
     "the",  "a",     "your",   "account", "card",   "bank",  "please", "we",
     "you",  "can",   "will",   "to",      "of",     "and",   "is",     "it",
@@ -66,9 +69,14 @@ static uint64_t mix(uint64_t x) { /* splitmix64 finaliser */
 }
 static double unit(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
 
+/* "bytes" of a token: the UTF-8 bytes when the token has non-ASCII bytes (where they are
+ * needed to rebuild split characters), null for plain ASCII (OpenAI allows null). */
 static json_t *bytes_of(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && (unsigned char)s[i] < 0x80) i++;
+  if (i == n) return json_null();
   json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++) json_array_append_new(a, json_integer((unsigned char)s[i]));
+  for (i = 0; a && i < n; i++) json_array_append_new(a, json_integer((unsigned char)s[i]));
   return a;
 }
 
@@ -193,7 +201,7 @@ static int render_full(render *r) {
   if (!choices || json_object_set_new(resp, "choices", choices) ||
       json_object_set_new(resp, "usage", usage_of(r)))
     goto out;
-  if (!(s = json_dumps(resp, JSON_COMPACT))) goto out;
+  if (!(s = json_dumps(resp, DUMP_FLAGS))) goto out;
   rc = r->emit(r->ctx, s, strlen(s));
 out:
   free(s);
@@ -206,10 +214,10 @@ out:
 /* Append the JSON text of v (borrowed) to b. */
 static int put_json(al_buf *b, const json_t *v) {
   char stack[512];
-  size_t n = json_dumpb(v, stack, sizeof stack, JSON_COMPACT | JSON_ENCODE_ANY);
+  size_t n = json_dumpb(v, stack, sizeof stack, DUMP_FLAGS | JSON_ENCODE_ANY);
   if (n == 0) return AL_ENOMEM;
   if (n <= sizeof stack) return al_buf_append(b, stack, n);
-  char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  char *s = json_dumps(v, DUMP_FLAGS | JSON_ENCODE_ANY);
   int rc = s ? al_buf_puts(b, s) : AL_ENOMEM;
   free(s);
   return rc;

@@ -114,7 +114,7 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
   size_t i;
   json_t *c;
   json_array_foreach(choices, i, c) {
-    char where[64];
+    char where[96];
     json_t *str = NULL;
     if (route == G_ROUTE_CHAT) {
       json_t *msg = json_object_get(c, "message");

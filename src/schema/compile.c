@@ -153,7 +153,7 @@ static const struct {
     {"additionalProperties", K_ADDPROPS, 3, SCH_V_APPLICATOR},
     {"propertyNames", K_PROPNAMES, 3, SCH_V_APPLICATOR},
     {"dependentSchemas", K_DEPSCHEMAS, 2, SCH_V_APPLICATOR},
-    {"dependencies", K_DEPENDENCIES, 1, SCH_V_APPLICATOR},
+    {"dependencies", K_DEPENDENCIES, 3, SCH_V_APPLICATOR}, /* 2020-12: compatibility */
     {"if", K_IF, 3, SCH_V_APPLICATOR},
     {"then", K_THEN, 3, SCH_V_APPLICATOR},
     {"else", K_ELSE, 3, SCH_V_APPLICATOR},
@@ -175,8 +175,6 @@ static const struct {
     {"$recursiveRef", 3, "is a draft 2019-09 keyword; use $dynamicRef (draft 2020-12)"},
     {"$recursiveAnchor", 3, "is a draft 2019-09 keyword; use $dynamicAnchor (draft 2020-12)"},
     {"additionalItems", 2, "is not a draft 2020-12 keyword; use prefixItems + items"},
-    {"dependencies", 2, "is not a draft 2020-12 keyword; use dependentRequired / "
-                        "dependentSchemas"},
     {"prefixItems", 1, "is a draft 2020-12 keyword, not draft 7"},
     {"dependentRequired", 1, "is a draft 2020-12 keyword, not draft 7"},
     {"dependentSchemas", 1, "is a draft 2020-12 keyword, not draft 7"},
@@ -225,7 +223,9 @@ static int compile_regex(sch_cc *cc, const char *src, size_t len, const char *kp
   char *pat = sch_regex_from_ecma(src, len, &plen);
   if (!pat) return AL_ENOMEM;
   pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, plen,
-                                 PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &ec, &off, NULL);
+                                 PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX |
+                                     PCRE2_ALLOW_EMPTY_CLASS,
+                                 &ec, &off, cc->pcctx);
   al_free(pat);
   if (!re) {
     PCRE2_UCHAR msg[256];
@@ -578,6 +578,11 @@ int al_schema_compile(const json_t *schema, al_schema_draft draft,
     goto out;
   }
   s->ndocs = 1;
+  if (!(cc.pcctx = pcre2_compile_context_create(NULL))) {
+    rc = al_error_set(err, AL_ENOMEM, "schema: out of memory");
+    goto out;
+  }
+  pcre2_set_compile_extra_options(cc.pcctx, PCRE2_EXTRA_ALT_BSUX);
   pcre2_set_match_limit(s->mctx, AL_SCHEMA_REGEX_MATCH_LIMIT);
   pcre2_set_depth_limit(s->mctx, AL_SCHEMA_REGEX_DEPTH_LIMIT);
   cc.s = s;
@@ -596,6 +601,7 @@ out:
   sch_map_clear(&cc.info, NULL);
   sch_map_clear(&cc.node_of, NULL);
   al_free(cc.queue);
+  pcre2_compile_context_free(cc.pcctx);
   if (rc < 0) al_schema_free(s);
   else *out = s;
   return rc;

@@ -185,7 +185,7 @@ static const struct {
     {"properties", P_MAP, 3, SCH_V_APPLICATOR},
     {"patternProperties", P_MAP, 3, SCH_V_APPLICATOR},
     {"dependentSchemas", P_MAP, 2, SCH_V_APPLICATOR},
-    {"dependencies", P_DEPS7, 1, SCH_V_APPLICATOR},
+    {"dependencies", P_DEPS7, 3, SCH_V_APPLICATOR},
     {"$defs", P_MAP, 2, SCH_V_CORE},
     {"definitions", P_MAP, 1, SCH_V_CORE},
     {"unevaluatedItems", P_ONE, 2, SCH_V_UNEVALUATED},

@@ -228,6 +228,7 @@ typedef struct sch_cc {
   sch_map anchors;     /* "uri#name" -> json_t * */
   sch_map info;        /* json_t * -> sch_info * */
   sch_map node_of;     /* json_t * -> sch_node * */
+  pcre2_compile_context *pcctx;
   sch_node **queue;    /* nodes allocated but not yet compiled */
   size_t nqueue, cap_queue;
 } sch_cc;

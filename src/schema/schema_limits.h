@@ -10,9 +10,12 @@
 /* Nested evaluations (applicators and $ref hops) while validating one instance. A recursive
  * schema walks deeper than it nests, so this is a multiple of the nesting limit. */
 #define AL_SCHEMA_MAX_EVAL_DEPTH (4 * AL_MAX_SCHEMA_DEPTH)
-/* Subschema applications while validating one instance. Bounds the time a crafted schema
- * (anyOf over anyOf over ... the same value) can take: the work stays linear in this. */
-#define AL_SCHEMA_MAX_EVAL_STEPS (1ull << 26)
+/* Subschema applications while validating one instance: the larger of a fixed budget and a
+ * multiple of the number of values in the instance. Bounds the time a crafted schema (anyOf
+ * over anyOf over ... the same value: exponential) can take, while a big but honest
+ * instance is never refused for its size alone. */
+#define AL_SCHEMA_MAX_EVAL_STEPS (1ull << 23)
+#define AL_SCHEMA_EVAL_STEPS_PER_VALUE 64
 /* `$schema` pointing at a custom meta-schema pointing at another one ... */
 #define AL_SCHEMA_MAX_META_CHAIN 8
 /* Documents one compiled schema may pull in through $ref (main + remotes + meta-schemas). */

@@ -22,11 +22,18 @@
 #include "airlock/util.h"
 #include "schema/schema_int.h"
 
+/* Evaluated positions of one array or object: byte i says whether item i (or the i-th
+ * property in the object's iteration order, which jansson keeps stable) was evaluated.
+ * Small instances use the inline bytes, larger ones the heap. */
+typedef struct bits {
+  unsigned char *p;
+  size_t n;
+  unsigned char inl[32];
+} bits;
+
 typedef struct ann {
   int all_items, all_props;
-  unsigned char *items; /* one byte per item, allocated on first mark */
-  size_t nitems;
-  sch_map props; /* evaluated property names */
+  bits items, props;
 } ann;
 
 typedef struct seg {
@@ -38,7 +45,9 @@ typedef struct seg {
 
 typedef struct vctx {
   const al_schema *s;
-  unsigned long long steps;
+  unsigned long long steps, budget;
+  int counted; /* budget already scaled to the instance size */
+  const json_t *root;
   int cap;
   char *why;
   size_t why_len;
@@ -168,42 +177,52 @@ static int error(vctx *c, int code, const char *fmt, ...) {
 
 /* ---- annotations ---- */
 
-static void ann_init(ann *a) { memset(a, 0, sizeof *a); }
-
-static void ann_cleanup(ann *a) {
-  al_free(a->items);
-  sch_map_clear(&a->props, NULL);
+static void ann_init(ann *a) {
+  a->all_items = a->all_props = 0;
+  a->items.p = a->props.p = NULL;
+  a->items.n = a->props.n = 0;
 }
 
-static int ann_item(ann *a, size_t i, size_t len) {
-  if (!a || a->all_items) return 0;
-  if (!a->items) {
-    if (!(a->items = al_calloc(len ? len : 1, 1))) return AL_ENOMEM;
-    a->nitems = len;
+static void bits_cleanup(bits *b) {
+  if (b->p != b->inl) al_free(b->p);
+}
+
+static void ann_cleanup(ann *a) {
+  bits_cleanup(&a->items);
+  bits_cleanup(&a->props);
+}
+
+static int bits_set(bits *b, size_t i, size_t len) {
+  if (!b->p) {
+    if (len <= sizeof b->inl) b->p = b->inl;
+    else if (!(b->p = al_malloc(len))) return AL_ENOMEM;
+    memset(b->p, 0, len);
+    b->n = len;
   }
-  if (i < a->nitems) a->items[i] = 1;
+  if (i < b->n) b->p[i] = 1;
   return 0;
 }
 
-static int ann_prop(ann *a, const char *k, size_t kl) {
+static int bits_get(const bits *b, size_t i) { return b->p && i < b->n && b->p[i]; }
+
+static int ann_item(ann *a, size_t i, size_t len) {
+  if (!a || a->all_items) return 0;
+  return bits_set(&a->items, i, len);
+}
+
+static int ann_prop(ann *a, size_t i, size_t len) {
   if (!a || a->all_props) return 0;
-  return sch_map_put(&a->props, k, kl, (void *)1);
+  return bits_set(&a->props, i, len);
 }
 
 static int ann_merge(ann *to, const ann *from) {
   if (!to) return 0;
   to->all_items |= from->all_items;
   to->all_props |= from->all_props;
-  if (from->items && !to->all_items) {
-    for (size_t i = 0; i < from->nitems; i++)
-      if (from->items[i] && ann_item(to, i, from->nitems) < 0) return AL_ENOMEM;
-  }
-  if (!to->all_props) {
-    for (size_t i = 0; i < from->props.cap; i++) {
-      const sch_map_ent *e = &from->props.ents[i];
-      if (e->key && sch_map_put(&to->props, e->key, e->klen, (void *)1) < 0) return AL_ENOMEM;
-    }
-  }
+  for (size_t i = 0; !to->all_items && i < from->items.n; i++)
+    if (from->items.p[i] && bits_set(&to->items, i, from->items.n) < 0) return AL_ENOMEM;
+  for (size_t i = 0; !to->all_props && i < from->props.n; i++)
+    if (from->props.p[i] && bits_set(&to->props, i, from->props.n) < 0) return AL_ENOMEM;
   return 0;
 }
 
@@ -421,7 +440,7 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   }
   if (n->nprops || n->npprops || n->addl_props || n->prop_names) {
     const char *k;
-    size_t kl;
+    size_t kl, pos = 0;
     json_t *v;
     json_object_keylen_foreach((json_t *)inst, k, kl, v) {
       int matched = 0;
@@ -456,8 +475,9 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
         }
         if ((rc = child(c, n->addl_props, v, k, 0)) != 1) return rc;
       }
-      if ((matched || n->addl_props) && ann_prop(a, k, kl) < 0)
+      if ((matched || n->addl_props) && ann_prop(a, pos, size) < 0)
         return error(c, AL_ENOMEM, "out of memory");
+      pos++;
     }
   }
   for (size_t d = 0; d < n->ndepsch; d++) {
@@ -538,7 +558,7 @@ static int v_unevaluated(vctx *c, const sch_node *n, const json_t *inst, ann *a)
   if (n->uneval_items && json_is_array(inst) && !a->all_items) {
     size_t len = json_array_size(inst);
     for (size_t i = 0; i < len; i++) {
-      if (a->items && i < a->nitems && a->items[i]) continue;
+      if (bits_get(&a->items, i)) continue;
       if (n->uneval_items->is_bool && !n->uneval_items->bool_val) {
         push_path(c, NULL, i);
         fail(c, n, "unevaluatedItems", json_array_get(inst, i), "is not allowed: item %zu is "
@@ -552,10 +572,11 @@ static int v_unevaluated(vctx *c, const sch_node *n, const json_t *inst, ann *a)
   }
   if (n->uneval_props && json_is_object(inst) && !a->all_props) {
     const char *k;
-    size_t kl;
+    size_t kl, pos = 0;
     json_t *v;
     json_object_keylen_foreach((json_t *)inst, k, kl, v) {
-      if (sch_map_get(&a->props, k, kl)) continue;
+      (void)kl;
+      if (bits_get(&a->props, pos++)) continue;
       if (n->uneval_props->is_bool && !n->uneval_props->bool_val) {
         push_path(c, k, 0);
         fail(c, n, "unevaluatedProperties", v, "is not allowed: property \"%s\" is not "
@@ -606,6 +627,29 @@ static int keywords(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   return v_logic(c, n, inst, a);
 }
 
+static unsigned long long count_values(const json_t *v, int depth) {
+  unsigned long long k = 1;
+  if (depth > AL_SCHEMA_MAX_EVAL_DEPTH) return k;
+  if (json_is_array(v)) {
+    for (size_t i = 0; i < json_array_size(v); i++)
+      k += count_values(json_array_get(v, i), depth + 1);
+  } else if (json_is_object(v)) {
+    const char *key;
+    json_t *x;
+    json_object_foreach((json_t *)v, key, x) k += count_values(x, depth + 1);
+  }
+  return k;
+}
+
+/* The fixed budget is spent: scale it to the instance once, then it is final. */
+static int over_budget(vctx *c) {
+  if (c->counted) return 1;
+  c->counted = 1;
+  unsigned long long scaled = count_values(c->root, 0) * AL_SCHEMA_EVAL_STEPS_PER_VALUE;
+  if (scaled > c->budget) c->budget = scaled;
+  return c->steps > c->budget;
+}
+
 static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   int rc;
   if (n->is_bool) {
@@ -616,9 +660,9 @@ static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   if (c->depth >= AL_SCHEMA_MAX_EVAL_DEPTH)
     return error(c, AL_ELIMIT, "evaluation deeper than %d levels at schema %s",
                  AL_SCHEMA_MAX_EVAL_DEPTH, n->path[0] ? n->path : "#");
-  if (++c->steps > AL_SCHEMA_MAX_EVAL_STEPS)
+  if (++c->steps > c->budget && over_budget(c))
     return error(c, AL_ELIMIT, "validation took more than %llu steps (schema %s)",
-                 (unsigned long long)AL_SCHEMA_MAX_EVAL_STEPS, n->path[0] ? n->path : "#");
+                 c->budget, n->path[0] ? n->path : "#");
   if (reserve(c, c->depth + 1) < 0) return error(c, AL_ENOMEM, "out of memory");
   c->depth++;
   int pushed = 0;
@@ -655,6 +699,8 @@ int al_schema_validate(const al_schema *s, const json_t *instance, char *why, si
   c.ref_i = c.ref_i0;
   c.path = c.path0;
   c.cap = INLINE_DEPTH;
+  c.root = instance;
+  c.budget = AL_SCHEMA_MAX_EVAL_STEPS;
   rc = vnode(&c, s->root, instance, NULL);
   if (rc == 0 && why && why_len && !c.have_why) snprintf(why, why_len, "invalid");
   if (c.scope != c.scope0) {

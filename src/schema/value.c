@@ -59,7 +59,7 @@ int sch_multiple_of(const json_t *v, const json_t *m) {
   double x = json_number_value(v), y = json_number_value(m);
   if (y <= 0) return 0;
   double q = x / y;
-  if (!isfinite(q)) return 0;
+  if (!isfinite(q)) return fmod(x, y) == 0; /* exact, where the quotient overflows */
   double d = fabs(q - round(q));
   return d <= 1e-9 || d <= fabs(q) * DBL_EPSILON * 4;
 }
@@ -133,9 +133,13 @@ uint64_t sch_json_hash(const json_t *v) {
   return 0;
 }
 
-/* ECMA-262 (the dialect JSON Schema names) spells Unicode properties with long names,
- * \p{Letter} or \p{General_Category=Letter} or \p{Script=Greek}; PCRE2 10.42 knows the short
- * category names (L, Lu, ...) and bare script names. Rewrite those escapes; all else is kept. */
+/* ECMA-262 is the regular-expression dialect JSON Schema names. PCRE2 in UTF mode without
+ * PCRE2_UCP already matches it for \d \w \b (ASCII only) and `.` (one code point); with
+ * PCRE2_ALT_BSUX it reads \uXXXX, and with PCRE2_ALLOW_EMPTY_CLASS `[]` and `[^]`. What is
+ * left is rewritten here:
+ *  - \s and \S mean ECMA's white space and line terminators (Unicode: NBSP, U+FEFF, ...);
+ *  - \p{Letter}, \p{General_Category=Letter}, \p{Script=Greek}: PCRE2 10.42 wants the short
+ *    category names (L, Lu, ...) and bare script names. */
 static const char *const gc_names[][2] = {
     {"Letter", "L"}, {"Cased_Letter", "L&"}, {"Uppercase_Letter", "Lu"},
     {"Lowercase_Letter", "Ll"}, {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"},
@@ -152,51 +156,93 @@ static const char *const gc_names[][2] = {
     {"Format", "Cf"}, {"Surrogate", "Cs"}, {"Private_Use", "Co"}, {"Unassigned", "Cn"},
 };
 
+/* ECMA-262 WhiteSpace and LineTerminator code points, as UTF-8 for a character class. */
+static const char ecma_space[] =
+    "\\t\\n\\x0B\\f\\r \xC2\xA0\xE1\x9A\x80\xE2\x80\x80-\xE2\x80\x8A\xE2\x80\xA8\xE2\x80\xA9"
+    "\xE2\x80\xAF\xE2\x81\x9F\xE3\x80\x80\xEF\xBB\xBF";
+
+static int put(char **out, size_t *o, size_t *cap, const char *p, size_t n) {
+  if (*o + n + 1 > *cap) {
+    size_t nc = (*o + n + 1) * 2;
+    char *b = al_realloc(*out, nc);
+    if (!b) return AL_ENOMEM;
+    *out = b;
+    *cap = nc;
+  }
+  memcpy(*out + *o, p, n);
+  *o += n;
+  (*out)[*o] = '\0';
+  return 0;
+}
+
+static int put_property(char **out, size_t *o, size_t *cap, char pp, const char *name,
+                        size_t nl) {
+  const char *eq = memchr(name, '=', nl);
+  int is_script = 0;
+  if (eq) {
+    size_t kl = (size_t)(eq - name);
+    is_script = (kl == 6 && !memcmp(name, "Script", 6)) || (kl == 2 && !memcmp(name, "sc", 2)) ||
+                (kl == 17 && !memcmp(name, "Script_Extensions", 17)) ||
+                (kl == 3 && !memcmp(name, "scx", 3));
+    nl -= kl + 1;
+    name = eq + 1;
+  }
+  const char *rep = NULL;
+  for (size_t g = 0; !is_script && g < sizeof gc_names / sizeof gc_names[0]; g++)
+    if (strlen(gc_names[g][0]) == nl && !memcmp(gc_names[g][0], name, nl)) rep = gc_names[g][1];
+  char head[3] = {'\\', pp, '{'};
+  if (put(out, o, cap, head, 3) < 0) return AL_ENOMEM;
+  if (put(out, o, cap, rep ? rep : name, rep ? strlen(rep) : nl) < 0) return AL_ENOMEM;
+  return put(out, o, cap, "}", 1);
+}
+
 char *sch_regex_from_ecma(const char *src, size_t len, size_t *out_len) {
-  /* output never exceeds input: every rewrite is shorter than what it replaces */
-  char *out = al_malloc(len + 1);
-  if (!out) return NULL;
-  size_t o = 0;
-  for (size_t i = 0; i < len;) {
-    if (src[i] == '\\' && i + 2 < len && (src[i + 1] == 'p' || src[i + 1] == 'P') &&
-        src[i + 2] == '{') {
-      const char *end = memchr(src + i + 3, '}', len - i - 3);
-      if (end) {
-        const char *name = src + i + 3;
-        size_t nl = (size_t)(end - name);
-        const char *eq = memchr(name, '=', nl);
-        int is_script = 0;
-        if (eq) {
-          size_t kl = (size_t)(eq - name);
-          is_script = (kl == 6 && !memcmp(name, "Script", 6)) || (kl == 2 && !memcmp(name, "sc", 2)) ||
-                      (kl == 17 && !memcmp(name, "Script_Extensions", 17)) ||
-                      (kl == 3 && !memcmp(name, "scx", 3));
-          nl -= kl + 1;
-          name = eq + 1;
-        }
-        const char *rep = NULL;
-        for (size_t g = 0; !is_script && g < sizeof gc_names / sizeof gc_names[0]; g++)
-          if (strlen(gc_names[g][0]) == nl && !memcmp(gc_names[g][0], name, nl))
-            rep = gc_names[g][1];
-        out[o++] = '\\';
-        out[o++] = src[i + 1];
-        out[o++] = '{';
-        if (rep) {
-          memcpy(out + o, rep, strlen(rep));
-          o += strlen(rep);
-        } else {
-          memcpy(out + o, name, nl);
-          o += nl;
-        }
-        out[o++] = '}';
+  char *out = NULL;
+  size_t o = 0, cap = 0;
+  int in_class = 0, rc = 0;
+  if (put(&out, &o, &cap, "", 0) < 0) return NULL;
+  for (size_t i = 0; i < len && rc == 0;) {
+    char ch = src[i];
+    if (ch == '\\' && i + 1 < len) {
+      char e = src[i + 1];
+      const char *end = NULL;
+      if ((e == 'p' || e == 'P') && i + 2 < len && src[i + 2] == '{' &&
+          (end = memchr(src + i + 3, '}', len - i - 3))) {
+        rc = put_property(&out, &o, &cap, e, src + i + 3, (size_t)(end - src - i - 3));
         i = (size_t)(end - src) + 1;
         continue;
       }
+      if (e == 's' || (e == 'S' && !in_class)) {
+        if (!in_class) rc = put(&out, &o, &cap, e == 's' ? "[" : "[^", e == 's' ? 1 : 2);
+        if (rc == 0) rc = put(&out, &o, &cap, ecma_space, sizeof ecma_space - 1);
+        if (rc == 0 && !in_class) rc = put(&out, &o, &cap, "]", 1);
+      } else {
+        rc = put(&out, &o, &cap, src + i, 2);
+      }
+      i += 2;
+      continue;
     }
-    if (src[i] == '\\' && i + 1 < len) out[o++] = src[i++];
-    out[o++] = src[i++];
+    if (ch == '[' && !in_class) {
+      size_t k = i + 1;
+      if (k < len && src[k] == '^') k++;
+      if (k < len && src[k] == ']') { /* [] or [^]: complete already */
+        rc = put(&out, &o, &cap, src + i, k + 1 - i);
+        i = k + 1;
+        continue;
+      }
+      in_class = 1;
+      rc = put(&out, &o, &cap, src + i, k - i);
+      i = k;
+      continue;
+    }
+    if (ch == ']' && in_class) in_class = 0;
+    rc = put(&out, &o, &cap, &ch, 1);
+    i++;
   }
-  out[o] = '\0';
+  if (rc < 0) {
+    al_free(out);
+    return NULL;
+  }
   *out_len = o;
   return out;
 }

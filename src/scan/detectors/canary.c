@@ -14,6 +14,7 @@
 
 #include "airlock/util.h"
 #include "scan/scan_internal.h"
+#include "scan/validators/validators.h"
 
 enum { F_PLAIN = 0, F_B64 = 1, F_B64URL = 4, F_HEX = 7, F_FORMS = 8 };
 
@@ -86,9 +87,12 @@ static int canary_patterns(void *state, al_pattern_sink *sink) {
     unsigned base = (unsigned)i * F_FORMS;
     /* plain / folded / separated */
     char re[AL_SCAN_MAX_CANARY_LEN * (4 + sizeof SEP) + 8];
-    size_t k = 0, emitted = 0;
+    size_t k = 0, emitted = 0, alnum_count = 0;
+    for (size_t j = 0; j < n; j++) alnum_count += al__is_alnum((unsigned char)c[j]);
     for (size_t j = 0; j < n; j++) {
       unsigned char ch = (unsigned char)c[j];
+      /* the canary's own punctuation and spaces fold into the separators */
+      if (alnum_count >= 4 && !al__is_alnum(ch)) continue;
       if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') continue;
       if (emitted++) {
         memcpy(re + k, SEP, sizeof SEP - 1);
@@ -124,6 +128,31 @@ static int canary_patterns(void *state, al_pattern_sink *sink) {
   return rc;
 }
 
+static bool b64char(int c, bool url) {
+  return al__is_alnum(c) || (url ? (c == '-' || c == '_') : (c == '+' || c == '/'));
+}
+
+/* The literal covers only the base64 characters fully determined by the canary; the bits
+ * of its first and last byte that share a character with neighbouring bytes are checked
+ * here by decoding the whole 4-character groups around the match (a byte outside the text
+ * or a non-base64 neighbour counts as zero bits). */
+static bool b64_confirm(const char *t, size_t len, size_t s, const char *c, size_t n,
+                        unsigned a, bool url) {
+  size_t lo = (8 * a + 5) / 6;
+  size_t need = ((a + n + 2) / 3) * 4;
+  char buf[2 * AL_SCAN_MAX_CANARY_LEN + 16];
+  unsigned char out[AL_SCAN_MAX_CANARY_LEN + 8];
+  if (need > sizeof buf) return false;
+  for (size_t i = 0; i < need; i++) {
+    long pos = (long)s - (long)lo + (long)i;
+    int ch = pos >= 0 && (size_t)pos < len ? (unsigned char)t[pos] : 'A';
+    if (!b64char(ch, url)) ch = 'A';
+    buf[i] = (char)ch;
+  }
+  long got = al_base64_decode(buf, need, out, sizeof out, url);
+  return got >= (long)(a + n) && !memcmp(out + a, c, n);
+}
+
 static int canary_verify(const void *state, const char *t, size_t len, size_t s, size_t e,
                          unsigned id, al_finding *f) {
   const canary_state *cs = state;
@@ -141,6 +170,7 @@ static int canary_verify(const void *state, const char *t, size_t len, size_t s,
   } else if (form == F_HEX) {
     al__note(f, "canary #%zu, hex-encoded", idx + 1);
   } else {
+    if (!b64_confirm(t, len, s, c, n, (form - F_B64) % 3, form >= F_B64URL)) return 0;
     al__note(f, "canary #%zu, %s at byte offset %u", idx + 1,
              form >= F_B64URL ? "base64url" : "base64", (form - F_B64) % 3);
   }

@@ -1,11 +1,13 @@
-/* Phrase lexicons: spec parsing, the token-hash trie, and the streaming matcher.
+/* Phrase lexicons: spec parsing, the token-hash automaton, and the streaming matcher.
  *
  * Layout: nodes are numbers (0 is the root); edges live in one open-addressing table keyed
  * by (parent, edge key), where the key is a token hash, or the same hash salted for the
- * skeleton / mask aliases of FUZZY lexicons, or a fixed key for the '*' wildcard. Aliases
- * point at the child of the exact edge, so a fuzzy hit continues the same phrase. Each node
- * may end a phrase (term[node] is an entry index). Everything is built once; matching only
- * reads.
+ * skeleton / mask aliases of FUZZY lexicons, or a fixed key for the '*' wildcard. One key
+ * may have several children (the automaton is an NFA: each phrase is its own chain of
+ * nodes, so a spec with many optional slots costs nodes in proportion to its text, not to
+ * the number of sentences it spells). Aliases point at the child of the exact edge, so a
+ * fuzzy hit continues the same phrase. Each node may end a phrase (term[node] is an entry
+ * index). Everything is built once; matching only reads.
  */
 #include "scan/detectors/cls_lex.h"
 
@@ -66,14 +68,16 @@ static uint64_t mix(uint32_t parent, uint64_t key) {
   return h;
 }
 
-static uint32_t edge_find(const cls_lex *lx, uint32_t parent, uint64_t key) {
-  if (!lx->ecap) return 0;
+/* All children of parent under key (an NFA: one key may lead to several nodes). */
+static unsigned edge_each(const cls_lex *lx, uint32_t parent, uint64_t key, uint32_t *out, unsigned max) {
+  unsigned n = 0;
   size_t mask = lx->ecap - 1;
-  for (size_t i = mix(parent, key) & mask;; i = (i + 1) & mask) {
+  for (size_t i = mix(parent, key) & mask; n < max; i = (i + 1) & mask) {
     const edge *e = &lx->edges[i];
-    if (!e->child) return 0;
-    if (e->parent == parent && e->key == key) return e->child;
+    if (!e->child) break;
+    if (e->parent == parent && e->key == key) out[n++] = e->child;
   }
+  return n;
 }
 
 static int edges_grow(cls_lex *lx) {
@@ -93,6 +97,7 @@ static int edges_grow(cls_lex *lx) {
   return 0;
 }
 
+/* Add parent --key--> child unless that very edge exists. */
 static int edge_put(cls_lex *lx, uint32_t parent, uint64_t key, uint32_t child) {
   if ((lx->ecount + 1) * 2 > lx->ecap) {
     int rc = edges_grow(lx);
@@ -101,7 +106,8 @@ static int edge_put(cls_lex *lx, uint32_t parent, uint64_t key, uint32_t child) 
   size_t mask = lx->ecap - 1;
   size_t i = mix(parent, key) & mask;
   while (lx->edges[i].child) {
-    if (lx->edges[i].parent == parent && lx->edges[i].key == key) return 0; /* first wins */
+    const edge *e = &lx->edges[i];
+    if (e->parent == parent && e->key == key && e->child == child) return 0;
     i = (i + 1) & mask;
   }
   lx->edges[i] = (edge){key, parent, child};
@@ -265,7 +271,7 @@ static int mask_alias(cls_lex *lx, uint32_t parent, uint32_t child, const ptok *
 
 /* Inflections of a word filed as aliases of it ("bitch" -> "bitches", "fuck" -> "fucking"):
  * plural s / es (after s, x, z, ch, sh), and for words of four letters or more ed / er /
- * ers / ing / in. Existing words keep their own edge (first wins). */
+ * ers / ing / in. A listed word that looks inflected keeps its own edge as well. */
 static int suffix_alias(cls_lex *lx, uint32_t parent, uint32_t child, const ptok *t) {
   static const char *const longer[] = {"ed", "er", "ers", "ing", "in", NULL};
   char w[CLS_TOK_MAX + 8];
@@ -285,44 +291,65 @@ static int suffix_alias(cls_lex *lx, uint32_t parent, uint32_t child, const ptok
   return rc;
 }
 
-static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t *child) {
-  uint64_t key = t->wild ? KEY_WILD : t->h;
-  uint32_t c = edge_find(lx, parent, key);
-  int rc = 0;
-  if (!c) {
-    if ((rc = node_new(lx, &c)) || (rc = edge_put(lx, parent, key, c))) return rc;
+/* parent --token--> child, plus the fuzzy aliases of the token. */
+static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t child) {
+  int rc = edge_put(lx, parent, t->wild ? KEY_WILD : t->h, child);
+  if (!rc && !t->wild && (lx->flags & CLS_LEX_FUZZY)) {
+    if (!(rc = edge_put(lx, parent, KEY_SKEL(t->hskel), child)) && !(rc = mask_alias(lx, parent, child, t)))
+      rc = suffix_alias(lx, parent, child, t);
   }
-  if (!t->wild && (lx->flags & CLS_LEX_FUZZY)) {
-    if ((rc = edge_put(lx, parent, KEY_SKEL(t->hskel), c))) return rc;
-    if ((rc = mask_alias(lx, parent, c, t))) return rc;
-    if ((rc = suffix_alias(lx, parent, c, t))) return rc;
-  }
-  *child = c;
-  return 0;
+  return rc;
 }
 
-static int insert(cls_lex *lx, const parsed *p, size_t si, uint32_t node, unsigned depth,
-                  int32_t ent) {
+/* Build one phrase as a private chain of nodes from the root: after each slot, every
+ * alternative joins one node, and an optional slot carries its predecessors forward. The
+ * lexicon is thus an NFA (one key may lead to several children), linear in the size of the
+ * specs -- a trie would multiply out every optional slot. */
+static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
   int rc = 0;
-  if (si == p->nslots) {
-    if (!depth) return 0;
+  size_t maxlen = 0;
+  for (size_t si = 0; si < p->nslots; si++) {
+    size_t m = 0;
+    for (size_t a = 0; a < p->slots[si].n; a++)
+      if (p->alts[p->slots[si].first + a].n > m) m = p->alts[p->slots[si].first + a].n;
+    maxlen += m;
+  }
+  if (maxlen > CLS_PHRASE_MAX_TOKENS) return AL_ELIMIT;
+  uint32_t *front = al_calloc(2 * (p->nslots + 2), sizeof *front);
+  if (!front) return AL_ENOMEM;
+  uint32_t *next = front + p->nslots + 2;
+  size_t nf = 1, nn;
+  front[0] = 0;
+  for (size_t si = 0; si < p->nslots && !rc; si++) {
+    const pslot *s = &p->slots[si];
+    uint32_t join = 0;
+    if ((rc = node_new(lx, &join))) break;
+    for (size_t x = 0; x < nf && !rc; x++) {
+      for (size_t a = 0; a < s->n && !rc; a++) {
+        const palt *alt = &p->alts[s->first + a];
+        uint32_t y = front[x];
+        for (size_t k = 0; k + 1 < alt->n && !rc; k++) {
+          uint32_t z;
+          if (!(rc = node_new(lx, &z))) rc = tok_edge(lx, y, &p->toks[alt->first + k], z);
+          y = z;
+        }
+        if (!rc) rc = tok_edge(lx, y, &p->toks[alt->first + alt->n - 1], join);
+      }
+    }
+    nn = 0;
+    next[nn++] = join;
+    if (s->optional)
+      for (size_t x = 0; x < nf; x++) next[nn++] = front[x];
+    memcpy(front, next, nn * sizeof *front);
+    nf = nn;
+  }
+  for (size_t x = 0; x < nf && !rc; x++) {
+    uint32_t node = front[x];
+    if (!node) continue; /* an all-optional phrase never matches the empty sequence */
     int32_t old = lx->term[node];
     if (old < 0 || lx->ents[old].weight < lx->ents[ent].weight) lx->term[node] = ent;
-    if (lx->ents[ent].ntok < depth) lx->ents[ent].ntok = depth;
-    return 0;
   }
-  const pslot *s = &p->slots[si];
-  for (size_t a = 0; a < s->n && !rc; a++) {
-    const palt *alt = &p->alts[s->first + a];
-    uint32_t n = node;
-    unsigned d = depth;
-    for (size_t k = 0; k < alt->n && !rc; k++, d++) {
-      if (d >= CLS_PHRASE_MAX_TOKENS) return AL_ELIMIT;
-      rc = tok_edge(lx, n, &p->toks[alt->first + k], &n);
-    }
-    if (!rc) rc = insert(lx, p, si + 1, n, d, ent);
-  }
-  if (!rc && s->optional) rc = insert(lx, p, si + 1, node, depth, ent);
+  al_free(front);
   return rc;
 }
 
@@ -361,7 +388,7 @@ static int add_parsed(cls_lex *lx, const parsed *p, const char *what, float weig
   if (rc == AL_ELIMIT)
     return al_error_set(err, rc, "more than %u lexicon entries", CLS_WORDLIST_MAX_ENTRIES);
   if (rc) return al_error_set(err, rc, "out of memory");
-  rc = insert(lx, p, 0, 0, 0, ent);
+  rc = insert(lx, p, ent);
   if (rc == AL_ELIMIT)
     return al_error_set(err, rc, "phrase \"%s\": longer than %d tokens or lexicon past %u nodes",
                         what, CLS_PHRASE_MAX_TOKENS, CLS_LEX_MAX_NODES);
@@ -502,22 +529,14 @@ int cls_matcher_feed(cls_matcher *m, const cls_tok *tok, cls_match_cb cb, void *
     uint32_t from = i < m->n ? m->act[i].node : 0;
     unsigned depth = i < m->n ? m->act[i].depth : 0;
     size_t start = i < m->n ? m->act[i].start : tok->start;
-    uint32_t c[4];
+    uint32_t c[16];
     unsigned nc = 0;
     if (usable) {
-      c[nc] = edge_find(lx, from, tok->h);
-      nc += c[nc] != 0;
-      if (fuzzy && (tok->flags & CLS_TF_ELONG)) {
-        c[nc] = edge_find(lx, from, KEY_SKEL(tok->hskel));
-        nc += c[nc] != 0;
-      }
-      if (fuzzy && (tok->flags & CLS_TF_MASK)) {
-        c[nc] = edge_find(lx, from, KEY_MASK(tok->h));
-        nc += c[nc] != 0;
-      }
+      nc += edge_each(lx, from, tok->h, c + nc, 16 - nc);
+      if (fuzzy && (tok->flags & CLS_TF_ELONG)) nc += edge_each(lx, from, KEY_SKEL(tok->hskel), c + nc, 16 - nc);
+      if (fuzzy && (tok->flags & CLS_TF_MASK)) nc += edge_each(lx, from, KEY_MASK(tok->h), c + nc, 16 - nc);
     }
-    c[nc] = edge_find(lx, from, KEY_WILD);
-    nc += c[nc] != 0;
+    nc += edge_each(lx, from, KEY_WILD, c + nc, 16 - nc);
     for (unsigned k = 0; k < nc && !stop; k++) {
       int dup = 0;
       for (unsigned j = 0; j < k; j++) dup |= c[j] == c[k];

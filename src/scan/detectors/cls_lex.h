@@ -1,7 +1,7 @@
 /* Phrase lexicons: sets of word sequences matched over a token stream in one pass.
  *
- * A lexicon is a trie whose edges are token hashes (see cls_text.h), so "ignore all previous
- * instructions" is four edges from the root, and matching is a walk over tokens, never over
+ * A lexicon is an automaton whose edges are token hashes (see cls_text.h), so "ignore all
+ * previous instructions" is four edges from the root, and matching is a walk over tokens, never over
  * bytes: punctuation, case, spacing and apostrophes are already folded away. Phrases are
  * written as small specs, expanded into the trie at build time:
  *
@@ -15,7 +15,7 @@
  * every word under its skeleton ("fuuuck" finds "fuck") and its '*'-masked forms ("f*ck",
  * "sh**") -- used by the toxicity lists.
  *
- * Matching keeps up to CLS_MATCH_ACTIVE partial matches (one per start token and branch)
+ * Matching keeps up to CLS_MATCH_ACTIVE partial matches (per start token and branch)
  * in a caller-owned cls_matcher, so a scan allocates nothing and costs O(tokens x depth).
  * The lexicon is immutable after building and can be shared by threads.
  */

@@ -115,7 +115,8 @@ static int ipv6_verify(const void *st, const char *t, size_t len, size_t s, size
                        unsigned id, al_finding *f) {
   if (s > 0 && (hexc((unsigned char)t[s - 1]) || t[s - 1] == ':' || al__is_alnum((unsigned char)t[s - 1])))
     return 0;
-  if (e < len && (al__is_alnum((unsigned char)t[e]) || t[e] == ':' || t[e] == '.')) return 0;
+  if (e < len && (al__is_alnum((unsigned char)t[e]) || t[e] == ':')) return 0;
+  if (e + 1 < len && t[e] == '.' && al__is_digit((unsigned char)t[e + 1])) return 0;
   if (!al_ipv6_ok(t + s, e - s)) return 0;
   int groups = 0, digits = 0;
   for (size_t i = s; i < e; i++) {

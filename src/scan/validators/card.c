@@ -31,6 +31,7 @@ static const brand brands[] = {
     {"Diners", 38, 39, 2, 16, 19},
     {"UnionPay", 62, 62, 2, 16, 19},
     {"UnionPay", 81, 81, 2, 16, 19},
+    {"UnionPay", 67, 67, 2, 16, 16}, /* as validator.js; other 67 lengths are Maestro */
     {"Maestro", 50, 50, 2, 12, 19},
     {"Maestro", 56, 58, 2, 12, 19},
     {"Maestro", 6, 6, 1, 12, 19},
@@ -41,15 +42,13 @@ const char *al_card_brand(const char *d, size_t n) {
   if (!d || n < 12 || n > 19) return NULL;
   for (size_t i = 0; i < n; i++)
     if (d[i] < '0' || d[i] > '9') return NULL;
-  /* First match wins: specific ranges come before the catch-all Maestro 6. */
+  /* First match of prefix and length wins: specific ranges come before the catch-all
+   * Maestro 6 (so a 6x number of a length its brand does not issue can still be Maestro). */
   for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++) {
     const brand *b = &brands[i];
     unsigned p = 0;
     for (unsigned k = 0; k < b->digits; k++) p = p * 10 + (unsigned)(d[k] - '0');
-    if (p >= b->lo && p <= b->hi) {
-      if (n >= b->min && n <= b->max) return b->name;
-      if (b->digits >= 2) return NULL; /* a specific brand whose length is wrong */
-    }
+    if (p >= b->lo && p <= b->hi && n >= b->min && n <= b->max) return b->name;
   }
   return NULL;
 }

@@ -82,7 +82,7 @@ bool al_bsn_ok(const char *d, size_t n) {
 
 bool al_ca_sin_ok(const char *d, size_t n) {
   if (n != 9 || !all_digits(d, n)) return false;
-  if (d[0] == '0' || d[0] == '8') return false;
+  if (d[0] == '8') return false; /* 8xx xxx xxx are business numbers */
   return al_luhn_ok(d, n);
 }
 
@@ -127,19 +127,23 @@ bool al_tr_tckimlik_ok(const char *d, size_t n) {
 
 bool al_es_dni_ok(const char *s, size_t n) {
   static const char letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
-  if (n != 9 || !s) return false;
+  if (!s || n < 2 || n > 9) return false;
   unsigned long num = 0;
   size_t i = 0;
   char first = (char)(s[0] & ~32);
   if (first == 'X' || first == 'Y' || first == 'Z') {
-    num = (unsigned long)(first - 'X');
+    num = (unsigned long)(first - 'X'); /* NIE: X/Y/Z stand for 0/1/2 */
     i = 1;
+  } else if (first == 'K' || first == 'L' || first == 'M') {
+    i = 1; /* NIF K/L/M: the letter is not part of the number */
   }
-  for (; i < 8; i++) {
+  if (i && n != 9) return false;
+  /* a DNI may be written without its leading zeros (54237A) */
+  for (; i < n - 1; i++) {
     if (s[i] < '0' || s[i] > '9') return false;
     num = num * 10 + (unsigned long)(s[i] - '0');
   }
-  char c = s[8];
+  char c = s[n - 1];
   if (c >= 'a' && c <= 'z') c = (char)(c - 32);
   return letters[num % 23] == c;
 }

@@ -1,6 +1,7 @@
 /* IBAN: ISO 13616. A country code with a registry length, two check digits and the
  * mod-97 rule (move the first four characters to the end, letters to 10..35, the number
  * mod 97 must be 1). The length table follows the SWIFT IBAN registry. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "scan/validators/validators.h"
@@ -21,8 +22,56 @@ static const struct {
     {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22},
     {"RU", 33}, {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24},
     {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26},
-    {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+    {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30}, {"IR", 26},
 };
+
+/* BBAN structure per country (SWIFT registry notation: n digits, a upper-case letters,
+ * c letters or digits), where the registry fixes it; countries not listed are checked by
+ * length and mod-97 only. */
+static const struct {
+  char cc[3];
+  const char *bban;
+} formats[] = {
+    {"AD", "4n4n12c"},   {"AE", "3n16n"},      {"AL", "8n16c"},   {"AT", "5n11n"},
+    {"AZ", "4a20c"},     {"BA", "3n3n8n2n"},   {"BE", "3n7n2n"},  {"BG", "4a4n2n8c"},
+    {"BH", "4a14c"},     {"BR", "8n5n10n1a1c"}, {"CH", "5n12c"},  {"CR", "4n14n"},
+    {"CY", "3n5n16c"},   {"CZ", "4n6n10n"},    {"DE", "8n10n"},   {"DK", "4n9n1n"},
+    {"DO", "4c20n"},     {"EE", "2n2n11n1n"},  {"ES", "4n4n1n1n10n"}, {"FI", "3n11n"},
+    {"FR", "5n5n11c2n"}, {"GB", "4a6n8n"},     {"GE", "2a16n"},   {"GI", "4a15c"},
+    {"GL", "4n9n1n"},    {"GR", "3n4n16c"},    {"HR", "7n10n"},   {"HU", "3n4n1n15n1n"},
+    {"IE", "4a6n8n"},    {"IL", "3n3n13n"},    {"IS", "4n2n6n10n"}, {"IT", "1a5n5n12c"},
+    {"JO", "4a4n18c"},   {"KW", "4a22c"},      {"KZ", "3n13c"},   {"LB", "4n20c"},
+    {"LI", "5n12c"},     {"LT", "5n11n"},      {"LU", "3n13c"},   {"LV", "4a13c"},
+    {"MC", "5n5n11c2n"}, {"ME", "3n13n2n"},    {"MK", "3n10c2n"}, {"MR", "5n5n11n2n"},
+    {"MT", "4a5n18c"},   {"NL", "4a10n"},      {"NO", "4n6n1n"},  {"PK", "4a16c"},
+    {"PL", "8n16n"},     {"PS", "4a21c"},      {"PT", "4n4n11n2n"}, {"QA", "4a21c"},
+    {"RO", "4a16c"},     {"RS", "3n13n2n"},    {"SA", "2n18c"},   {"SE", "3n16n1n"},
+    {"SI", "5n8n2n"},    {"SK", "4n6n10n"},    {"SM", "1a5n5n12c"}, {"TN", "2n3n13n2n"},
+    {"TR", "5n1n16c"},   {"UA", "6n19c"},      {"VG", "4a16n"},   {"XK", "4n10n2n"},
+};
+
+static int up(int c);
+static bool bban_ok(const char *s, size_t n) {
+  const char *f = NULL;
+  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+    if ((s[0] & ~32) == formats[i].cc[0] && (s[1] & ~32) == formats[i].cc[1]) f = formats[i].bban;
+  if (!f) return true;
+  size_t at = 4;
+  while (*f) {
+    unsigned cnt = 0;
+    while (*f >= '0' && *f <= '9') cnt = cnt * 10 + (unsigned)(*f++ - '0');
+    char kind = *f++;
+    for (unsigned k = 0; k < cnt; k++, at++) {
+      if (at >= n) return false;
+      int c = up((unsigned char)s[at]);
+      bool digit = c >= '0' && c <= '9', upper = c >= 'A' && c <= 'Z';
+      if (kind == 'n' && !digit) return false;
+      if (kind == 'a' && !upper) return false;
+      if (kind == 'c' && !digit && !upper && !(c >= 'a' && c <= 'z')) return false;
+    }
+  }
+  return at == n;
+}
 
 static int up(int c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
 
@@ -44,6 +93,7 @@ const char *al_iban_invalid(const char *s, size_t n) {
   int want = al_iban_length(s);
   if (!want) return "unknown country";
   if ((size_t)want != n) return "wrong length for the country";
+  if (!bban_ok(s, n)) return "account number does not fit the country's format";
   unsigned rem = 0;
   for (size_t k = 0; k < n; k++) {
     int c = up((unsigned char)s[(k + 4) % n]);

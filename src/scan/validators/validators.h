@@ -17,7 +17,7 @@ bool al_verhoeff_ok(const char *d, size_t n);
 bool al_aba_ok(const char *d, size_t n);             /* 9 digits, 3-7-1 weights, prefix */
 bool al_nhs_ok(const char *d, size_t n);             /* 10 digits, mod 11 */
 bool al_bsn_ok(const char *d, size_t n);             /* 9 digits, 11-proef */
-bool al_ca_sin_ok(const char *d, size_t n);          /* 9 digits, Luhn, first not 0/8 */
+bool al_ca_sin_ok(const char *d, size_t n);          /* 9 digits, Luhn, first not 8 */
 bool al_de_steuer_id_ok(const char *d, size_t n);    /* 11 digits, ISO 7064 MOD 11,10 */
 bool al_aadhaar_ok(const char *d, size_t n);         /* 12 digits, Verhoeff, first 2-9 */
 bool al_tr_tckimlik_ok(const char *d, size_t n);     /* 11 digits, two check digits */

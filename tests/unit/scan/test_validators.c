@@ -135,7 +135,7 @@ static void t_luhn(void **st) {
 /* ---- IBAN ---- */
 static bool iban_ok(const char *s, size_t n, const json_t *row) {
   char c[64];
-  size_t k = compact(s, c, sizeof c, " -");
+  size_t k = compact(s, c, sizeof c, " -.");
   return al_iban_invalid(c, k) == NULL;
 }
 
@@ -220,9 +220,7 @@ static bool es_id(const char *s, size_t n, const json_t *row) {
   return al_es_dni_ok(d, k);
 }
 static bool ca_id(const char *s, size_t n, const json_t *row) {
-  char d[32];
-  size_t k = compact(s, d, sizeof d, " -");
-  return al_ca_sin_ok(d, k);
+  return al_ca_sin_ok(s, n); /* validator.js takes the nine digits unseparated */
 }
 static bool nl_id(const char *s, size_t n, const json_t *row) {
   char d[32];

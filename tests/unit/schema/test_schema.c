@@ -90,8 +90,11 @@ static void unsupported_keywords(void **state) {
   assert_int_equal(compile_err("{\"additionalItems\": false}", AL_SCHEMA_DRAFT2020, &e),
                    AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "additionalItems"));
-  assert_int_equal(compile_err("{\"dependencies\": {\"a\": [\"b\"]}}", AL_SCHEMA_DRAFT2020, &e),
-                   AL_EUNSUPPORTED);
+  /* draft 7's dependencies is kept in 2020-12 for compatibility (it is decoded, not dropped) */
+  al_schema *dep = compile_ok("{\"dependencies\": {\"a\": [\"b\"]}}", AL_SCHEMA_DRAFT2020);
+  assert_int_equal(check(dep, "{\"a\": 1}", NULL, 0), 0);
+  assert_int_equal(check(dep, "{\"a\": 1, \"b\": 2}", NULL, 0), 1);
+  al_schema_free(dep);
   assert_int_equal(compile_err("{\"unevaluatedProperties\": false}", AL_SCHEMA_DRAFT7, &e),
                    AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "unevaluatedProperties"));
@@ -228,6 +231,13 @@ static void regex_limits(void **state) {
   assert_int_equal(check(s, "\"\xc3\xa9t\xc3\xa9\"", NULL, 0), 1);
   assert_int_equal(check(s, "\"abc\\n\"", NULL, 0), 0);
   assert_int_equal(check(s, "\"Abc\"", NULL, 0), 0);
+  al_schema_free(s);
+  /* \d and \w are ASCII, \s is Unicode white space, \u escapes and [^] as in ECMA-262 */
+  s = compile_ok("{\"pattern\": \"^\\\\d\\\\w\\\\s[^]\\\\u00e9$\"}", AL_SCHEMA_DRAFT_AUTO);
+  assert_int_equal(check(s, "\"1a\\u00a0x\u00e9\"", NULL, 0), 1);
+  assert_int_equal(check(s, "\"1a\\ufeff\\n\u00e9\"", NULL, 0), 1);
+  assert_int_equal(check(s, "\"\\u0661a x\u00e9\"", NULL, 0), 0); /* Arabic-Indic one */
+  assert_int_equal(check(s, "\"1\u00e9 x\u00e9\"", NULL, 0), 0);
   al_schema_free(s);
 }
 

@@ -1,0 +1,645 @@
+/* The guard's HTTP side: evhttp on the policy's listen address, one handler that routes,
+ * authenticates (client keys compared by SHA-256), rate-limits (token bucket per client),
+ * parses and scans the request, forwards it upstream (upstream.c), and answers:
+ *
+ *   200  the (rewritten) answer, or an SSE stream re-framed by stream.c
+ *   400  invalid_request_error (bad JSON, missing fields) / airlock_policy input_blocked
+ *   401  invalid_api_key        404 unknown route        405 method not allowed
+ *   413  body over max_request_bytes (evhttp answers this before the handler runs)
+ *   422  airlock_policy output_blocked / output_invalid (retries exhausted)
+ *   429  rate_limited (with Retry-After)
+ *   502  airlock_upstream upstream_error / upstream_bad_response / upstream_response_too_large
+ *   504  airlock_upstream upstream_timeout
+ * Non-2xx answers of the upstream itself are passed on as they came.
+ *
+ * A request's state (gctx) lives until its answer is complete or its client is gone; a
+ * client that disconnects cancels the upstream transfer. Clients are never freed inside
+ * their own callbacks: evhttp owns the request objects, we only drop our pointer. */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "airlock/log.h"
+#include "airlock/util.h"
+#include "guard/guard_int.h"
+#include "guard/upstream.h"
+
+typedef struct gbucket {
+  double tokens;
+  int64_t last_ns;
+} gbucket;
+
+typedef struct gctx gctx;
+
+struct al_guard {
+  struct event_base *base;
+  const al_guard_policy *p;
+  struct evhttp *http;
+  int port;
+  gup *up;
+  char *upstream_key;
+  al_scanner *in_scanner, *out_scanner;
+  al_scanner **pool;
+  size_t npool;
+  al_audit_writer *audit;
+  gmetrics *metrics;
+  gbucket *buckets;
+  long in_flight;
+  uint64_t counter;
+  gctx *live;
+};
+
+struct gctx {
+  al_guard *g;
+  struct evhttp_request *req; /* NULL once the client is gone or answered */
+  struct evhttp_connection *conn;
+  int route;
+  int client; /* index, -1 when no clients are configured */
+  char id[24];
+  int64_t t0, up_t0, up_ns;
+  greq r;
+  char *up_body;
+  size_t up_len;
+  int client_stream, upstream_stream;
+  gmap map;
+  gfinds finds;
+  gxfer *x;
+  al_buf resp;
+  int attempts;
+  gstream *st;
+  al_scanner *st_scanner;
+  int started;      /* reply_start sent */
+  int passthrough;  /* upstream answered non-200 on a stream request */
+  uint64_t tokens;
+  gctx *prev, *next;
+};
+
+static const char *const route_paths[G_ROUTE_N] = {"/v1/chat/completions", "/v1/completions", "/v1/models"};
+
+/* ---- helpers ---- */
+
+static void audit_json(al_guard *g, const char *type, json_t *o) {
+  if (g->audit && o) al_audit_append(g->audit, type, o);
+  json_decref(o);
+}
+
+static void send_body(struct evhttp_request *req, int code, const char *ctype, const char *body,
+                      size_t len, const char *id) {
+  struct evbuffer *b = evbuffer_new();
+  if (!b) return;
+  evbuffer_add(b, body, len);
+  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+  evhttp_add_header(h, "Content-Type", ctype);
+  if (id) evhttp_add_header(h, "X-Airlock-Request-Id", id);
+  evhttp_send_reply(req, code, NULL, b);
+  evbuffer_free(b);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *type, const char *ecode,
+                       const char *msg, const char *id) {
+  al_buf b;
+  al_buf_init(&b, 8192);
+  if (al_guard_error_body(&b, type, ecode, "%s", msg) == 0)
+    send_body(req, code, "application/json", b.data, b.len, id);
+  else
+    evhttp_send_error(req, 500, NULL);
+  al_buf_cleanup(&b);
+}
+
+static void findings_json(gctx *c, json_t *o) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < c->finds.n && i < 256; i++) {
+    gfind *f = &c->finds.v[i];
+    json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:s}", "detector", f->detector, "start",
+                                       (json_int_t)f->start, "end", (json_int_t)f->end, "action",
+                                       al_guard_act_name(f->action)));
+  }
+  json_object_set_new(o, "findings", a ? a : json_null());
+}
+
+static void ctx_free(gctx *c) {
+  al_guard *g = c->g;
+  if (c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
+  if (c->x) al_gup_cancel(c->x);
+  al_gstream_free(c->st);
+  if (c->st_scanner) {
+    al_scanner **np = al_realloc(g->pool, (g->npool + 1) * sizeof *np);
+    if (np) {
+      g->pool = np;
+      g->pool[g->npool++] = c->st_scanner;
+    } else {
+      al_scanner_free(c->st_scanner);
+    }
+  }
+  al_guard_request_cleanup(&c->r);
+  al_free(c->up_body);
+  al_gmap_cleanup(&c->map);
+  al_gfinds_cleanup(&c->finds);
+  al_buf_cleanup(&c->resp);
+  if (c->prev) c->prev->next = c->next;
+  else g->live = c->next;
+  if (c->next) c->next->prev = c->prev;
+  g->in_flight--;
+  al_free(c);
+}
+
+/* The request is over (answered, or the client left): metrics, audit, free. */
+static void finish(gctx *c, const char *verdict, int status) {
+  al_guard *g = c->g;
+  int64_t now = al_now_ns();
+  double total = (double)(now - c->t0) / 1e9, up = (double)c->up_ns / 1e9;
+  al_gmetrics_request(g->metrics, verdict, total, total - up);
+  al_gmetrics_hits(g->metrics, &c->finds);
+  json_t *o = json_pack("{s:s, s:s, s:i, s:f, s:f, s:i, s:I}", "id", c->id, "verdict", verdict,
+                        "status", status, "seconds", total, "upstream_seconds", up, "attempts",
+                        c->attempts, "tokens", (json_int_t)c->tokens);
+  if (o) findings_json(c, o);
+  audit_json(g, "verdict", o);
+  ctx_free(c);
+}
+
+static void answer_error(gctx *c, int code, const char *type, const char *ecode, const char *msg,
+                         const char *verdict) {
+  if (c->req) send_error(c->req, code, type, ecode, msg, c->id);
+  c->req = NULL;
+  finish(c, verdict, code);
+}
+
+static void on_client_close(struct evhttp_connection *conn, void *arg) {
+  gctx *c = arg;
+  c->req = NULL;
+  c->conn = NULL;
+  if (c->x) {
+    al_gup_cancel(c->x);
+    c->x = NULL;
+  }
+  finish(c, "client_gone", 499);
+}
+
+static int rate_ok(al_guard *g, int client, double *retry_after) {
+  if (client < 0) return 1;
+  const gclient *cl = &g->p->clients[client];
+  if (cl->rate <= 0) return 1;
+  gbucket *b = &g->buckets[client];
+  int64_t now = al_now_ns();
+  if (b->last_ns == 0) b->tokens = cl->burst;
+  else b->tokens += (double)(now - b->last_ns) / 1e9 * cl->rate;
+  if (b->tokens > cl->burst) b->tokens = cl->burst;
+  b->last_ns = now;
+  if (b->tokens >= 1) {
+    b->tokens -= 1;
+    return 1;
+  }
+  *retry_after = (1 - b->tokens) / cl->rate;
+  return 0;
+}
+
+static int authenticate(al_guard *g, struct evhttp_request *req) {
+  if (g->p->n_clients == 0) return -1;
+  const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (!h || strncasecmp(h, "Bearer ", 7)) return -2;
+  char hex[65];
+  al_guard_hash_key(h + 7, hex);
+  for (size_t i = 0; i < g->p->n_clients; i++)
+    if (sodium_memcmp(hex, g->p->clients[i].key_sha256, 64) == 0) return (int)i;
+  return -2;
+}
+
+/* ---- upstream ---- */
+
+static void start_upstream(gctx *c);
+
+static al_scanner *pool_get(al_guard *g) {
+  if (g->npool) return g->pool[--g->npool];
+  al_scanner *s = NULL;
+  if (g->p->out.db && al_scanner_new(g->p->out.db, &s)) return NULL;
+  return s;
+}
+
+static int stream_emit(const char *bytes, size_t n, void *ud) {
+  gctx *c = ud;
+  if (!c->req) return AL_ECONN;
+  struct evhttp_connection *conn = evhttp_request_get_connection(c->req);
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+  if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > AL_GUARD_MAX_CLIENT_BACKLOG)
+    return AL_ELIMIT; /* the client does not read: give up on it */
+  struct evbuffer *b = evbuffer_new();
+  if (!b) return AL_ENOMEM;
+  evbuffer_add(b, bytes, n);
+  evhttp_send_reply_chunk(c->req, b);
+  evbuffer_free(b);
+  return 0;
+}
+
+static void stream_token(const char *text, size_t n, void *ud) {
+  gctx *c = ud;
+  c->tokens++;
+  if (c->g->audit) al_audit_token(c->g->audit, c->id, text, n);
+}
+
+static void start_reply_stream(gctx *c) {
+  struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+  evhttp_add_header(h, "Content-Type", "text/event-stream");
+  evhttp_add_header(h, "Cache-Control", "no-cache");
+  evhttp_add_header(h, "X-Airlock-Request-Id", c->id);
+  evhttp_send_reply_start(c->req, 200, "OK");
+  c->started = 1;
+}
+
+static void end_stream(gctx *c, const char *verdict) {
+  if (c->req) evhttp_send_reply_end(c->req);
+  c->req = NULL;
+  finish(c, verdict, 200);
+}
+
+static int on_data(gxfer *x, const char *p, size_t n, void *ud) {
+  gctx *c = ud;
+  if (!c->req) return 1;
+  if (!c->upstream_stream || c->passthrough) {
+    return al_buf_append(&c->resp, p, n) ? 1 : 0; /* over max_response_bytes: abort */
+  }
+  if (!c->started) {
+    long st = al_gxfer_status(x);
+    if (st != 200) {
+      c->passthrough = 1;
+      return al_buf_append(&c->resp, p, n) ? 1 : 0;
+    }
+    start_reply_stream(c);
+  }
+  int rc = al_gstream_feed(c->st, p, n);
+  if (rc == AL_ELIMIT && c->req && !al_gstream_done(c->st)) return 1;
+  return rc ? 1 : 0;
+}
+
+/* A buffered answer for a client that asked for a stream (schema stages need the whole
+ * text): sent as one content chunk, a final chunk and [DONE]. */
+static void send_as_stream(gctx *c, const char *body, size_t len) {
+  json_t *o = json_loadb(body, len, 0, NULL);
+  json_t *ch = json_array_get(json_object_get(o, "choices"), 0);
+  const char *text = c->route == G_ROUTE_CHAT
+                         ? json_string_value(json_object_get(json_object_get(ch, "message"), "content"))
+                         : json_string_value(json_object_get(ch, "text"));
+  const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
+  const char *obj = c->route == G_ROUTE_CHAT ? "chat.completion.chunk" : "text_completion";
+  json_t *id = json_object_get(o, "id"), *model = json_object_get(o, "model"), *cr = json_object_get(o, "created");
+  struct evbuffer *b = evbuffer_new();
+  for (int k = 0; k < 2 && b; k++) {
+    json_t *choice = c->route == G_ROUTE_CHAT
+        ? (k == 0 ? json_pack("{s:i, s:{s:s, s:s}, s:n}", "index", 0, "delta", "role", "assistant", "content", text ? text : "", "finish_reason")
+                  : json_pack("{s:i, s:{}, s:s}", "index", 0, "delta", "finish_reason", fr ? fr : "stop"))
+        : (k == 0 ? json_pack("{s:i, s:s, s:n}", "index", 0, "text", text ? text : "", "finish_reason")
+                  : json_pack("{s:i, s:s, s:s}", "index", 0, "text", "", "finish_reason", fr ? fr : "stop"));
+    json_t *chunk = json_pack("{s:O*, s:s, s:O*, s:O*, s:[o]}", "id", id, "object", obj, "created", cr, "model", model, "choices", choice);
+    char *s = chunk ? json_dumps(chunk, JSON_COMPACT) : NULL;
+    if (s) evbuffer_add_printf(b, "data: %s\n\n", s);
+    free(s);
+    json_decref(chunk);
+  }
+  json_decref(o);
+  if (!b) return;
+  evbuffer_add_printf(b, "data: [DONE]\n\n");
+  struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+  evhttp_add_header(h, "Content-Type", "text/event-stream");
+  evhttp_add_header(h, "X-Airlock-Request-Id", c->id);
+  evhttp_send_reply(c->req, 200, "OK", b);
+  evbuffer_free(b);
+}
+
+static void on_done(gxfer *x, int code, long status, void *ud) {
+  gctx *c = ud;
+  al_guard *g = c->g;
+  c->x = NULL;
+  c->up_ns += al_now_ns() - c->up_t0;
+  const char *kind = al_gup_error_kind(code);
+  al_gmetrics_upstream(g->metrics, code ? kind : status == 200 ? "ok" : "http_error");
+  if (!c->req) {
+    finish(c, "client_gone", 499);
+    return;
+  }
+  if (c->upstream_stream && !c->passthrough) {
+    if (c->started) {
+      if (code) {
+        if (!al_gstream_done(c->st))
+          al_gstream_fail(c->st, !strcmp(kind, "timeout") ? "upstream_timeout" : "upstream_error",
+                          "the upstream connection failed mid-stream");
+      } else {
+        al_gstream_finish(c->st);
+      }
+      size_t tl = 0;
+      const char *t = al_gstream_text(c->st, &tl);
+      audit_json(g, "response", json_pack("{s:s, s:i, s:s%}", "id", c->id, "status", 200, "text", t, tl));
+      const char *blocked = al_gstream_blocked_by(c->st);
+      end_stream(c, blocked ? "block_output" : code ? "upstream_error" : c->finds.n ? "redact" : "allow");
+      return;
+    }
+    if (!code && status == 200) { /* empty 200 stream */
+      start_reply_stream(c);
+      al_gstream_finish(c->st);
+      end_stream(c, "allow");
+      return;
+    }
+  }
+  if (code) {
+    int timeout = !strcmp(kind, "timeout");
+    char msg[256];
+    snprintf(msg, sizeof msg, "upstream %s: %s", kind, code == 23 ? "answer larger than max_response_bytes" : "no usable answer");
+    answer_error(c, timeout ? 504 : 502, "airlock_upstream",
+                 code == 23 ? "upstream_response_too_large" : timeout ? "upstream_timeout" : "upstream_error",
+                 msg, timeout ? "upstream_timeout" : "upstream_error");
+    return;
+  }
+  audit_json(g, "response", json_pack("{s:s, s:i, s:i, s:s%}", "id", c->id, "status", (int)status,
+                                      "attempt", c->attempts, "body", c->resp.data ? c->resp.data : "", c->resp.len));
+  if (status != 200) { /* the upstream's own error: passed on */
+    const char *ct = al_gxfer_content_type(x);
+    send_body(c->req, (int)status, ct[0] ? ct : "application/json", c->resp.data ? c->resp.data : "", c->resp.len, c->id);
+    c->req = NULL;
+    finish(c, "upstream_status", (int)status);
+    return;
+  }
+  if (c->route == G_ROUTE_MODELS) {
+    send_body(c->req, 200, "application/json", c->resp.data ? c->resp.data : "", c->resp.len, c->id);
+    c->req = NULL;
+    finish(c, "allow", 200);
+    return;
+  }
+  gout_result res;
+  char *body = NULL;
+  size_t blen = 0;
+  int rc = al_guard_output(&g->p->out, g->out_scanner, c->route, c->resp.data ? c->resp.data : "",
+                           c->resp.len, &c->map, &c->finds, &res, &body, &blen, NULL);
+  if (rc) {
+    free(body);
+    answer_error(c, 502, "airlock_upstream", "upstream_bad_response",
+                 rc == AL_EPARSE ? "the upstream answer is not an OpenAI-style JSON answer" : "the guard failed to check the answer",
+                 "upstream_error");
+    return;
+  }
+  if (res.verdict == G_RETRY && c->attempts <= g->p->out.max_retries) {
+    audit_json(g, "retry", json_pack("{s:s, s:i, s:s}", "id", c->id, "attempt", c->attempts, "why", res.why));
+    al_buf_reset(&c->resp);
+    start_upstream(c);
+    return;
+  }
+  if (res.verdict >= G_RETRY) {
+    char msg[400];
+    int blocked = res.verdict == G_BLOCK;
+    snprintf(msg, sizeof msg, "%s by policy: %s", blocked ? "output blocked" : "no valid output after retries", res.why);
+    answer_error(c, 422, "airlock_policy", blocked ? "output_blocked" : "output_invalid", msg,
+                 blocked ? "block_output" : "retry_exhausted");
+    return;
+  }
+  if (c->client_stream) send_as_stream(c, body, blen);
+  else send_body(c->req, 200, "application/json", body, blen, c->id);
+  free(body);
+  c->req = NULL;
+  finish(c, c->finds.n ? "redact" : "allow", 200);
+}
+
+static void start_upstream(gctx *c) {
+  al_guard *g = c->g;
+  char url[2048];
+  snprintf(url, sizeof url, "%s%s", g->p->upstream_base, route_paths[c->route] + 3); /* drop "/v1" */
+  const groute *rt = &g->p->routes[c->route];
+  gxfer_opts o = {.url = url, .body = c->up_body, .body_len = c->up_len, .bearer = g->upstream_key,
+                  .timeout_ms = rt->timeout_ms ? rt->timeout_ms : g->p->timeout_ms,
+                  .connect_timeout_ms = g->p->connect_timeout_ms};
+  c->attempts++;
+  if (c->upstream_stream) {
+    al_gstream_free(c->st);
+    c->st = NULL;
+    if (g->p->out.db && !c->st_scanner && !(c->st_scanner = pool_get(g))) {
+      answer_error(c, 500, "airlock_guard", "guard_error", "out of scanners", "error");
+      return;
+    }
+    if (al_gstream_new(&g->p->out, c->st_scanner, c->route, g->p->window, g->p->max_response_bytes,
+                       &c->map, &c->finds, stream_emit, stream_token, c, &c->st)) {
+      answer_error(c, 500, "airlock_guard", "guard_error", "cannot open a stream scanner", "error");
+      return;
+    }
+  }
+  c->up_t0 = al_now_ns();
+  if (al_gup_start(g->up, &o, on_data, on_done, c, &c->x))
+    answer_error(c, 500, "airlock_guard", "guard_error", "cannot start the upstream transfer", "error");
+}
+
+/* ---- the handler ---- */
+
+static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
+  gctx *c = al_calloc(1, sizeof *c);
+  if (!c) {
+    evhttp_send_error(req, 503, NULL);
+    return;
+  }
+  c->g = g;
+  c->req = req;
+  c->route = route;
+  c->t0 = al_now_ns();
+  c->client = -1;
+  snprintf(c->id, sizeof c->id, "g%llx", (unsigned long long)++g->counter);
+  c->next = g->live;
+  if (g->live) g->live->prev = c;
+  g->live = c;
+  g->in_flight++;
+  al_buf_init(&c->resp, g->p->max_response_bytes);
+  c->conn = evhttp_request_get_connection(req);
+  if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
+
+  int client = authenticate(g, req);
+  if (client == -2) {
+    answer_error(c, 401, "invalid_request_error", "invalid_api_key", "missing or unknown API key (Authorization: Bearer KEY)", "unauthorized");
+    return;
+  }
+  c->client = client;
+  double retry_after = 0;
+  if (!rate_ok(g, client, &retry_after)) {
+    char ra[32];
+    snprintf(ra, sizeof ra, "%d", (int)ceil(retry_after));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+    answer_error(c, 429, "airlock_policy", "rate_limited", "rate limit of this client exceeded", "rate_limited");
+    return;
+  }
+  if (route == G_ROUTE_MODELS) {
+    start_upstream(c);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  const char *body = (const char *)evbuffer_pullup(in, -1);
+  char why[300];
+  const char *cname = client >= 0 ? g->p->clients[client].name : "";
+  if (al_guard_request_parse(route, body ? body : "", len, &c->r, why, sizeof why)) {
+    audit_json(g, "request", json_pack("{s:s, s:s, s:s, s:s%}", "id", c->id, "client", cname, "route",
+                                       route_paths[route], "raw", body ? body : "", len));
+    answer_error(c, 400, "invalid_request_error", "invalid_request", why, "bad_request");
+    return;
+  }
+  audit_json(g, "request", json_pack("{s:s, s:s, s:s, s:O}", "id", c->id, "client", cname, "route",
+                                     route_paths[route], "body", c->r.root));
+  c->client_stream = c->r.stream;
+  json_t *n = json_object_get(c->r.root, "n");
+  if (c->r.stream && !g->p->routes[route].allow_stream) {
+    answer_error(c, 400, "invalid_request_error", "stream_disabled", "streaming is disabled on this route by policy", "bad_request");
+    return;
+  }
+  if (c->r.stream && json_is_integer(n) && json_integer_value(n) != 1) {
+    answer_error(c, 400, "invalid_request_error", "invalid_request", "the guard streams one choice only (n must be 1 with stream)", "bad_request");
+    return;
+  }
+  const gfind *blocked = NULL;
+  const char *where = NULL;
+  int rc = al_guard_input(&g->p->in, g->in_scanner, &c->r, &c->map, &c->finds, &blocked, &where);
+  if (rc) {
+    answer_error(c, 500, "airlock_guard", "guard_error", "the guard failed to scan the request", "error");
+    return;
+  }
+  if (blocked) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "input blocked by policy: %s found in %s", blocked->detector, where);
+    answer_error(c, 400, "airlock_policy", "input_blocked", msg, "block_input");
+    return;
+  }
+  c->upstream_stream = c->r.stream && !g->p->out.has_schema;
+  if (c->r.stream && !c->upstream_stream) json_object_set_new(c->r.root, "stream", json_false());
+  c->up_body = json_dumps(c->r.root, JSON_COMPACT);
+  if (!c->up_body) {
+    answer_error(c, 500, "airlock_guard", "guard_error", "out of memory", "error");
+    return;
+  }
+  c->up_len = strlen(c->up_body);
+  start_upstream(c);
+}
+
+static void handler(struct evhttp_request *req, void *arg) {
+  al_guard *g = arg;
+  const char *uri = evhttp_request_get_uri(req);
+  char path[256];
+  size_t pl = strcspn(uri, "?");
+  snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), uri);
+  enum evhttp_cmd_type m = evhttp_request_get_command(req);
+  if (!strcmp(path, "/healthz")) {
+    send_body(req, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL);
+    return;
+  }
+  if (!strcmp(path, "/metrics")) {
+    al_buf b;
+    al_buf_init(&b, 1u << 22);
+    if (al_gmetrics_render(g->metrics, &b, g->in_flight) == 0)
+      send_body(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL);
+    else
+      evhttp_send_error(req, 500, NULL);
+    al_buf_cleanup(&b);
+    return;
+  }
+  for (int r = 0; r < G_ROUTE_N; r++) {
+    if (strcmp(path, route_paths[r])) continue;
+    if (!g->p->routes[r].enabled) break;
+    enum evhttp_cmd_type want = r == G_ROUTE_MODELS ? EVHTTP_REQ_GET : EVHTTP_REQ_POST;
+    if (m != want) {
+      send_error(req, 405, "invalid_request_error", "method_not_allowed",
+                 r == G_ROUTE_MODELS ? "use GET" : "use POST", NULL);
+      return;
+    }
+    handle_api(g, req, r);
+    return;
+  }
+  send_error(req, 404, "invalid_request_error", "unknown_route", "no such route on this guard", NULL);
+}
+
+/* ---- life cycle ---- */
+
+int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **out, al_error *err) {
+  int rc = 0;
+  al_guard *g = al_calloc(1, sizeof *g);
+  *out = NULL;
+  if (!g) return AL_ENOMEM;
+  g->base = base;
+  g->p = p;
+  if (p->upstream_key_env) {
+    const char *k = getenv(p->upstream_key_env);
+    if (!k || !*k) {
+      rc = al_error_set(err, AL_EINVAL, "environment variable %s (upstream.api_key_env) is not set", p->upstream_key_env);
+      goto out;
+    }
+    if (!(g->upstream_key = al_strdup(k))) {
+      rc = AL_ENOMEM;
+      goto out;
+    }
+  }
+  g->metrics = al_gmetrics_new();
+  g->buckets = al_calloc(p->n_clients + 1, sizeof *g->buckets);
+  g->up = al_gup_new(base, p->max_connections);
+  g->http = evhttp_new(base);
+  if (!g->metrics || !g->buckets || !g->up || !g->http) {
+    rc = al_error_set(err, AL_ENOMEM, "out of memory starting the guard");
+    goto out;
+  }
+  if ((p->in.db && al_scanner_new(p->in.db, &g->in_scanner)) ||
+      (p->out.db && al_scanner_new(p->out.db, &g->out_scanner))) {
+    rc = al_error_set(err, AL_ENOMEM, "cannot create scanners");
+    goto out;
+  }
+  if (p->audit_dir) {
+    al_audit_options ao = {.dir = p->audit_dir, .secret_key_path = p->audit_key, .fsync = p->audit_fsync,
+                           .checkpoint_every = (uint64_t)p->audit_checkpoint_every, .pii = p->audit_pii,
+                           .scan_db = p->audit_db};
+    if ((rc = al_audit_open(&ao, &g->audit, err))) goto out;
+  }
+  evhttp_set_max_body_size(g->http, (ev_ssize_t)p->max_request_bytes);
+  evhttp_set_max_headers_size(g->http, 65536);
+  evhttp_set_timeout(g->http, (int)((p->client_timeout_ms + 999) / 1000));
+  evhttp_set_allowed_methods(g->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_gencb(g->http, handler, g);
+  struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(g->http, p->listen_host, (ev_uint16_t)p->listen_port);
+  if (!s) {
+    rc = al_error_set(err, AL_ESYS, "cannot listen on %s:%d", p->listen_host, p->listen_port);
+    goto out;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0)
+    g->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+  *out = g;
+  g = NULL;
+out:
+  al_guard_free(g);
+  return rc;
+}
+
+int al_guard_port(const al_guard *g) { return g->port; }
+
+int al_guard_metrics(al_guard *g, al_buf *out) { return al_gmetrics_render(g->metrics, out, g->in_flight); }
+
+void al_guard_free(al_guard *g) {
+  if (!g) return;
+  while (g->live) {
+    gctx *c = g->live;
+    c->req = NULL; /* evhttp_free below answers nothing more */
+    if (c->x) {
+      al_gup_cancel(c->x);
+      c->x = NULL;
+    }
+    finish(c, "shutdown", 503);
+  }
+  if (g->http) evhttp_free(g->http);
+  al_gup_free(g->up);
+  al_scanner_free(g->in_scanner);
+  al_scanner_free(g->out_scanner);
+  for (size_t i = 0; i < g->npool; i++) al_scanner_free(g->pool[i]);
+  al_free(g->pool);
+  al_audit_close(g->audit);
+  al_gmetrics_free(g->metrics);
+  al_free(g->buckets);
+  al_free(g->upstream_key);
+  al_free(g);
+}

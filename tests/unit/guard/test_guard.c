@@ -1,0 +1,390 @@
+/* Unit tests of the guard's parts that need no network: the policy loader (good policy,
+ * each kind of error with its location), placeholders (redact, restore, partial), request
+ * parsing and the input pipeline, non-streaming output checks, and the SSE re-framing with
+ * its hold-back window (no byte of a secret split across chunks is released). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlock/guard.h"
+#include "airlock/util.h"
+#include "guard/guard_int.h"
+
+static const char *base_policy =
+    "listen: 127.0.0.1:0\n"
+    "upstream:\n"
+    "  base_url: http://127.0.0.1:9/v1/\n"
+    "input:\n"
+    "  - detectors: [pii.ipv4]\n"
+    "    action: redact\n"
+    "    reversible: true\n"
+    "  - detectors: [secret.aws_access_key]\n"
+    "    action: block\n"
+    "output:\n"
+    "  - detectors: [pii.credit_card]\n"
+    "    action: redact\n"
+    "  - detectors: [secret]\n"
+    "    action: block\n";
+
+static al_guard_policy *load(const char *text, al_error *e) {
+  al_guard_policy *p = NULL;
+  memset(e, 0, sizeof *e);
+  al_guard_policy_load_text(text, strlen(text), "p.yaml", &p, e);
+  return p;
+}
+
+static void test_policy_ok(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  if (!p) fail_msg("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
+  assert_string_equal(p->upstream_base, "http://127.0.0.1:9/v1");
+  assert_int_equal(p->listen_port, 0);
+  assert_int_equal(p->in.n, 2);
+  assert_int_equal(p->out.n, 2);
+  assert_non_null(p->in.db);
+  assert_int_equal(p->in.st[0].action, G_REDACT);
+  assert_true(p->in.st[0].reversible);
+  assert_int_equal(p->out.st[1].action, G_BLOCK);
+  al_guard_policy_free(p);
+}
+
+typedef struct bad_case {
+  const char *yaml;
+  int line, col;
+  const char *msg;
+} bad_case;
+
+static void test_policy_errors(void **state) {
+  static const bad_case cases[] = {
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x/v1}\nbogus: 1\n", 3, 1, "unknown key 'bogus'"},
+      {"listen: nowhere\nupstream: {base_url: http://x/v1}\n", 1, 9, "HOST:PORT"},
+      {"listen: 127.0.0.1:0\n", 1, 1, "upstream"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: ftp://x}\n", 2, 0, "http://"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\ninput:\n  - detectors: [pii.nope]\n    action: block\n", 4, 0, "unknown detector 'pii.nope'"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\ninput:\n  - detectors: [pii]\n    action: zap\n", 5, 0, "allow, redact, retry or block"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\ninput:\n  - detectors: [pii]\n    action: retry\n", 5, 0, "output action"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\noutput:\n  - schema: /nonexistent.json\n    action: retry\n", 4, 0, "nonexistent"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\nclients:\n  - name: a\n    key_sha256: abc\n", 5, 0, "64 lowercase hex"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\nroutes:\n  /v2/x: {}\n", 4, 0, "unknown route"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x, timeout: soon}\n", 2, 0, "duration"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\naudit: {dir: /tmp/x}\n", 3, 0, "key"},
+      {"listen: [1\n", 1, 0, ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    al_error e;
+    al_guard_policy *p = load(cases[i].yaml, &e);
+    if (p) fail_msg("case %zu loaded", i);
+    assert_string_equal(e.file, "p.yaml");
+    if (e.line != cases[i].line) fail_msg("case %zu: line %d, expected %d (%s)", i, e.line, cases[i].line, e.msg);
+    if (cases[i].col && e.col != cases[i].col) fail_msg("case %zu: col %d (%s)", i, e.col, e.msg);
+    if (!strstr(e.msg, cases[i].msg)) fail_msg("case %zu: message '%s'", i, e.msg);
+  }
+}
+
+static void test_placeholders(void **state) {
+  gmap m = {0};
+  gfinds f = {0};
+  al_buf out;
+  al_buf_init(&out, 1 << 20);
+  const char *t = "a 10.0.0.1 b 10.0.0.2 c 10.0.0.1";
+  gfind g1 = {2, 10, "pii.ipv4", G_REDACT, 1}, g2 = {13, 21, "pii.ipv4", G_REDACT, 1},
+        g3 = {24, 32, "pii.ipv4", G_REDACT, 1};
+  al_gfinds_push(&f, &g3);
+  al_gfinds_push(&f, &g1);
+  al_gfinds_push(&f, &g2);
+  assert_int_equal(al_guard_redact(t, strlen(t), 0, &f, &m, &out), 0);
+  assert_string_equal(out.data, "a [IPV4_1] b [IPV4_2] c [IPV4_1]");
+  al_buf back;
+  al_buf_init(&back, 1 << 20);
+  const char *answer = "saw [IPV4_2] and [IPV4_1], not [IPV4_3] or [IPV4_";
+  assert_int_equal(al_guard_restore(answer, strlen(answer), &m, &back), 0);
+  assert_string_equal(back.data, "saw 10.0.0.2 and 10.0.0.1, not [IPV4_3] or [IPV4_");
+  assert_int_equal(al_guard_partial_placeholder("x [IPV4_", 8), 6);
+  assert_int_equal(al_guard_partial_placeholder("x [IPV4_1]", 10), 0);
+  assert_int_equal(al_guard_partial_placeholder("x [ip", 5), 0);
+  assert_int_equal(al_guard_partial_placeholder("x [", 3), 1);
+  al_buf_cleanup(&out);
+  al_buf_cleanup(&back);
+  al_gfinds_cleanup(&f);
+  al_gmap_cleanup(&m);
+}
+
+static void test_request_and_input(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  assert_non_null(p);
+  al_scanner *s = NULL;
+  assert_int_equal(al_scanner_new(p->in.db, &s), 0);
+  char why[256];
+  greq r;
+  const char *bad[] = {"{", "[]", "{\"model\":1}", "{\"model\":\"m\"}", "{\"model\":\"m\",\"messages\":[]}",
+                       "{\"model\":\"m\",\"messages\":[1]}", "{\"model\":\"m\",\"messages\":[{\"content\":5}]}",
+                       "{\"model\":\"m\",\"stream\":\"yes\",\"messages\":[{\"content\":\"x\"}]}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(al_guard_request_parse(G_ROUTE_CHAT, bad[i], strlen(bad[i]), &r, why, sizeof why), AL_EPARSE);
+    assert_true(strlen(why) > 5);
+  }
+  const char *ok = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"host 10.1.2.3 ok\"},"
+                   "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"and 10.9.9.9\"}]}]}";
+  assert_int_equal(al_guard_request_parse(G_ROUTE_CHAT, ok, strlen(ok), &r, why, sizeof why), 0);
+  assert_int_equal(r.n, 2);
+  assert_true(r.stream);
+  assert_string_equal(r.slots[1].where, "messages[1].content[0].text");
+  gmap m = {0};
+  gfinds all = {0};
+  const gfind *blocked = NULL;
+  const char *where = NULL;
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where), 0);
+  assert_null(blocked);
+  assert_string_equal(json_string_value(r.slots[0].str), "host [IPV4_1] ok");
+  assert_string_equal(json_string_value(r.slots[1].str), "and [IPV4_2]");
+  assert_int_equal(all.n, 2);
+  al_guard_request_cleanup(&r);
+
+  const char *sec = "{\"model\":\"m\",\"prompt\":[\"fine\",\"key AKIAIOSFODNN7EXAMPLE here\"]}";
+  assert_int_equal(al_guard_request_parse(G_ROUTE_COMPLETIONS, sec, strlen(sec), &r, why, sizeof why), 0);
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where), 0);
+  assert_non_null(blocked);
+  assert_string_equal(blocked->detector, "secret.aws_access_key");
+  assert_string_equal(where, "prompt[1]");
+  al_guard_request_cleanup(&r);
+  al_gmap_cleanup(&m);
+  al_gfinds_cleanup(&all);
+  al_scanner_free(s);
+  al_guard_policy_free(p);
+}
+
+static void test_output(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  al_scanner *s = NULL;
+  assert_int_equal(al_scanner_new(p->out.db, &s), 0);
+  gmap m = {0};
+  gfinds all = {0};
+  gfind g = {0, 8, "pii.ipv4", G_REDACT, 1};
+  al_gfinds_push(&all, &g);
+  al_buf tmp;
+  al_buf_init(&tmp, 1024);
+  al_guard_redact("10.1.2.3", 8, 0, &all, &m, &tmp); /* registers [IPV4_1] */
+  al_buf_cleanup(&tmp);
+  gout_result res;
+  char *body = NULL;
+  size_t len = 0;
+  const char *ans = "{\"choices\":[{\"message\":{\"content\":\"[IPV4_1] paid with 4111 1111 1111 1111.\"}}]}";
+  assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_CHAT, ans, strlen(ans), &m, &all, &res, &body, &len, NULL), 0);
+  assert_int_equal(res.verdict, G_ALLOW);
+  assert_non_null(strstr(body, "10.1.2.3 paid with [CREDIT_CARD_1]."));
+  free(body);
+  const char *leak = "{\"choices\":[{\"text\":\"use AKIAIOSFODNN7EXAMPLE\"}]}";
+  assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_COMPLETIONS, leak, strlen(leak), &m, &all, &res, &body, &len, NULL), 0);
+  assert_int_equal(res.verdict, G_BLOCK);
+  assert_null(body);
+  assert_non_null(strstr(res.why, "choices[0].text"));
+  assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_CHAT, "nope", 4, &m, &all, &res, &body, &len, NULL), AL_EPARSE);
+  al_gmap_cleanup(&m);
+  al_gfinds_cleanup(&all);
+  al_scanner_free(s);
+  al_guard_policy_free(p);
+}
+
+/* ---- streams ---- */
+
+typedef struct sink {
+  al_buf out;
+  size_t first_unsafe; /* bytes emitted when the test checks */
+} sink;
+
+static int sink_emit(const char *b, size_t n, void *ud) { return al_buf_append(&((sink *)ud)->out, b, n); }
+
+static void sse_chunk(al_buf *b, const char *text) {
+  json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s}, s:n}]}", "id", "c1", "object",
+                        "chat.completion.chunk", "created", 7, "model", "m", "choices", "index", 0,
+                        "delta", "content", text, "finish_reason");
+  char *s = json_dumps(o, JSON_COMPACT);
+  al_buf_printf(b, "data: %s\n\n", s);
+  free(s);
+  json_decref(o);
+}
+
+/* Joins the content deltas of an SSE text. Returns 1 when it ended with [DONE]. */
+typedef struct joined {
+  al_buf text;
+  int done, error, chunks;
+  char code[64];
+} joined;
+
+static int join_cb(const char *ev, const char *data, size_t len, void *ud) {
+  joined *j = ud;
+  if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+    j->done = 1;
+    return 0;
+  }
+  json_t *o = json_loadb(data, len, 0, NULL);
+  assert_non_null(o);
+  json_t *err = json_object_get(o, "error");
+  if (err) {
+    j->error = 1;
+    snprintf(j->code, sizeof j->code, "%s", json_string_value(json_object_get(err, "code")));
+  }
+  json_t *c = json_object_get(json_object_get(json_array_get(json_object_get(o, "choices"), 0), "delta"), "content");
+  if (json_is_string(c)) al_buf_puts(&j->text, json_string_value(c));
+  j->chunks++;
+  json_decref(o);
+  return 0;
+}
+
+static void join(const al_buf *sse, joined *j) {
+  al_sse p;
+  memset(j, 0, sizeof *j);
+  al_buf_init(&j->text, 1 << 20);
+  al_sse_init(&p, join_cb, j, 1 << 20);
+  assert_int_equal(al_sse_feed(&p, sse->data ? sse->data : "", sse->len), 0);
+  al_sse_finish(&p);
+  al_sse_cleanup(&p);
+}
+
+static void run_stream(const char *text, size_t piece, size_t window, sink *out, int *feed_rc,
+                       size_t *max_ahead_leak, const char *secret) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  al_scanner *s = NULL;
+  assert_int_equal(al_scanner_new(p->out.db, &s), 0);
+  gmap m = {0};
+  gfinds all = {0};
+  gstream *g = NULL;
+  al_buf_init(&out->out, 1 << 22);
+  assert_int_equal(al_gstream_new(&p->out, s, G_ROUTE_CHAT, window, 1 << 20, &m, &all, sink_emit, NULL, out, &g), 0);
+  *feed_rc = 0;
+  size_t n = strlen(text);
+  for (size_t i = 0; i < n && !*feed_rc; i += piece) {
+    char part[64];
+    size_t k = n - i < piece ? n - i : piece;
+    memcpy(part, text + i, k);
+    part[k] = '\0';
+    al_buf b;
+    al_buf_init(&b, 1 << 16);
+    sse_chunk(&b, part);
+    /* feed the SSE bytes themselves in two halves: framing split too */
+    size_t half = b.len / 2;
+    *feed_rc = al_gstream_feed(g, b.data, half);
+    if (!*feed_rc) *feed_rc = al_gstream_feed(g, b.data + half, b.len - half);
+    al_buf_cleanup(&b);
+    if (secret) { /* no prefix of the secret longer than 3 bytes may be out yet */
+      joined j;
+      join(&out->out, &j);
+      char pre[8];
+      snprintf(pre, sizeof pre, "%.4s", secret);
+      if (j.text.data && strstr(j.text.data, pre)) (*max_ahead_leak)++;
+      al_buf_cleanup(&j.text);
+    }
+  }
+  if (!*feed_rc) {
+    const char *done = "data: [DONE]\n\n";
+    *feed_rc = al_gstream_feed(g, done, strlen(done));
+    if (!*feed_rc) *feed_rc = al_gstream_finish(g);
+  }
+  al_gstream_free(g);
+  al_gmap_cleanup(&m);
+  al_gfinds_cleanup(&all);
+  al_scanner_free(s);
+  al_guard_policy_free(p);
+}
+
+static void test_stream_clean(void **state) {
+  sink out;
+  int rc;
+  size_t leaks = 0;
+  const char *t = "Hello there, this is a perfectly ordinary answer with nothing to hide.";
+  run_stream(t, 3, 8, &out, &rc, &leaks, NULL);
+  assert_int_equal(rc, 0);
+  joined j;
+  join(&out.out, &j);
+  assert_string_equal(j.text.data, t);
+  assert_true(j.done);
+  assert_false(j.error);
+  assert_true(j.chunks > 3); /* released progressively, not all at the end */
+  al_buf_cleanup(&j.text);
+  al_buf_cleanup(&out.out);
+}
+
+static void test_stream_block_split_secret(void **state) {
+  sink out;
+  int rc;
+  size_t leaks = 0;
+  const char *t = "Sure. The key is AKIAIOSFODNN7EXAMPLE and that is all you need to know.";
+  run_stream(t, 2, 0, &out, &rc, &leaks, "AKIA");
+  assert_int_equal(rc, AL_EINTEGRITY);
+  assert_int_equal(leaks, 0);
+  joined j;
+  join(&out.out, &j);
+  assert_true(j.error);
+  assert_string_equal(j.code, "output_blocked");
+  assert_true(j.done);
+  assert_null(j.text.data ? strstr(j.text.data, "AKIA") : NULL);
+  assert_non_null(j.text.data ? strstr(j.text.data, "Sure.") : NULL); /* text before it flowed */
+  al_buf_cleanup(&j.text);
+  al_buf_cleanup(&out.out);
+}
+
+static void test_stream_redact_split_card(void **state) {
+  sink out;
+  int rc;
+  size_t leaks = 0;
+  const char *t = "Your card 4111 1111 1111 1111 is on file.";
+  run_stream(t, 3, 4, &out, &rc, &leaks, "4111");
+  assert_int_equal(rc, 0);
+  assert_int_equal(leaks, 0);
+  joined j;
+  join(&out.out, &j);
+  assert_string_equal(j.text.data, "Your card [CREDIT_CARD_1] is on file.");
+  assert_true(j.done);
+  al_buf_cleanup(&j.text);
+  al_buf_cleanup(&out.out);
+}
+
+static void test_stream_bad_upstream(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  al_scanner *s = NULL;
+  assert_int_equal(al_scanner_new(p->out.db, &s), 0);
+  gmap m = {0};
+  gfinds all = {0};
+  sink out;
+  gstream *g = NULL;
+  al_buf_init(&out.out, 1 << 20);
+  assert_int_equal(al_gstream_new(&p->out, s, G_ROUTE_CHAT, 0, 1 << 20, &m, &all, sink_emit, NULL, &out, &g), 0);
+  const char *junk = "data: {not json\n\n";
+  assert_int_not_equal(al_gstream_feed(g, junk, strlen(junk)), 0);
+  joined j;
+  join(&out.out, &j);
+  assert_true(j.error);
+  assert_string_equal(j.code, "upstream_bad_stream");
+  assert_true(j.done);
+  al_buf_cleanup(&j.text);
+  al_gstream_free(g);
+  al_buf_cleanup(&out.out);
+  al_gmap_cleanup(&m);
+  al_gfinds_cleanup(&all);
+  al_scanner_free(s);
+  al_guard_policy_free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_policy_ok),
+      cmocka_unit_test(test_policy_errors),
+      cmocka_unit_test(test_placeholders),
+      cmocka_unit_test(test_request_and_input),
+      cmocka_unit_test(test_output),
+      cmocka_unit_test(test_stream_clean),
+      cmocka_unit_test(test_stream_block_split_secret),
+      cmocka_unit_test(test_stream_redact_split_card),
+      cmocka_unit_test(test_stream_bad_upstream),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

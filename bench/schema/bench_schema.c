@@ -13,8 +13,10 @@
 
 static const char *tool_schema =
     "{\"type\": \"object\", \"additionalProperties\": false, \"required\": [\"to\", \"amount\"],"
-    " \"properties\": {\"to\": {\"type\": \"string\", \"pattern\": \"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$\"},"
-    "  \"amount\": {\"type\": \"number\", \"exclusiveMinimum\": 0, \"maximum\": 10000, \"multipleOf\": 0.01},"
+    " \"properties\": {\"to\": {\"type\": \"string\", \"pattern\": "
+    "\"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$\"},"
+    "  \"amount\": {\"type\": \"number\", \"exclusiveMinimum\": 0, \"maximum\": 10000, "
+    "\"multipleOf\": 0.01},"
     "  \"currency\": {\"enum\": [\"EUR\", \"USD\", \"GBP\"]},"
     "  \"memo\": {\"type\": \"string\", \"maxLength\": 140},"
     "  \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"uniqueItems\": true}}}";
@@ -25,7 +27,8 @@ static const char *tool_inst =
 static const char *rows_schema =
     "{\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/row\"},"
     " \"$defs\": {\"row\": {\"type\": \"object\", \"properties\": {"
-    "  \"id\": {\"type\": \"integer\", \"minimum\": 0}, \"name\": {\"type\": \"string\", \"minLength\": 1},"
+    "  \"id\": {\"type\": \"integer\", \"minimum\": 0}, \"name\": {\"type\": \"string\", "
+    "\"minLength\": 1},"
     "  \"score\": {\"type\": \"number\"}, \"ok\": {\"type\": \"boolean\"}},"
     "  \"required\": [\"id\", \"name\"], \"unevaluatedProperties\": false}}}";
 
@@ -76,8 +79,9 @@ int main(void) {
   size_t bytes = strlen(text);
   free(text);
   vns = bench(s, rows, 50);
-  printf("10,000 records (%zu bytes): compile %.1f us, validate %.2f ms (%.0f MB/s, %.0f ns/record)\n",
-         bytes, cns / 1e3, vns / 1e6, bytes / (vns / 1e9) / 1e6, vns / 10000);
+  printf(
+      "10,000 records (%zu bytes): compile %.1f us, validate %.2f ms (%.0f MB/s, %.0f ns/record)\n",
+      bytes, cns / 1e3, vns / 1e6, bytes / (vns / 1e9) / 1e6, vns / 10000);
   json_decref(rows);
   al_schema_free(s);
 
@@ -93,8 +97,10 @@ int main(void) {
   char big[4096];
   size_t o = (size_t)snprintf(big, sizeof big, "{\"$defs\": {");
   for (int i = 0; i < 40; i++)
-    o += (size_t)snprintf(big + o, sizeof big - o, "\"d%d\": {\"anyOf\": [{\"$ref\": \"#/$defs/d%d\"}, "
-                          "{\"$ref\": \"#/$defs/d%d\"}]}, ", i, i + 1, i + 1);
+    o += (size_t)snprintf(big + o, sizeof big - o,
+                          "\"d%d\": {\"anyOf\": [{\"$ref\": \"#/$defs/d%d\"}, "
+                          "{\"$ref\": \"#/$defs/d%d\"}]}, ",
+                          i, i + 1, i + 1);
   snprintf(big + o, sizeof big - o, "\"d40\": {\"type\": \"string\"}}, \"$ref\": \"#/$defs/d0\"}");
   s = compile(big, &cns);
   json_t *one = json_integer(1);

@@ -44,10 +44,14 @@ typedef struct al_scan_config {
  * detector-local id handed back to verify(). */
 typedef struct al_pattern_sink al_pattern_sink;
 int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags, unsigned local_id);
-/* Extra bit for hs_flags: compile the pattern without start-of-match tracking (for wide
- * patterns Hyperscan cannot track starts for). verify() then gets the window
- * [end - max_width, end) and must find the start itself. */
+/* How a candidate's start is found (extra bits for hs_flags). By default Hyperscan scans
+ * without start-of-match tracking (its fastest mode) and the engine finds the leftmost
+ * start with the same regex in PCRE2, anchored at both ends of [start, end).
+ * AL_PAT_SOM: let Hyperscan track the start (HS_FLAG_SOM_LEFTMOST) instead.
+ * AL_PAT_NO_SOM: neither; verify() gets the window [end - max_width, end) and must find
+ * the start itself (for wide patterns where both would be slow). */
 #define AL_PAT_NO_SOM (1u << 31)
+#define AL_PAT_SOM (1u << 30)
 
 enum {
   AL_DET_STREAMABLE = 1u << 0, /* findings are exact under streaming */

@@ -177,6 +177,16 @@ static void take_meta(gstream *g, json_t *o) {
 
 static int finish(gstream *g);
 
+/* Keeps an event for later as one compact JSON line (compact JSON has no raw newline). */
+static int hold_event(al_buf *b, json_t *o) {
+  char *s = json_dumps(o, JSON_COMPACT);
+  if (!s) return AL_ENOMEM;
+  int rc = al_buf_puts(b, s);
+  if (!rc) rc = al_buf_putc(b, '\n');
+  free(s);
+  return rc;
+}
+
 static int on_event(const char *event, const char *data, size_t len, void *ud) {
   gstream *g = ud;
   if (g->done) return 0;
@@ -198,8 +208,8 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   take_meta(g, o);
   json_t *choices = json_object_get(o, "choices");
   if (!json_is_array(choices) || json_array_size(choices) == 0) {
-    /* e.g. a final usage chunk: passed on at the end */
-    rc = al_buf_append(&g->tail, data, len);
+    /* e.g. a final usage chunk: passed on at the end, one event per line */
+    rc = hold_event(&g->tail, o);
     json_decref(o);
     return rc;
   }
@@ -229,7 +239,7 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
         const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
         if (a && (rc = al_buf_puts(&g->tool_text, a))) goto out;
       }
-      if ((rc = al_buf_append(&g->tools, data, len)) || (rc = al_buf_putc(&g->tools, '\n'))) goto out;
+      if ((rc = hold_event(&g->tools, o))) goto out;
     }
     text = json_object_get(delta, "content");
   } else {
@@ -238,6 +248,20 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (json_is_string(text)) rc = on_text(g, json_string_value(text), json_string_length(text));
 out:
   json_decref(o);
+  return rc;
+}
+
+/* Held events, one compact JSON object per line, each sent as its own event. */
+static int emit_lines(gstream *g, const al_buf *b) {
+  int rc = 0;
+  for (size_t at = 0; at < b->len && !rc;) {
+    char *nl = memchr(b->data + at, '\n', b->len - at);
+    size_t l = nl ? (size_t)(nl - (b->data + at)) : b->len - at;
+    rc = emit_str(g, "data: ");
+    if (!rc) rc = g->emit(b->data + at, l, g->ud);
+    if (!rc) rc = emit_str(g, "\n\n");
+    at += l + 1;
+  }
   return rc;
 }
 
@@ -265,21 +289,14 @@ static int finish(gstream *g) {
   }
   if ((rc = release(g, 1))) return rc;
   /* tool-call chunks as they came, then the final chunk, the usage chunk and [DONE] */
-  for (size_t at = 0; at < g->tools.len;) {
-    char *nl = memchr(g->tools.data + at, '\n', g->tools.len - at);
-    size_t l = (size_t)(nl - (g->tools.data + at));
-    if ((rc = emit_str(g, "data: ")) || (rc = g->emit(g->tools.data + at, l, g->ud)) || (rc = emit_str(g, "\n\n"))) return rc;
-    at += l + 1;
-  }
+  if ((rc = emit_lines(g, &g->tools))) return rc;
   json_t *c;
   if (g->route == G_ROUTE_CHAT)
     c = json_pack("{s:i, s:{}, s:s}", "index", 0, "delta", "finish_reason", g->finish[0] ? g->finish : "stop");
   else
     c = json_pack("{s:i, s:s, s:s}", "index", 0, "text", "", "finish_reason", g->finish[0] ? g->finish : "stop");
   if ((rc = emit_json(g, c ? chunk(g, c) : NULL))) return rc;
-  if (g->tail.len) {
-    if ((rc = emit_str(g, "data: ")) || (rc = g->emit(g->tail.data, g->tail.len, g->ud)) || (rc = emit_str(g, "\n\n"))) return rc;
-  }
+  if ((rc = emit_lines(g, &g->tail))) return rc;
   g->done = 1;
   return emit_str(g, "data: [DONE]\n\n");
 }

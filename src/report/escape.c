@@ -131,7 +131,8 @@ static int xml_cp(al_buf *b, uint32_t c, int attr) {
   }
   /* XML 1.0 forbids C0 controls even as references; U+FFFE/FFFF are not characters. */
   if (c < 0x20 || c == 0xFFFE || c == 0xFFFF) return al_buf_printf(b, "\\x%02x", (unsigned)c & 0xFF);
-  if (is_control(c) || is_bidi(c)) return al_buf_printf(b, "&#x%X;", (unsigned)c);
+  /* C1 controls and bidi overrides are legal XML, but a CI page would show them raw. */
+  if (is_control(c) || is_bidi(c)) return al_buf_printf(b, "\\u{%04x}", (unsigned)c);
   return put_cp(b, c);
 }
 

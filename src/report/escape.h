@@ -25,8 +25,9 @@ json_t *al_json_text(const char *s, size_t n);
  * invalid UTF-8 as U+FFFD. */
 int al_esc_term(al_buf *b, const char *s, size_t n);
 /* XML 1.0 character data or attribute values: & < > " ' as entities, tab/newline kept in
- * text and as character references in attributes, other control characters (not allowed
- * in XML 1.0) as the visible text \xNN, invalid UTF-8 as U+FFFD. */
+ * text and as character references in attributes, other C0 controls (not allowed in
+ * XML 1.0) as the visible text \xNN, C1 controls and bidi controls as \u{...}, invalid
+ * UTF-8 as U+FFFD. */
 int al_esc_xml(al_buf *b, const char *s, size_t n, int attr);
 /* Markdown inline text (tables, lists): what al_esc_term does, plus HTML entities for
  * & < > and a backslash before the characters \ ` * _ [ ] | ~ */

@@ -279,8 +279,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
   }
 
   int overall = AL_GATE_PASSED;
-  qsort(cats.v, cats.n, sizeof *cats.v, cmp_group_name);
-  qsort(sevs.v, sevs.n, sizeof *sevs.v, cmp_group_sev);
+  if (cats.n) qsort(cats.v, cats.n, sizeof *cats.v, cmp_group_name);
+  if (sevs.n) qsort(sevs.v, sevs.n, sizeof *sevs.v, cmp_group_sev);
   const char *err_cat = NULL;
   for (i = 0; i < cats.n; i++) {
     int has, v;

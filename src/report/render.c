@@ -138,7 +138,7 @@ int al_group_by_category(const json_t *cases, al_catgroup **out, size_t *n_out) 
     }
     e->idx[e->n++] = i;
   }
-  qsort(g, n, sizeof *g, cmp_group);
+  if (n) qsort(g, n, sizeof *g, cmp_group);
   *out = g;
   *n_out = n;
   g = NULL;

@@ -52,22 +52,29 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Plain text for the message, escaped like terminal text (a SARIF viewer may be one):
+ * newlines separate our own lines only. */
+static void put_esc(al_buf *b, const char *s, size_t n) { al_esc_term(b, s, n); }
+static void put_escs(al_buf *b, const char *s) { put_esc(b, s, strlen(s)); }
+
 static json_t *message(const json_t *cs) {
   al_buf b;
   size_t j, n;
   int more;
   const json_t *a;
   al_buf_init(&b, 1u << 20);
-  al_buf_puts(&b, al_jstr(cs, "name", al_jstr(cs, "case_id", "")));
+  put_escs(&b, al_jstr(cs, "name", al_jstr(cs, "case_id", "")));
   al_buf_puts(&b, " failed.");
   json_array_foreach(json_object_get(cs, "asserts"), j, a) {
     if (al_jtrue(a, "pass")) continue;
-    al_buf_printf(&b, "\n- %s: %s", al_jstr(a, "label", al_jstr(a, "type", "assertion")),
-                  al_jstr(a, "message", "failed"));
+    al_buf_puts(&b, "\n- ");
+    put_escs(&b, al_jstr(a, "label", al_jstr(a, "type", "assertion")));
+    al_buf_puts(&b, ": ");
+    put_escs(&b, al_jstr(a, "message", "failed"));
   }
   const char *out = al_case_excerpt(cs, AL_REPORT_EXCERPT, &n, &more);
   al_buf_puts(&b, "\nOutput: ");
-  al_buf_append(&b, out, n);
+  put_esc(&b, out, n);
   if (more) al_buf_puts(&b, " ...");
   json_t *v = json_pack("{s:o}", "text", al_json_text(b.data ? b.data : "", b.len));
   al_buf_cleanup(&b);

@@ -4,9 +4,10 @@
  * the AL_DET_DEFAULT ones when none are named), runs their init() and patterns(), and
  * compiles all contributed regexes into ONE Hyperscan database in block mode and one in
  * stream mode (pattern id = index into db->pat, which maps back to (detector, local id)).
- * Every pattern gets HS_FLAG_SOM_LEFTMOST so a candidate arrives with its start (unless the
- * detector asks for AL_PAT_NO_SOM: then the candidate is [end - max_width, end) and
- * verify() finds the start), and must
+ * Hyperscan reports candidate ends; the start is the leftmost one from which the same
+ * regex, run by PCRE2 anchored at both ends, matches up to that end (AL_PAT_SOM patterns
+ * get it from Hyperscan's SOM tracking instead, AL_PAT_NO_SOM ones from verify()). Every
+ * pattern must
  * be bounded (Hyperscan's max_width <= AL_SCAN_MAX_PATTERN_WIDTH): that width is what the
  * stream mode holds back. The database is read-only after creation and can be shared by
  * any number of threads; each thread makes its own al_scanner (a Hyperscan scratch cloned
@@ -41,9 +42,11 @@ int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
   char *copy = al_strdup(regex);
   if (!copy) return sink->status = AL_ENOMEM;
   sink->regex[sink->n] = copy;
-  bool som = !(hs_flags & AL_PAT_NO_SOM);
-  sink->flags[sink->n] = (hs_flags & ~AL_PAT_NO_SOM) | (som ? HS_FLAG_SOM_LEFTMOST : 0);
-  sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .width = 0, .som = som};
+  bool som = (hs_flags & AL_PAT_SOM) != 0, window = (hs_flags & AL_PAT_NO_SOM) != 0;
+  sink->flags[sink->n] = (hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM)) |
+                         (som && !window ? HS_FLAG_SOM_LEFTMOST : 0);
+  sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .width = 0,
+                                     .som = som && !window, .window = window};
   sink->n++;
   return 0;
 }
@@ -122,6 +125,33 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     sink->pat[i].width = w;
     if (w > db->holdback) db->holdback = w;
   }
+  /* PCRE2 start finders: the same regex, anchored at the candidate start and at its end */
+  db->re = al_calloc(sink->n, sizeof *db->re);
+  if (!db->re) {
+    rc = al_error_set(err, AL_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < sink->n; i++) {
+    if (sink->pat[i].som || sink->pat[i].window) continue;
+    uint32_t opt = PCRE2_ANCHORED | PCRE2_ENDANCHORED;
+    if (sink->flags[i] & HS_FLAG_CASELESS) opt |= PCRE2_CASELESS;
+    if (sink->flags[i] & HS_FLAG_DOTALL) opt |= PCRE2_DOTALL;
+    if (sink->flags[i] & HS_FLAG_MULTILINE) opt |= PCRE2_MULTILINE;
+    if (sink->flags[i] & HS_FLAG_UTF8) opt |= PCRE2_UTF;
+    int pe = 0;
+    PCRE2_SIZE po = 0;
+    db->re[i] = pcre2_compile((PCRE2_SPTR)sink->regex[i], PCRE2_ZERO_TERMINATED, opt, &pe, &po,
+                              NULL);
+    if (!db->re[i]) {
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(pe, msg, sizeof msg);
+      rc = al_error_set(err, AL_EINVAL, "detector %s: pattern %u /%s/: PCRE2 at %zu: %s",
+                        db->det[sink->pat[i].det]->name, sink->pat[i].local, sink->regex[i],
+                        (size_t)po, (char *)msg);
+      goto out;
+    }
+    pcre2_jit_compile(db->re[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+  }
   const char *const *exprs = (const char *const *)sink->regex;
   if (hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n, HS_MODE_BLOCK, NULL,
                        &db->block, &ce) != HS_SUCCESS ||
@@ -142,6 +172,11 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   db->n_pat = sink->n;
   sink->pat = NULL;
 out:
+  if (rc && db->re) {
+    for (size_t i = 0; i < sink->n; i++) pcre2_code_free(db->re[i]);
+    al_free(db->re);
+    db->re = NULL;
+  }
   if (ce) hs_free_compile_error(ce);
   al_free(ids);
   return rc;
@@ -188,6 +223,8 @@ void al_scan_db_free(al_scan_db *db) {
     if (db->det[i]->fini) db->det[i]->fini(db->state[i]);
   hs_free_database(db->block);
   hs_free_database(db->stream);
+  for (size_t i = 0; db->re && i < db->n_pat; i++) pcre2_code_free(db->re[i]);
+  al_free(db->re);
   al_free(db->pat);
   al_free(db->det);
   al_free(db->state);
@@ -200,6 +237,10 @@ int al_scanner_new(const al_scan_db *db, al_scanner **out) {
   al_scanner *s = al_calloc(1, sizeof *s);
   if (!s) return AL_ENOMEM;
   s->db = db;
+  if (!(s->pl.md = pcre2_match_data_create(1, NULL))) {
+    al_free(s);
+    return AL_ENOMEM;
+  }
   if (db->block && (hs_alloc_scratch(db->block, &s->scratch) != HS_SUCCESS ||
                     hs_alloc_scratch(db->stream, &s->scratch) != HS_SUCCESS)) {
     al_scanner_free(s);
@@ -212,6 +253,8 @@ int al_scanner_new(const al_scan_db *db, al_scanner **out) {
 void al_scanner_free(al_scanner *s) {
   if (!s) return;
   if (s->scratch) hs_free_scratch(s->scratch);
+  pcre2_match_data_free(s->pl.md);
+  s->pl.md = NULL;
   al__pl_cleanup(&s->pl);
   al_free(s);
 }

@@ -30,7 +30,23 @@ void al__pl_reset(al_pipeline *pl, al_finding_cb cb, void *ud) {
 void al__pl_cleanup(al_pipeline *pl) {
   al_free(pl->cand);
   al_free(pl->pend);
+  pcre2_match_data *md = pl->md;
   memset(pl, 0, sizeof *pl);
+  pl->md = md;
+}
+
+/* Leftmost start s in [c->start, c->end) from which re matches exactly up to c->end. */
+static bool find_start(const pcre2_code *re, pcre2_match_data *md, const al_textview *tv,
+                       al_cand *c) {
+  size_t end = (size_t)(c->end - tv->base);
+  for (size_t s = (size_t)(c->start - tv->base); s < end; s++) {
+    int rc = pcre2_match(re, (PCRE2_SPTR)tv->p, end, s, 0, md, NULL);
+    if (rc >= 0) {
+      c->start = tv->base + s;
+      return true;
+    }
+  }
+  return false;
 }
 
 int al__pl_add_cand(al_pipeline *pl, uint32_t pat, uint64_t start, uint64_t end) {
@@ -69,7 +85,9 @@ int al__pl_verify(al_pipeline *pl, const al_scan_db *db, const al_textview *tv, 
     }
     const al_scan_pat *pat = &db->pat[c.pat];
     const al_detector *d = db->det[pat->det];
-    if (c.start < tv->base || c.end > tv->base + tv->len || c.start >= c.end) continue;
+    if (c.start < tv->base) c.start = tv->base; /* window clipped by the retained text */
+    if (c.end > tv->base + tv->len || c.start >= c.end) continue;
+    if (db->re[c.pat] && !find_start(db->re[c.pat], pl->md, tv, &c)) continue;
     al_finding f = {.detector = d->name, .kind = d->kind, .score = 1.0};
     f.start = c.start - tv->base;
     f.end = c.end - tv->base;

@@ -9,7 +9,9 @@
 #ifndef AL_SCAN_INTERNAL_H
 #define AL_SCAN_INTERNAL_H
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
+#include <pcre2.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@ typedef struct al_scan_pat {
   uint32_t local; /* detector-local id */
   uint32_t width; /* Hyperscan max_width */
   bool som;       /* compiled with HS_FLAG_SOM_LEFTMOST */
+  bool window;    /* AL_PAT_NO_SOM: verify() finds the start */
 } al_scan_pat;
 
 struct al_pattern_sink {
@@ -42,6 +45,7 @@ struct al_scan_db {
   al_scan_pat *pat;
   hs_database_t *block;
   hs_database_t *stream;
+  pcre2_code **re; /* per pattern: start finder (NULL for SOM/window patterns) */
   size_t holdback; /* max pattern width over all patterns */
   bool has_full;   /* some detector has scan_full */
 };
@@ -73,6 +77,7 @@ typedef struct al_pipeline {
   int stopped; /* the callback asked to stop */
   al_finding_cb cb;
   void *ud;
+  pcre2_match_data *md; /* for the PCRE2 start finder (per scanner) */
 } al_pipeline;
 
 struct al_scanner {
@@ -87,6 +92,7 @@ static inline unsigned long long al__cand_start(const struct al_scan_db *db, uns
                                                 unsigned long long from,
                                                 unsigned long long to) {
   if (db->pat[id].som) return from;
+  /* PCRE2 or verify() narrows the window down later */
   return to > db->pat[id].width ? to - db->pat[id].width : 0;
 }
 

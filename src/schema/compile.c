@@ -75,11 +75,12 @@ static sch_node *resolve(sch_cc *cc, const sch_info *from, const char *ref, cons
       goto out;
     }
     sch_info *near = arg[1];
+    if (!near) {
+      sch_fail(cc, AL_EINVAL, kwpath, "reference %s: document root was not scanned", abs);
+      goto out;
+    }
     if (!sch_map_getp(&cc->info, target)) {
       /* a place no keyword defines as a subschema (e.g. #/definitions in 2020-12) */
-      const char *dp = near->path;
-      size_t dl = strlen(dp);
-      (void)dl;
       const sch_info *root_in = sch_map_getp(&cc->info, res->root);
       const char *prefix = root_in ? root_in->path : "";
       if (!(disp = al_malloc(strlen(prefix) + strlen(frag) + 1))) goto out;
@@ -108,12 +109,48 @@ out:
 }
 
 enum {
-  K_REF = 1, K_DYNREF, K_TYPE, K_ENUM, K_CONST, K_MULTIPLE_OF, K_MAXIMUM, K_XMAXIMUM, K_MINIMUM,
-  K_XMINIMUM, K_MAXLENGTH, K_MINLENGTH, K_PATTERN, K_MAXITEMS, K_MINITEMS, K_UNIQUE,
-  K_MAXCONTAINS, K_MINCONTAINS, K_MAXPROPS, K_MINPROPS, K_REQUIRED, K_DEPREQ, K_PREFIX,
-  K_ITEMS, K_ADDITEMS, K_CONTAINS, K_PROPS, K_PPROPS, K_ADDPROPS, K_PROPNAMES, K_DEPSCHEMAS,
-  K_DEPENDENCIES, K_IF, K_THEN, K_ELSE, K_ALLOF, K_ANYOF, K_ONEOF, K_NOT, K_UNEVAL_ITEMS,
-  K_UNEVAL_PROPS, K_NOT_IN_DRAFT
+  K_REF = 1,
+  K_DYNREF,
+  K_TYPE,
+  K_ENUM,
+  K_CONST,
+  K_MULTIPLE_OF,
+  K_MAXIMUM,
+  K_XMAXIMUM,
+  K_MINIMUM,
+  K_XMINIMUM,
+  K_MAXLENGTH,
+  K_MINLENGTH,
+  K_PATTERN,
+  K_MAXITEMS,
+  K_MINITEMS,
+  K_UNIQUE,
+  K_MAXCONTAINS,
+  K_MINCONTAINS,
+  K_MAXPROPS,
+  K_MINPROPS,
+  K_REQUIRED,
+  K_DEPREQ,
+  K_PREFIX,
+  K_ITEMS,
+  K_ADDITEMS,
+  K_CONTAINS,
+  K_PROPS,
+  K_PPROPS,
+  K_ADDPROPS,
+  K_PROPNAMES,
+  K_DEPSCHEMAS,
+  K_DEPENDENCIES,
+  K_IF,
+  K_THEN,
+  K_ELSE,
+  K_ALLOF,
+  K_ANYOF,
+  K_ONEOF,
+  K_NOT,
+  K_UNEVAL_ITEMS,
+  K_UNEVAL_PROPS,
+  K_NOT_IN_DRAFT
 };
 
 static const struct {
@@ -222,10 +259,10 @@ static int compile_regex(sch_cc *cc, const char *src, size_t len, const char *kp
   size_t plen;
   char *pat = sch_regex_from_ecma(src, len, &plen);
   if (!pat) return AL_ENOMEM;
-  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, plen,
-                                 PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX |
-                                     PCRE2_ALLOW_EMPTY_CLASS,
-                                 &ec, &off, cc->pcctx);
+  pcre2_code *re =
+      pcre2_compile((PCRE2_SPTR)pat, plen,
+                    PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS,
+                    &ec, &off, cc->pcctx);
   al_free(pat);
   if (!re) {
     PCRE2_UCHAR msg[256];
@@ -263,8 +300,8 @@ static int is_string_array(const json_t *v) {
 }
 
 static int parse_type(sch_cc *cc, const json_t *v, const char *kp, unsigned *out) {
-  static const char *names[] = {"null", "boolean", "object", "array", "number", "string",
-                                "integer"};
+  static const char *names[] = {"null",   "boolean", "object", "array",
+                                "number", "string",  "integer"};
   const json_t *one = v;
   size_t n = json_is_array(v) ? json_array_size(v) : 1;
   *out = 0;
@@ -274,8 +311,7 @@ static int parse_type(sch_cc *cc, const json_t *v, const char *kp, unsigned *out
     size_t t;
     for (t = 0; t < 7; t++)
       if (strcmp(json_string_value(one), names[t]) == 0) break;
-    if (t == 7)
-      return sch_fail(cc, AL_EINVAL, kp, "unknown type \"%s\"", json_string_value(one));
+    if (t == 7) return sch_fail(cc, AL_EINVAL, kp, "unknown type \"%s\"", json_string_value(one));
     *out |= 1u << t;
   }
   if (!*out) return sch_fail(cc, AL_EINVAL, kp, "expected at least one type");
@@ -355,10 +391,14 @@ static int compile_node(sch_cc *cc, sch_node *n) {
     case K_XMINIMUM: {
       if (!json_is_number(v)) return sch_fail(cc, AL_EINVAL, kp, "expected a number");
       int id = keywords[i].id;
-      if (id == K_MAXIMUM) n->maximum = v;
-      else if (id == K_XMAXIMUM) n->xmaximum = v;
-      else if (id == K_MINIMUM) n->minimum = v;
-      else n->xminimum = v;
+      if (id == K_MAXIMUM)
+        n->maximum = v;
+      else if (id == K_XMAXIMUM)
+        n->xmaximum = v;
+      else if (id == K_MINIMUM)
+        n->minimum = v;
+      else
+        n->xminimum = v;
       break;
     }
     case K_MAXLENGTH: rc = get_nonneg(cc, v, kp, &n->max_length); break;
@@ -387,8 +427,7 @@ static int compile_node(sch_cc *cc, sch_node *n) {
       if (!json_is_object(v)) return sch_fail(cc, AL_EINVAL, kp, "expected an object");
       size_t cnt = json_object_size(v) ? json_object_size(v) : 1;
       if (!(n->depreq = al_calloc(cnt, sizeof *n->depreq))) return AL_ENOMEM;
-      if (keywords[i].id == K_DEPENDENCIES &&
-          !(n->depsch = al_calloc(cnt, sizeof *n->depsch)))
+      if (keywords[i].id == K_DEPENDENCIES && !(n->depsch = al_calloc(cnt, sizeof *n->depsch)))
         return AL_ENOMEM;
       const char *dk;
       size_t dl;
@@ -422,7 +461,11 @@ static int compile_node(sch_cc *cc, sch_node *n) {
     case K_CONTAINS:
       if (!(n->contains = node_for(cc, v))) rc = AL_ENOMEM;
       break;
-    case K_PROPS: rc = compile_props(cc, v, &n->props, &n->nprops); break;
+    case K_PROPS:
+      rc = compile_props(cc, v, &n->props, &n->nprops);
+      for (size_t p = 0; rc == 0 && n->nprops > 8 && p < n->nprops; p++)
+        rc = sch_map_put(&n->prop_index, n->props[p].name, n->props[p].len, &n->props[p]);
+      break;
     case K_PPROPS: {
       size_t cnt = json_object_size(v) ? json_object_size(v) : 1;
       if (!(n->pprops = al_calloc(cnt, sizeof *n->pprops))) return AL_ENOMEM;
@@ -517,17 +560,21 @@ static int ref_cycles(sch_cc *cc) {
 static void node_free(sch_node *n) {
   if (!n) return;
   pcre2_code_free(n->pattern);
-  for (size_t i = 0; i < n->ndepreq; i++) al_free(n->depreq[i].name);
+  for (size_t i = 0; i < n->ndepreq; i++)
+    al_free(n->depreq[i].name);
   al_free(n->depreq);
   al_free(n->prefix.v);
-  for (size_t i = 0; i < n->nprops; i++) al_free(n->props[i].name);
+  for (size_t i = 0; i < n->nprops; i++)
+    al_free(n->props[i].name);
   al_free(n->props);
+  sch_map_clear(&n->prop_index, NULL);
   for (size_t i = 0; i < n->npprops; i++) {
     al_free(n->pprops[i].src);
     pcre2_code_free(n->pprops[i].re);
   }
   al_free(n->pprops);
-  for (size_t i = 0; i < n->ndepsch; i++) al_free(n->depsch[i].name);
+  for (size_t i = 0; i < n->ndepsch; i++)
+    al_free(n->depsch[i].name);
   al_free(n->depsch);
   al_free(n->all_of.v);
   al_free(n->any_of.v);
@@ -537,7 +584,8 @@ static void node_free(sch_node *n) {
 
 void al_schema_free(al_schema *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->nnodes; i++) node_free(s->nodes[i]);
+  for (size_t i = 0; i < s->nnodes; i++)
+    node_free(s->nodes[i]);
   al_free(s->nodes);
   for (size_t i = 0; i < s->nres; i++) {
     if (!s->res[i]) continue;
@@ -553,7 +601,8 @@ void al_schema_free(al_schema *s) {
     al_free(s->infos[i]);
   }
   al_free(s->infos);
-  for (size_t i = 0; i < s->ndocs; i++) json_decref(s->docs[i]);
+  for (size_t i = 0; i < s->ndocs; i++)
+    json_decref(s->docs[i]);
   al_free(s->docs);
   pcre2_match_context_free(s->mctx);
   al_free(s);
@@ -602,8 +651,10 @@ out:
   sch_map_clear(&cc.node_of, NULL);
   al_free(cc.queue);
   pcre2_compile_context_free(cc.pcctx);
-  if (rc < 0) al_schema_free(s);
-  else *out = s;
+  if (rc < 0)
+    al_schema_free(s);
+  else
+    *out = s;
   return rc;
 }
 
@@ -612,7 +663,8 @@ int al_schema_compile_text(const char *text, size_t len, al_schema_draft draft, 
   json_error_t je;
   if (out) *out = NULL;
   if (!text) return al_error_set(err, AL_EINVAL, "schema: no text given");
-  json_t *doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+  json_t *doc =
+      json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
   if (!doc)
     return al_error_at(err, AL_EPARSE, "schema", je.line, je.column, "invalid JSON: %s", je.text);
   int rc = al_schema_compile(doc, draft, NULL, out, err);

@@ -72,8 +72,8 @@ static const char draft7[] =
     "  'not': {'$ref': '#'}},"
     " 'default': true}";
 
-#define HEAD(id, voc)                                                                        \
-  "{'$schema': '" M "schema', '$id': '" M id "', '$vocabulary': {'" M "vocab/" voc           \
+#define HEAD(id, voc)                                                                              \
+  "{'$schema': '" M "schema', '$id': '" M id "', '$vocabulary': {'" M "vocab/" voc                 \
   "': true}, '$dynamicAnchor': 'meta', 'type': ['object', 'boolean'],"
 
 static const char m2020[] =
@@ -95,96 +95,103 @@ static const char m2020[] =
     "      {'$dynamicRef': '#meta'}, {'$ref': 'meta/validation#/$defs/stringArray'}]},"
     "     'deprecated': true, 'default': {}}}}";
 
-static const char m_core[] =
-    HEAD("meta/core", "core")
-    " 'properties': {"
-    "  '$id': {'$ref': '#/$defs/uriReferenceString', 'pattern': '^[^#]*#?$'},"
-    "  '$schema': {'$ref': '#/$defs/uriString'},"
-    "  '$ref': {'$ref': '#/$defs/uriReferenceString'},"
-    "  '$anchor': {'$ref': '#/$defs/anchorString'},"
-    "  '$dynamicRef': {'$ref': '#/$defs/uriReferenceString'},"
-    "  '$dynamicAnchor': {'$ref': '#/$defs/anchorString'},"
-    "  '$vocabulary': {'type': 'object', 'propertyNames': {'$ref': '#/$defs/uriString'},"
-    "                  'additionalProperties': {'type': 'boolean'}},"
-    "  '$comment': {'type': 'string'},"
-    "  '$defs': {'type': 'object', 'additionalProperties': {'$dynamicRef': '#meta'}}},"
-    " '$defs': {"
-    "  'anchorString': {'type': 'string', 'pattern': '^[A-Za-z_][-A-Za-z0-9._]*$'},"
-    "  'uriString': {'type': 'string', 'format': 'uri'},"
-    "  'uriReferenceString': {'type': 'string', 'format': 'uri-reference'}}}";
+static const char m_core[] = HEAD(
+    "meta/core",
+    "core") " 'properties': {"
+            "  '$id': {'$ref': '#/$defs/uriReferenceString', 'pattern': '^[^#]*#?$'},"
+            "  '$schema': {'$ref': '#/$defs/uriString'},"
+            "  '$ref': {'$ref': '#/$defs/uriReferenceString'},"
+            "  '$anchor': {'$ref': '#/$defs/anchorString'},"
+            "  '$dynamicRef': {'$ref': '#/$defs/uriReferenceString'},"
+            "  '$dynamicAnchor': {'$ref': '#/$defs/anchorString'},"
+            "  '$vocabulary': {'type': 'object', 'propertyNames': {'$ref': '#/$defs/uriString'},"
+            "                  'additionalProperties': {'type': 'boolean'}},"
+            "  '$comment': {'type': 'string'},"
+            "  '$defs': {'type': 'object', 'additionalProperties': {'$dynamicRef': '#meta'}}},"
+            " '$defs': {"
+            "  'anchorString': {'type': 'string', 'pattern': '^[A-Za-z_][-A-Za-z0-9._]*$'},"
+            "  'uriString': {'type': 'string', 'format': 'uri'},"
+            "  'uriReferenceString': {'type': 'string', 'format': 'uri-reference'}}}";
 
-static const char m_applicator[] =
-    HEAD("meta/applicator", "applicator")
-    " 'properties': {"
-    "  'prefixItems': {'$ref': '#/$defs/schemaArray'},"
-    "  'items': {'$dynamicRef': '#meta'}, 'contains': {'$dynamicRef': '#meta'},"
-    "  'additionalProperties': {'$dynamicRef': '#meta'},"
-    "  'properties': {'type': 'object', 'additionalProperties': {'$dynamicRef': '#meta'},"
-    "                 'default': {}},"
-    "  'patternProperties': {'type': 'object', 'additionalProperties': {'$dynamicRef': '#meta'},"
-    "                        'propertyNames': {'format': 'regex'}, 'default': {}},"
-    "  'dependentSchemas': {'type': 'object', 'additionalProperties': {'$dynamicRef': '#meta'},"
-    "                       'default': {}},"
-    "  'propertyNames': {'$dynamicRef': '#meta'},"
-    "  'if': {'$dynamicRef': '#meta'}, 'then': {'$dynamicRef': '#meta'},"
-    "  'else': {'$dynamicRef': '#meta'},"
-    "  'allOf': {'$ref': '#/$defs/schemaArray'}, 'anyOf': {'$ref': '#/$defs/schemaArray'},"
-    "  'oneOf': {'$ref': '#/$defs/schemaArray'}, 'not': {'$dynamicRef': '#meta'}},"
-    " '$defs': {'schemaArray': {'type': 'array', 'minItems': 1,"
-    "                           'items': {'$dynamicRef': '#meta'}}}}";
+static const char m_applicator[] = HEAD(
+    "meta/applicator",
+    "applicator") " 'properties': {"
+                  "  'prefixItems': {'$ref': '#/$defs/schemaArray'},"
+                  "  'items': {'$dynamicRef': '#meta'}, 'contains': {'$dynamicRef': '#meta'},"
+                  "  'additionalProperties': {'$dynamicRef': '#meta'},"
+                  "  'properties': {'type': 'object', 'additionalProperties': {'$dynamicRef': "
+                  "'#meta'},"
+                  "                 'default': {}},"
+                  "  'patternProperties': {'type': 'object', 'additionalProperties': "
+                  "{'$dynamicRef': '#meta'},"
+                  "                        'propertyNames': {'format': 'regex'}, 'default': {}},"
+                  "  'dependentSchemas': {'type': 'object', 'additionalProperties': "
+                  "{'$dynamicRef': '#meta'},"
+                  "                       'default': {}},"
+                  "  'propertyNames': {'$dynamicRef': '#meta'},"
+                  "  'if': {'$dynamicRef': '#meta'}, 'then': {'$dynamicRef': '#meta'},"
+                  "  'else': {'$dynamicRef': '#meta'},"
+                  "  'allOf': {'$ref': '#/$defs/schemaArray'}, 'anyOf': {'$ref': "
+                  "'#/$defs/schemaArray'},"
+                  "  'oneOf': {'$ref': '#/$defs/schemaArray'}, 'not': {'$dynamicRef': '#meta'}},"
+                  " '$defs': {'schemaArray': {'type': 'array', 'minItems': 1,"
+                  "                           'items': {'$dynamicRef': '#meta'}}}}";
 
 static const char m_unevaluated[] =
-    HEAD("meta/unevaluated", "unevaluated")
-    " 'properties': {'unevaluatedItems': {'$dynamicRef': '#meta'},"
-    "                'unevaluatedProperties': {'$dynamicRef': '#meta'}}}";
+    HEAD("meta/unevaluated",
+         "unevaluated") " 'properties': {'unevaluatedItems': {'$dynamicRef': '#meta'},"
+                        "                'unevaluatedProperties': {'$dynamicRef': '#meta'}}}";
 
-static const char m_validation[] =
-    HEAD("meta/validation", "validation")
-    " 'properties': {"
-    "  'type': {'anyOf': [{'$ref': '#/$defs/simpleTypes'},"
-    "                     {'type': 'array', 'items': {'$ref': '#/$defs/simpleTypes'},"
-    "                      'minItems': 1, 'uniqueItems': true}]},"
-    "  'const': true, 'enum': {'type': 'array', 'items': true},"
-    "  'multipleOf': {'type': 'number', 'exclusiveMinimum': 0},"
-    "  'maximum': {'type': 'number'}, 'exclusiveMaximum': {'type': 'number'},"
-    "  'minimum': {'type': 'number'}, 'exclusiveMinimum': {'type': 'number'},"
-    "  'maxLength': {'$ref': '#/$defs/nonNegativeInteger'},"
-    "  'minLength': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
-    "  'pattern': {'type': 'string', 'format': 'regex'},"
-    "  'maxItems': {'$ref': '#/$defs/nonNegativeInteger'},"
-    "  'minItems': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
-    "  'uniqueItems': {'type': 'boolean', 'default': false},"
-    "  'maxContains': {'$ref': '#/$defs/nonNegativeInteger'},"
-    "  'minContains': {'$ref': '#/$defs/nonNegativeInteger', 'default': 1},"
-    "  'maxProperties': {'$ref': '#/$defs/nonNegativeInteger'},"
-    "  'minProperties': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
-    "  'required': {'$ref': '#/$defs/stringArray'},"
-    "  'dependentRequired': {'type': 'object',"
-    "                        'additionalProperties': {'$ref': '#/$defs/stringArray'}}},"
-    " '$defs': {"
-    "  'nonNegativeInteger': {'type': 'integer', 'minimum': 0},"
-    "  'nonNegativeIntegerDefault0': {'$ref': '#/$defs/nonNegativeInteger', 'default': 0},"
-    "  'simpleTypes': {'enum': ['array', 'boolean', 'integer', 'null', 'number', 'object',"
-    "                           'string']},"
-    "  'stringArray': {'type': 'array', 'items': {'type': 'string'}, 'uniqueItems': true,"
-    "                  'default': []}}}";
+static const char m_validation[] = HEAD(
+    "meta/validation",
+    "validation") " 'properties': {"
+                  "  'type': {'anyOf': [{'$ref': '#/$defs/simpleTypes'},"
+                  "                     {'type': 'array', 'items': {'$ref': '#/$defs/simpleTypes'},"
+                  "                      'minItems': 1, 'uniqueItems': true}]},"
+                  "  'const': true, 'enum': {'type': 'array', 'items': true},"
+                  "  'multipleOf': {'type': 'number', 'exclusiveMinimum': 0},"
+                  "  'maximum': {'type': 'number'}, 'exclusiveMaximum': {'type': 'number'},"
+                  "  'minimum': {'type': 'number'}, 'exclusiveMinimum': {'type': 'number'},"
+                  "  'maxLength': {'$ref': '#/$defs/nonNegativeInteger'},"
+                  "  'minLength': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
+                  "  'pattern': {'type': 'string', 'format': 'regex'},"
+                  "  'maxItems': {'$ref': '#/$defs/nonNegativeInteger'},"
+                  "  'minItems': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
+                  "  'uniqueItems': {'type': 'boolean', 'default': false},"
+                  "  'maxContains': {'$ref': '#/$defs/nonNegativeInteger'},"
+                  "  'minContains': {'$ref': '#/$defs/nonNegativeInteger', 'default': 1},"
+                  "  'maxProperties': {'$ref': '#/$defs/nonNegativeInteger'},"
+                  "  'minProperties': {'$ref': '#/$defs/nonNegativeIntegerDefault0'},"
+                  "  'required': {'$ref': '#/$defs/stringArray'},"
+                  "  'dependentRequired': {'type': 'object',"
+                  "                        'additionalProperties': {'$ref': "
+                  "'#/$defs/stringArray'}}},"
+                  " '$defs': {"
+                  "  'nonNegativeInteger': {'type': 'integer', 'minimum': 0},"
+                  "  'nonNegativeIntegerDefault0': {'$ref': '#/$defs/nonNegativeInteger', "
+                  "'default': 0},"
+                  "  'simpleTypes': {'enum': ['array', 'boolean', 'integer', 'null', 'number', "
+                  "'object',"
+                  "                           'string']},"
+                  "  'stringArray': {'type': 'array', 'items': {'type': 'string'}, 'uniqueItems': "
+                  "true,"
+                  "                  'default': []}}}";
 
-static const char m_metadata[] =
-    HEAD("meta/meta-data", "meta-data")
-    " 'properties': {'title': {'type': 'string'}, 'description': {'type': 'string'},"
-    "  'default': true, 'deprecated': {'type': 'boolean', 'default': false},"
-    "  'readOnly': {'type': 'boolean', 'default': false},"
-    "  'writeOnly': {'type': 'boolean', 'default': false},"
-    "  'examples': {'type': 'array', 'items': true}}}";
+static const char m_metadata[] = HEAD(
+    "meta/meta-data",
+    "meta-data") " 'properties': {'title': {'type': 'string'}, 'description': {'type': 'string'},"
+                 "  'default': true, 'deprecated': {'type': 'boolean', 'default': false},"
+                 "  'readOnly': {'type': 'boolean', 'default': false},"
+                 "  'writeOnly': {'type': 'boolean', 'default': false},"
+                 "  'examples': {'type': 'array', 'items': true}}}";
 
-static const char m_format[] =
-    HEAD("meta/format-annotation", "format-annotation")
-    " 'properties': {'format': {'type': 'string'}}}";
+static const char m_format[] = HEAD(
+    "meta/format-annotation", "format-annotation") " 'properties': {'format': {'type': 'string'}}}";
 
 static const char m_content[] =
-    HEAD("meta/content", "content")
-    " 'properties': {'contentEncoding': {'type': 'string'},"
-    "  'contentMediaType': {'type': 'string'}, 'contentSchema': {'$dynamicRef': '#meta'}}}";
+    HEAD("meta/content", "content") " 'properties': {'contentEncoding': {'type': 'string'},"
+                                    "  'contentMediaType': {'type': 'string'}, 'contentSchema': "
+                                    "{'$dynamicRef': '#meta'}}}";
 
 static const struct {
   const char *uri;

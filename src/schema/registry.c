@@ -22,9 +22,21 @@ void al_schema_registry_free(al_schema_registry *r) {
   al_free(r);
 }
 
+static int put_doc(al_schema_registry *r, const char *key, json_t *doc, int replace) {
+  json_t *old = sch_map_gets(&r->docs, key);
+  if (old && !replace) return 0;
+  int rc = sch_map_puts(&r->docs, key, json_incref(doc));
+  if (rc < 0) {
+    json_decref(doc);
+    return rc;
+  }
+  json_decref(old);
+  return 0;
+}
+
 int al_schema_registry_add(al_schema_registry *r, const char *uri, const json_t *doc) {
   int rc = 0;
-  char *key = NULL;
+  char *key = NULL, *abs = NULL, *idkey = NULL;
   json_t *copy = NULL;
   if (!r || !uri || !doc || !sch_uri_is_absolute(uri)) return AL_EINVAL;
   key = sch_uri_split(uri, NULL);
@@ -33,13 +45,17 @@ int al_schema_registry_add(al_schema_registry *r, const char *uri, const json_t 
     rc = AL_ENOMEM;
     goto out;
   }
-  json_t *old = sch_map_gets(&r->docs, key);
-  if ((rc = sch_map_puts(&r->docs, key, copy)) < 0) goto out;
-  json_decref(old);
-  copy = NULL;
+  if ((rc = put_doc(r, key, copy, 1)) < 0) goto out;
+  /* also findable by the URI its root `$id` gives itself (unless that is taken) */
+  const char *id = json_string_value(json_object_get(copy, "$id"));
+  if (id && (abs = sch_uri_resolve(key, id)) && (idkey = sch_uri_split(abs, NULL)) &&
+      strcmp(idkey, key) != 0)
+    rc = put_doc(r, idkey, copy, 0);
 out:
   json_decref(copy);
   al_free(key);
+  al_free(abs);
+  al_free(idkey);
   return rc;
 }
 
@@ -65,7 +81,10 @@ static int add_tree(al_schema_registry *r, const char *dir, const char *uri_pref
     if (stat(path, &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
       strcat(uri, "/");
-      if (strlen(uri) >= sizeof uri - 1) { rc = AL_ELIMIT; goto out; }
+      if (strlen(uri) >= sizeof uri - 1) {
+        rc = AL_ELIMIT;
+        goto out;
+      }
       if ((rc = add_tree(r, path, uri, depth + 1)) < 0) goto out;
       continue;
     }

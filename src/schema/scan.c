@@ -31,10 +31,14 @@ int sch_fail(sch_cc *cc, int code, const char *path, const char *fmt, ...) {
 
 static int same_uri(const char *a, const char *b) {
   /* http and https spellings of the meta-schema URIs are both seen in the wild */
-  if (strncmp(a, "https:", 6) == 0) a += 6;
-  else if (strncmp(a, "http:", 5) == 0) a += 5;
-  if (strncmp(b, "https:", 6) == 0) b += 6;
-  else if (strncmp(b, "http:", 5) == 0) b += 5;
+  if (strncmp(a, "https:", 6) == 0)
+    a += 6;
+  else if (strncmp(a, "http:", 5) == 0)
+    a += 5;
+  if (strncmp(b, "https:", 6) == 0)
+    b += 6;
+  else if (strncmp(b, "http:", 5) == 0)
+    b += 5;
   return strcmp(a, b) == 0;
 }
 
@@ -78,8 +82,7 @@ int sch_meta_of(sch_cc *cc, const char *schema_uri, int *draft, unsigned *vocab,
   const json_t *doc = sch_registry_get(cc->remotes, uri);
   if (!json_is_object(doc)) {
     rc = sch_fail(cc, AL_EUNSUPPORTED, "/$schema",
-                  "unknown meta-schema %s (not a known draft and not in the registry)",
-                  schema_uri);
+                  "unknown meta-schema %s (not a known draft and not in the registry)", schema_uri);
     goto out;
   }
   const char *parent = json_string_value(json_object_get(doc, "$schema"));
@@ -116,9 +119,11 @@ out:
 static sch_resource *new_resource(sch_cc *cc, const char *uri, int draft, unsigned vocab,
                                   json_t *root) {
   al_schema *s = cc->s;
-  sch_resource **nr = al_realloc(s->res, (s->nres + 1) * sizeof *nr);
-  if (!nr) return NULL;
-  s->res = nr;
+  if (!(s->nres & (s->nres - 1))) { /* 0, 1, 2, 4, ...: grow to the next power of two */
+    sch_resource **nr = al_realloc(s->res, (s->nres ? s->nres * 2 : 1) * sizeof *nr);
+    if (!nr) return NULL;
+    s->res = nr;
+  }
   sch_resource *r = al_calloc(1, sizeof *r);
   if (!r) return NULL;
   if (!(r->uri = al_strdup(uri))) {
@@ -136,9 +141,11 @@ static sch_resource *new_resource(sch_cc *cc, const char *uri, int draft, unsign
 static sch_info *new_info(sch_cc *cc, json_t *j, const char *base, const char *path,
                           sch_resource *res, int ref_only) {
   al_schema *s = cc->s;
-  sch_info **ni = al_realloc(s->infos, (s->ninfos + 1) * sizeof *ni);
-  if (!ni) return NULL;
-  s->infos = ni;
+  if (!(s->ninfos & (s->ninfos - 1))) { /* 0, 1, 2, 4, ...: grow to the next power of two */
+    sch_info **ni = al_realloc(s->infos, (s->ninfos ? s->ninfos * 2 : 1) * sizeof *ni);
+    if (!ni) return NULL;
+    s->infos = ni;
+  }
   sch_info *in = al_calloc(1, sizeof *in);
   if (!in) return NULL;
   s->infos[s->ninfos++] = in;
@@ -193,8 +200,8 @@ static const struct {
     {"contentSchema", P_ONE, 2, SCH_V_CONTENT},
 };
 
-static int scan_child(sch_cc *cc, json_t *c, const char *base, sch_resource *res,
-                      const char *path, const char *kw, const char *key, long idx, int depth) {
+static int scan_child(sch_cc *cc, json_t *c, const char *base, sch_resource *res, const char *path,
+                      const char *kw, const char *key, long idx, int depth) {
   int rc;
   char *p = al_strdup(path);
   if (!p) return AL_ENOMEM;
@@ -210,8 +217,8 @@ static int scan_child(sch_cc *cc, json_t *c, const char *base, sch_resource *res
   return rc;
 }
 
-static int scan_places(sch_cc *cc, json_t *s, const char *base, sch_resource *res,
-                       const char *path, int depth, int ref_only) {
+static int scan_places(sch_cc *cc, json_t *s, const char *base, sch_resource *res, const char *path,
+                       int depth, int ref_only) {
   int rc = 0;
   int dmask = res->draft == SCH_DRAFT7 ? 1 : 2;
   for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
@@ -225,12 +232,13 @@ static int scan_places(sch_cc *cc, json_t *s, const char *base, sch_resource *re
     if (kind == P_ONE) {
       rc = scan_child(cc, v, base, res, path, kw, NULL, -1, depth);
     } else if (kind == P_ARRAY) {
-      if (!json_is_array(v) || (json_array_size(v) == 0 && strcmp(kw, "items") != 0 &&
-                                strcmp(kw, "prefixItems") != 0)) {
+      if (!json_is_array(v) ||
+          (json_array_size(v) == 0 && strcmp(kw, "items") != 0 && strcmp(kw, "prefixItems") != 0)) {
         char *p = al_strdup(path);
         if (p && sch_ptr_append(&p, kw) == 0)
           rc = sch_fail(cc, AL_EINVAL, p, "expected a non-empty array of schemas");
-        else rc = AL_ENOMEM;
+        else
+          rc = AL_ENOMEM;
         al_free(p);
         return rc;
       }
@@ -241,7 +249,8 @@ static int scan_places(sch_cc *cc, json_t *s, const char *base, sch_resource *re
         char *p = al_strdup(path);
         if (p && sch_ptr_append(&p, kw) == 0)
           rc = sch_fail(cc, AL_EINVAL, p, "expected an object");
-        else rc = AL_ENOMEM;
+        else
+          rc = AL_ENOMEM;
         al_free(p);
         return rc;
       }
@@ -263,8 +272,7 @@ int sch_scan_at(sch_cc *cc, json_t *s, const char *base, sch_resource *res, cons
   char *nbase = NULL, *frag = NULL, *abs = NULL;
   if (sch_map_getp(&cc->info, s)) return 0;
   if (depth > AL_SCHEMA_MAX_NESTING)
-    return sch_fail(cc, AL_ELIMIT, path, "subschemas nest deeper than %d",
-                    AL_SCHEMA_MAX_NESTING);
+    return sch_fail(cc, AL_ELIMIT, path, "subschemas nest deeper than %d", AL_SCHEMA_MAX_NESTING);
   if (json_is_boolean(s)) return new_info(cc, s, base, path, res, 0) ? 0 : AL_ENOMEM;
   if (!json_is_object(s))
     return sch_fail(cc, AL_EINVAL, path, "expected a schema (an object or a boolean)");
@@ -292,7 +300,10 @@ int sch_scan_at(sch_cc *cc, json_t *s, const char *base, sch_resource *res, cons
         /* the document root names itself: an alias of the retrieval URI */
         if (!known && (rc = sch_map_puts(&cc->res_by_uri, nbase, res)) < 0) goto out;
         char *u = al_strdup(nbase);
-        if (!u) { rc = AL_ENOMEM; goto out; }
+        if (!u) {
+          rc = AL_ENOMEM;
+          goto out;
+        }
         al_free(res->uri);
         res->uri = u;
       } else if (known && known->root != s) {
@@ -318,8 +329,8 @@ int sch_scan_at(sch_cc *cc, json_t *s, const char *base, sch_resource *res, cons
   }
   if (res->draft == SCH_DRAFT2020) {
     json_t *a = json_object_get(s, "$anchor");
-    if (a && (!json_is_string(a) || (rc = add_anchor(cc, res, json_string_value(a), s,
-                                                     path)) < 0)) {
+    if (a &&
+        (!json_is_string(a) || (rc = add_anchor(cc, res, json_string_value(a), s, path)) < 0)) {
       if (rc == 0) rc = sch_fail(cc, AL_EINVAL, path, "$anchor: expected a string");
       goto out;
     }
@@ -353,7 +364,8 @@ int sch_scan_document(sch_cc *cc, json_t *doc, const char *uri, const char *disp
   int draft = draft_hint;
   unsigned vocab = SCH_V_ALL;
   json_t *sv = json_is_object(doc) ? json_object_get(doc, "$schema") : NULL;
-  if (sv && !json_is_string(sv)) return sch_fail(cc, AL_EINVAL, display, "$schema: expected a string");
+  if (sv && !json_is_string(sv))
+    return sch_fail(cc, AL_EINVAL, display, "$schema: expected a string");
   if (sv && (rc = sch_meta_of(cc, json_string_value(sv), &draft, &vocab, 0)) < 0) return rc;
   sch_resource *res = new_resource(cc, uri, draft, vocab, doc);
   if (!res) return AL_ENOMEM;
@@ -366,8 +378,10 @@ sch_resource *sch_load_resource(sch_cc *cc, const char *uri, int draft_hint) {
   al_schema *s = cc->s;
   json_t *doc = NULL;
   const json_t *reg = sch_registry_get(cc->remotes, uri);
-  if (reg) doc = json_deep_copy(reg);
-  else doc = sch_builtin_load(uri);
+  if (reg)
+    doc = json_deep_copy(reg);
+  else
+    doc = sch_builtin_load(uri);
   if (!doc) {
     sch_fail(cc, reg ? AL_ENOMEM : AL_ENOTFOUND, uri,
              "no schema document with this URI (add it to the registry; Airlock never "

@@ -70,14 +70,13 @@ char *sch_uri_split(const char *uri, char **frag);
 int sch_ptr_append(char **dst, const char *s);
 /* Follow JSON pointer ptr ("" or "/a/b") from root; NULL when it does not exist.
  * on_step, when not NULL, is called with every value passed through (root included). */
-json_t *sch_ptr_get(json_t *root, const char *ptr, void (*on_step)(void *, json_t *),
-                    void *arg);
+json_t *sch_ptr_get(json_t *root, const char *ptr, void (*on_step)(void *, json_t *), void *arg);
 
 /* ---- value.c ---- */
 int sch_json_equal(const json_t *a, const json_t *b); /* 1 == (1.0 == 1) */
 uint64_t sch_json_hash(const json_t *v);
 int sch_num_cmp(const json_t *a, const json_t *b); /* -1 0 1, exact across int/real */
-int sch_is_integer(const json_t *v);                  /* int, or real with no fraction */
+int sch_is_integer(const json_t *v);               /* int, or real with no fraction */
 int sch_multiple_of(const json_t *v, const json_t *m);
 size_t sch_utf8_len(const char *s, size_t n); /* code points */
 /* Non-negative integer value of a keyword (int or integral real); -1 when not one. */
@@ -172,8 +171,8 @@ struct sch_node {
 
   /* core */
   sch_node *ref;
-  sch_node *dynref;      /* static target of $dynamicRef */
-  const char *dyn_name;  /* non-NULL when the $dynamicRef is dynamic */
+  sch_node *dynref;     /* static target of $dynamicRef */
+  const char *dyn_name; /* non-NULL when the $dynamicRef is dynamic */
   /* validation */
   unsigned types; /* 0: no `type` */
   const json_t *enum_v, *const_v;
@@ -192,6 +191,7 @@ struct sch_node {
   sch_node *contains;
   sch_prop *props;
   size_t nprops;
+  sch_map prop_index; /* name -> sch_prop *, built when there are many properties */
   sch_pprop *pprops;
   size_t npprops;
   sch_node *addl_props;
@@ -224,12 +224,12 @@ typedef struct sch_cc {
   const al_schema_registry *remotes;
   int default_draft;
   al_error *err;
-  sch_map res_by_uri;  /* uri -> sch_resource * */
-  sch_map anchors;     /* "uri#name" -> json_t * */
-  sch_map info;        /* json_t * -> sch_info * */
-  sch_map node_of;     /* json_t * -> sch_node * */
+  sch_map res_by_uri; /* uri -> sch_resource * */
+  sch_map anchors;    /* "uri#name" -> json_t * */
+  sch_map info;       /* json_t * -> sch_info * */
+  sch_map node_of;    /* json_t * -> sch_node * */
   pcre2_compile_context *pcctx;
-  sch_node **queue;    /* nodes allocated but not yet compiled */
+  sch_node **queue; /* nodes allocated but not yet compiled */
   size_t nqueue, cap_queue;
 } sch_cc;
 

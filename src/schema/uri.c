@@ -72,18 +72,24 @@ static void remove_dots(char *path) {
   memcpy(tmp, path, len + 1);
   const char *r = tmp;
   while (*r) {
-    if (strncmp(r, "../", 3) == 0) r += 3;
-    else if (strncmp(r, "./", 2) == 0) r += 2;
-    else if (strncmp(r, "/./", 3) == 0) r += 2;
-    else if (strcmp(r, "/.") == 0) r = "/";
+    if (strncmp(r, "../", 3) == 0)
+      r += 3;
+    else if (strncmp(r, "./", 2) == 0)
+      r += 2;
+    else if (strncmp(r, "/./", 3) == 0)
+      r += 2;
+    else if (strcmp(r, "/.") == 0)
+      r = "/";
     else if (strncmp(r, "/../", 4) == 0 || strcmp(r, "/..") == 0) {
       r = r[3] ? r + 3 : "/";
-      while (o > 0 && out[--o] != '/') {}
+      while (o > 0 && out[--o] != '/') {
+      }
     } else if (strcmp(r, ".") == 0 || strcmp(r, "..") == 0) {
       break;
     } else {
       if (*r == '/') out[o++] = *r++;
-      while (*r && *r != '/') out[o++] = *r++;
+      while (*r && *r != '/')
+        out[o++] = *r++;
     }
   }
   out[o] = '\0';
@@ -119,10 +125,14 @@ char *sch_uri_resolve(const char *base, const char *ref) {
         } else {
           size_t keep = 0;
           int slash = 0;
-          if (b.auth.def && b.path.n == 0) slash = 1;
+          if (b.auth.def && b.path.n == 0)
+            slash = 1;
           else
             for (size_t i = b.path.n; i > 0; i--)
-              if (b.path.p[i - 1] == '/') { keep = i; break; }
+              if (b.path.p[i - 1] == '/') {
+                keep = i;
+                break;
+              }
           path = al_malloc(keep + slash + r.path.n + 1);
           if (path) {
             memcpy(path, b.path.p, keep);
@@ -138,18 +148,35 @@ char *sch_uri_resolve(const char *base, const char *ref) {
   if (!path) return NULL;
   /* Only hierarchical paths have dot segments to remove. */
   if (auth.def || path[0] == '/') remove_dots(path);
-  size_t n = scheme.n + 1 + (auth.def ? auth.n + 2 : 0) + strlen(path) + query.n + 1 +
-             frag.n + 1 + 1;
+  size_t n =
+      scheme.n + 1 + (auth.def ? auth.n + 2 : 0) + strlen(path) + query.n + 1 + frag.n + 1 + 1;
   out = al_malloc(n);
   if (out) {
     char *o = out;
-    if (scheme.def) { memcpy(o, scheme.p, scheme.n); o += scheme.n; *o++ = ':'; }
-    if (auth.def) { *o++ = '/'; *o++ = '/'; memcpy(o, auth.p, auth.n); o += auth.n; }
+    if (scheme.def) {
+      memcpy(o, scheme.p, scheme.n);
+      o += scheme.n;
+      *o++ = ':';
+    }
+    if (auth.def) {
+      *o++ = '/';
+      *o++ = '/';
+      memcpy(o, auth.p, auth.n);
+      o += auth.n;
+    }
     size_t pl = strlen(path);
     memcpy(o, path, pl);
     o += pl;
-    if (query.def) { *o++ = '?'; memcpy(o, query.p, query.n); o += query.n; }
-    if (frag.def) { *o++ = '#'; memcpy(o, frag.p, frag.n); o += frag.n; }
+    if (query.def) {
+      *o++ = '?';
+      memcpy(o, query.p, query.n);
+      o += query.n;
+    }
+    if (frag.def) {
+      *o++ = '#';
+      memcpy(o, frag.p, frag.n);
+      o += frag.n;
+    }
     *o = '\0';
   }
   al_free(path);
@@ -191,23 +218,28 @@ char *sch_uri_split(const char *uri, char **frag) {
 
 int sch_ptr_append(char **dst, const char *s) {
   size_t old = *dst ? strlen(*dst) : 0, extra = 1;
-  for (const char *p = s; *p; p++) extra += (*p == '~' || *p == '/') ? 2 : 1;
+  for (const char *p = s; *p; p++)
+    extra += (*p == '~' || *p == '/') ? 2 : 1;
   char *n = al_realloc(*dst, old + extra + 1);
   if (!n) return AL_ENOMEM;
   char *o = n + old;
   *o++ = '/';
   for (const char *p = s; *p; p++) {
-    if (*p == '~') { *o++ = '~'; *o++ = '0'; }
-    else if (*p == '/') { *o++ = '~'; *o++ = '1'; }
-    else *o++ = *p;
+    if (*p == '~') {
+      *o++ = '~';
+      *o++ = '0';
+    } else if (*p == '/') {
+      *o++ = '~';
+      *o++ = '1';
+    } else
+      *o++ = *p;
   }
   *o = '\0';
   *dst = n;
   return 0;
 }
 
-json_t *sch_ptr_get(json_t *root, const char *ptr, void (*on_step)(void *, json_t *),
-                    void *arg) {
+json_t *sch_ptr_get(json_t *root, const char *ptr, void (*on_step)(void *, json_t *), void *arg) {
   json_t *cur = root;
   if (on_step) on_step(arg, cur);
   if (*ptr == '\0') return cur;
@@ -219,9 +251,12 @@ json_t *sch_ptr_get(json_t *root, const char *ptr, void (*on_step)(void *, json_
     while (*p && *p != '/') {
       char c = *p++;
       if (c == '~') {
-        if (*p == '0') c = '~';
-        else if (*p == '1') c = '/';
-        else return NULL;
+        if (*p == '0')
+          c = '~';
+        else if (*p == '1')
+          c = '/';
+        else
+          return NULL;
         p++;
       }
       if (n + 1 >= sizeof tok) return NULL;

@@ -135,13 +135,15 @@ static void render_value(const json_t *v, char *out, size_t n) {
     snprintf(out, n, "value");
     return;
   }
-  if (strlen(d) > AL_SCHEMA_WHY_VALUE_CHARS) snprintf(out, n, "%.*s...", AL_SCHEMA_WHY_VALUE_CHARS, d);
-  else snprintf(out, n, "%s", d);
+  if (strlen(d) > AL_SCHEMA_WHY_VALUE_CHARS)
+    snprintf(out, n, "%.*s...", AL_SCHEMA_WHY_VALUE_CHARS, d);
+  else
+    snprintf(out, n, "%s", d);
   free(d);
 }
 
 __attribute__((format(printf, 5, 6))) static int fail(vctx *c, const sch_node *n, const char *kw,
-                                                     const json_t *inst, const char *fmt, ...) {
+                                                      const json_t *inst, const char *fmt, ...) {
   if (c->quiet || c->have_why || !c->why || !c->why_len) return 0;
   char where[512], val[AL_SCHEMA_WHY_VALUE_CHARS + 8], msg[512];
   render_path(c, where, sizeof where);
@@ -155,8 +157,7 @@ __attribute__((format(printf, 5, 6))) static int fail(vctx *c, const sch_node *n
     al_free(loc);
     loc = NULL;
   }
-  snprintf(c->why, c->why_len, "%s: %s %s (schema %s)", where, val, msg,
-           loc && *loc ? loc : "#");
+  snprintf(c->why, c->why_len, "%s: %s %s (schema %s)", where, val, msg, loc && *loc ? loc : "#");
   al_free(loc);
   c->have_why = 1;
   return 0;
@@ -194,8 +195,10 @@ static void ann_cleanup(ann *a) {
 
 static int bits_set(bits *b, size_t i, size_t len) {
   if (!b->p) {
-    if (len <= sizeof b->inl) b->p = b->inl;
-    else if (!(b->p = al_malloc(len))) return AL_ENOMEM;
+    if (len <= sizeof b->inl)
+      b->p = b->inl;
+    else if (!(b->p = al_malloc(len)))
+      return AL_ENOMEM;
     memset(b->p, 0, len);
     b->n = len;
   }
@@ -243,12 +246,13 @@ static int child(vctx *c, const sch_node *n, const json_t *v, const char *key, s
   return rc;
 }
 
-static int follow(vctx *c, const sch_node *from, const sch_node *to, const json_t *inst,
-                  ann *a) {
+static int follow(vctx *c, const sch_node *from, const sch_node *to, const json_t *inst, ann *a) {
   for (int i = 0; i < c->nrefs; i++)
     if (c->ref_n[i] == to && c->ref_i[i] == inst)
-      return error(c, AL_ELIMIT, "reference loop: schema %s is applied again to the same value "
-                   "(from %s)", to->path[0] ? to->path : "#", from->path[0] ? from->path : "#");
+      return error(c, AL_ELIMIT,
+                   "reference loop: schema %s is applied again to the same value "
+                   "(from %s)",
+                   to->path[0] ? to->path : "#", from->path[0] ? from->path : "#");
   c->ref_n[c->nrefs] = to;
   c->ref_i[c->nrefs] = inst;
   c->nrefs++;
@@ -274,8 +278,8 @@ static unsigned type_bits(const json_t *v) {
 }
 
 static void type_names(unsigned t, char *out, size_t n) {
-  static const char *names[] = {"null", "boolean", "object", "array", "number", "string",
-                                "integer"};
+  static const char *names[] = {"null",   "boolean", "object", "array",
+                                "number", "string",  "integer"};
   size_t o = 0;
   out[0] = '\0';
   for (int i = 0; i < 7; i++) {
@@ -292,6 +296,8 @@ static int regex_match(vctx *c, pcre2_code *re, const char *s, size_t len) {
     rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, c->md, c->s->mctx);
   if (rc >= 0) return 1;
   if (rc == PCRE2_ERROR_NOMATCH) return 0;
+  if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)
+    return error(c, AL_EINVAL, "string is not valid UTF-8");
   return error(c, AL_ELIMIT, "regular expression failed to finish (PCRE2 error %d)", rc);
 }
 
@@ -353,7 +359,8 @@ static int unique(vctx *c, const sch_node *n, const json_t *inst) {
   if (len < 2) return 1;
   hidx *h = al_malloc(len * sizeof *h);
   if (!h) return error(c, AL_ENOMEM, "out of memory");
-  for (size_t i = 0; i < len; i++) h[i] = (hidx){sch_json_hash(json_array_get(inst, i)), i};
+  for (size_t i = 0; i < len; i++)
+    h[i] = (hidx){sch_json_hash(json_array_get(inst, i)), i};
   qsort(h, len, sizeof *h, cmp_hidx);
   int rc = 1;
   for (size_t i = 0; i < len && rc == 1; i++)
@@ -406,8 +413,10 @@ static int v_array(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
     if (found < n->min_contains)
       return n->min_contains == 1 && !json_object_get(n->json, "minContains")
                  ? fail(c, n, "contains", inst, "has no item matching contains")
-                 : fail(c, n, "minContains", inst, "has %lld items matching contains, fewer "
-                        "than %lld", found, n->min_contains);
+                 : fail(c, n, "minContains", inst,
+                        "has %lld items matching contains, fewer "
+                        "than %lld",
+                        found, n->min_contains);
     if (n->max_contains >= 0 && found > n->max_contains)
       return fail(c, n, "maxContains", inst, "has %lld items matching contains, more than %lld",
                   found, n->max_contains);
@@ -433,9 +442,9 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
     for (size_t i = 0; i < json_array_size(req); i++) {
       const json_t *r = json_array_get(req, i);
       if (!json_object_getn(inst, json_string_value(r), json_string_length(r)))
-        return fail(c, n, json_object_get(n->json, "dependencies") ? "dependencies"
-                    : "dependentRequired", inst, "has \"%s\" but lacks \"%s\"",
-                    n->depreq[d].name, json_string_value(r));
+        return fail(c, n,
+                    json_object_get(n->json, "dependencies") ? "dependencies" : "dependentRequired",
+                    inst, "has \"%s\" but lacks \"%s\"", n->depreq[d].name, json_string_value(r));
     }
   }
   if (n->nprops || n->npprops || n->addl_props || n->prop_names) {
@@ -453,11 +462,16 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
         json_decref(name);
         if (rc != 1) return rc;
       }
-      for (size_t i = 0; i < n->nprops; i++) {
-        if (n->props[i].len != kl || memcmp(n->props[i].name, k, kl) != 0) continue;
+      const sch_prop *p = NULL;
+      if (n->prop_index.len) {
+        p = sch_map_get(&n->prop_index, k, kl);
+      } else {
+        for (size_t i = 0; i < n->nprops && !p; i++)
+          if (n->props[i].len == kl && memcmp(n->props[i].name, k, kl) == 0) p = &n->props[i];
+      }
+      if (p) {
         matched = 1;
-        if ((rc = child(c, n->props[i].node, v, k, 0)) != 1) return rc;
-        break;
+        if ((rc = child(c, p->node, v, k, 0)) != 1) return rc;
       }
       for (size_t i = 0; i < n->npprops; i++) {
         if ((rc = regex_match(c, n->pprops[i].re, k, kl)) < 0) return rc;
@@ -468,8 +482,10 @@ static int v_object(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
       if (!matched && n->addl_props) {
         if (n->addl_props->is_bool && !n->addl_props->bool_val) {
           push_path(c, k, 0);
-          fail(c, n, "additionalProperties", v, "is not allowed: property \"%s\" is not "
-               "defined", k);
+          fail(c, n, "additionalProperties", v,
+               "is not allowed: property \"%s\" is not "
+               "defined",
+               k);
           c->npath--;
           return 0;
         }
@@ -513,8 +529,8 @@ static int v_logic(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
       if (rc < 0) return rc;
       if (any && !a) break; /* nothing to collect: first match decides */
     }
-    if (!any) return fail(c, n, "anyOf", inst, "matches none of the %zu anyOf schemas",
-                          n->any_of.n);
+    if (!any)
+      return fail(c, n, "anyOf", inst, "matches none of the %zu anyOf schemas", n->any_of.n);
   }
   if (n->one_of.n) {
     size_t first = 0, count = 0;
@@ -531,8 +547,8 @@ static int v_logic(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
         return fail(c, n, "oneOf", inst, "matches oneOf schemas %zu and %zu, not exactly one",
                     first, i);
     }
-    if (!count) return fail(c, n, "oneOf", inst, "matches none of the %zu oneOf schemas",
-                            n->one_of.n);
+    if (!count)
+      return fail(c, n, "oneOf", inst, "matches none of the %zu oneOf schemas", n->one_of.n);
   }
   if (n->not_) {
     ann m;
@@ -561,8 +577,10 @@ static int v_unevaluated(vctx *c, const sch_node *n, const json_t *inst, ann *a)
       if (bits_get(&a->items, i)) continue;
       if (n->uneval_items->is_bool && !n->uneval_items->bool_val) {
         push_path(c, NULL, i);
-        fail(c, n, "unevaluatedItems", json_array_get(inst, i), "is not allowed: item %zu is "
-             "not evaluated by any keyword", i);
+        fail(c, n, "unevaluatedItems", json_array_get(inst, i),
+             "is not allowed: item %zu is "
+             "not evaluated by any keyword",
+             i);
         c->npath--;
         return 0;
       }
@@ -579,8 +597,10 @@ static int v_unevaluated(vctx *c, const sch_node *n, const json_t *inst, ann *a)
       if (bits_get(&a->props, pos++)) continue;
       if (n->uneval_props->is_bool && !n->uneval_props->bool_val) {
         push_path(c, k, 0);
-        fail(c, n, "unevaluatedProperties", v, "is not allowed: property \"%s\" is not "
-             "evaluated by any keyword", k);
+        fail(c, n, "unevaluatedProperties", v,
+             "is not allowed: property \"%s\" is not "
+             "evaluated by any keyword",
+             k);
         c->npath--;
         return 0;
       }
@@ -654,15 +674,15 @@ static int vnode(vctx *c, const sch_node *n, const json_t *inst, ann *a) {
   int rc;
   if (n->is_bool) {
     if (n->bool_val) return 1;
-    return fail(c, n, NULL, inst, "is not allowed (schema false)");
+    return fail(c, n, NULL, inst, "is not allowed by a false schema");
   }
   if (!n->has_keywords) return 1;
   if (c->depth >= AL_SCHEMA_MAX_EVAL_DEPTH)
     return error(c, AL_ELIMIT, "evaluation deeper than %d levels at schema %s",
                  AL_SCHEMA_MAX_EVAL_DEPTH, n->path[0] ? n->path : "#");
   if (++c->steps > c->budget && over_budget(c))
-    return error(c, AL_ELIMIT, "validation took more than %llu steps (schema %s)",
-                 c->budget, n->path[0] ? n->path : "#");
+    return error(c, AL_ELIMIT, "validation took more than %llu steps (schema %s)", c->budget,
+                 n->path[0] ? n->path : "#");
   if (reserve(c, c->depth + 1) < 0) return error(c, AL_ENOMEM, "out of memory");
   c->depth++;
   int pushed = 0;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "airlock/jail.h"
@@ -94,7 +95,7 @@ static const escase cases[] = {
     {"chroot: seccomp", "", "chroot", "", "EPERM", NULL, 0, 0, "seccomp", 0},
     {"TIOCSTI, also with high bits set: seccomp masked compare", "", "tiocsti", "", "EPERM EPERM", NULL, 0, 0, "seccomp", 0},
     {"memfd exec: memfd_create plain/MFD_EXEC and fexecve denied by seccomp, /proc/self/fd exec of a sealed memfd refused", "", "memfd_exec", "", "EPERM EPERM EPERM EACCES", NULL, 0, 0, "seccomp", 0},
-    {"32-bit int 0x80 system call: seccomp kills (bad arch)", "", "int80", "", NULL, NULL, SIGSYS, 0, "seccomp", 0},
+    {"32-bit int 0x80 system call: seccomp kills (bad arch)", "", "int80", "", NULL, NULL, SIGSYS, 0, "seccomp", 0}, /* see int80_host */
     {"signal a host process: pid namespace", "", "kill", "%pid", "ESRCH", NULL, 0, 0, NULL, 0},
     {"SIGKILL the jail's init: Landlock signal scoping", "", "kill", "1", "EPERM", NULL, 0, 0, "landlock_scope", 0},
     {"inherited file descriptors: closed", "", "inherited_fds", "", "closed", NULL, 0, 0, NULL, 0},
@@ -163,8 +164,30 @@ static int make_policy(const char *yaml, al_jail_policy **p, char *why, size_t n
   return rc;
 }
 
-static void run_case(const escase *c) {
+/* Without the kernel's 32-bit entry (IA32 emulation off) int 0x80 faults with SIGSEGV on
+ * the host too: there is no 32-bit system call for the filter to stop. */
+static int int80_signal(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(hostile, "hostile", "int80", (char *)NULL);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV ? SIGSEGV : SIGSYS;
+}
+
+static void run_case(const escase *c0) {
   char why[512] = "", arg[256], out[4096] = "";
+  escase cc = *c0;
+  const escase *c = &cc;
+  if (!strcmp(cc.mode, "int80") && int80_signal() == SIGSEGV) {
+    cc.signal = SIGSEGV;
+    cc.name = "32-bit int 0x80 system call: the kernel has no 32-bit entry here (SIGSEGV on the host too)";
+  }
   al_jail_policy *p = NULL;
   al_jail_proc *j = NULL;
   int pfd[2] = {-1, -1}, ok = 0;
@@ -193,9 +216,17 @@ static void run_case(const escase *c) {
   close(pfd[1]);
   pfd[1] = -1;
   size_t used = 0;
-  ssize_t r;
-  while (used < sizeof out - 1 && (r = read(pfd[0], out + used, sizeof out - 1 - used)) > 0)
-    used += (size_t)r;
+  for (;;) { /* read stdout while the wall-clock limit is enforced (event-loop style) */
+    int64_t left = al_jail_wall_left_ms(j);
+    struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+    int pn = poll(&pf, 1, left < 0 ? -1 : (int)left + 1);
+    if (pn == 0) {
+      al_jail_wait(j, 1, NULL);
+      continue;
+    }
+    ssize_t r = read(pfd[0], out + used, sizeof out - 1 - used);
+    if (r <= 0 || (used += (size_t)r) >= sizeof out - 1) break;
+  }
   out[used] = '\0';
   al_jail_outcome o;
   if (al_jail_wait(j, 0, &o) != 1) {
@@ -313,7 +344,7 @@ done:
 /* ---- setup -------------------------------------------------------------------------- */
 
 static int listen_inet(int type, int *port) {
-  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
@@ -325,7 +356,7 @@ static int listen_inet(int type, int *port) {
 }
 
 static int listen_unix(const char *name, int abstract) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   socklen_t len = sizeof a;
   if (abstract) {

@@ -8,7 +8,9 @@
  * read-only bind. A mode that unexpectedly succeeds prints "RESULT ESCAPED". Modes that
  * test limits (fork, memory, cpu, wall, fsize) are ended by the jail instead.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -32,6 +32,7 @@ struct cls_lex {
   edge *edges;
   size_t ecap, ecount;
   int32_t *term;
+  uint64_t *rkey; /* for children of the root: the token hash they stand for (else 0) */
   uint32_t nnodes, ncap;
   cls_lex_entry *ents;
   size_t nents, entcap;
@@ -122,9 +123,13 @@ static int node_new(cls_lex *lx, uint32_t *out) {
     int32_t *nt = al_realloc(lx->term, nc * sizeof *nt);
     if (!nt) return AL_ENOMEM;
     lx->term = nt;
+    uint64_t *nk = al_realloc(lx->rkey, nc * sizeof *nk);
+    if (!nk) return AL_ENOMEM;
+    lx->rkey = nk;
     lx->ncap = nc;
   }
   lx->term[lx->nnodes] = -1;
+  lx->rkey[lx->nnodes] = 0;
   *out = lx->nnodes++;
   return 0;
 }
@@ -150,6 +155,7 @@ void cls_lex_free(cls_lex *lx) {
   al_free(lx->owned);
   al_free(lx->edges);
   al_free(lx->term);
+  al_free(lx->rkey);
   al_free(lx->ents);
   al_free(lx);
 }
@@ -301,10 +307,26 @@ static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t child)
   return rc;
 }
 
-/* Build one phrase as a private chain of nodes from the root: after each slot, every
- * alternative joins one node, and an optional slot carries its predecessors forward. The
- * lexicon is thus an NFA (one key may lead to several children), linear in the size of the
- * specs -- a trie would multiply out every optional slot. */
+/* The shared child of the root for a token: the first word of every phrase starting with
+ * it leads to one node, so matching fans out from the root once per token, not once per
+ * phrase. */
+static int root_child(cls_lex *lx, const ptok *t, uint32_t *out) {
+  uint64_t key = t->wild ? KEY_WILD : t->h;
+  uint32_t c[64];
+  unsigned n = lx->ecap ? edge_each(lx, 0, key, c, 64) : 0;
+  for (unsigned i = 0; i < n; i++)
+    if (lx->rkey[c[i]] == (key | 1)) return *out = c[i], 0;
+  int rc = node_new(lx, out);
+  if (!rc) lx->rkey[*out] = key | 1, rc = tok_edge(lx, 0, t, *out);
+  return rc;
+}
+
+/* Build one phrase: its first words hang off shared children of the root; from there on the
+ * phrase is a private chain of nodes where, after each slot, every alternative joins one
+ * node, and an optional slot carries its predecessors forward. The lexicon is thus an NFA
+ * (one key may lead to several children), linear in the size of the specs -- a trie would
+ * multiply out every optional slot -- and private chains mean no phrase can continue
+ * another's prefix. */
 static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
   int rc = 0;
   size_t maxlen = 0;
@@ -315,31 +337,47 @@ static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
     maxlen += m;
   }
   if (maxlen > CLS_PHRASE_MAX_TOKENS) return AL_ELIMIT;
-  uint32_t *front = al_calloc(2 * (p->nslots + 2), sizeof *front);
+  size_t fcap = p->nalts + p->nslots + 2;
+  uint32_t *front = al_calloc(2 * fcap, sizeof *front);
   if (!front) return AL_ENOMEM;
-  uint32_t *next = front + p->nslots + 2;
+  uint32_t *next = front + fcap;
   size_t nf = 1, nn;
   front[0] = 0;
   for (size_t si = 0; si < p->nslots && !rc; si++) {
     const pslot *s = &p->slots[si];
     uint32_t join = 0;
-    if ((rc = node_new(lx, &join))) break;
+    nn = 0;
     for (size_t x = 0; x < nf && !rc; x++) {
       for (size_t a = 0; a < s->n && !rc; a++) {
         const palt *alt = &p->alts[s->first + a];
         uint32_t y = front[x];
-        for (size_t k = 0; k + 1 < alt->n && !rc; k++) {
+        for (size_t k = 0; k < alt->n && !rc; k++) {
+          const ptok *t = &p->toks[alt->first + k];
           uint32_t z;
-          if (!(rc = node_new(lx, &z))) rc = tok_edge(lx, y, &p->toks[alt->first + k], z);
+          if (y == 0) {
+            rc = root_child(lx, t, &z);
+            if (!rc && k + 1 == alt->n) {
+              size_t d = 0;
+              while (d < nn && next[d] != z) d++;
+              if (d == nn) next[nn++] = z;
+            }
+          } else if (k + 1 == alt->n) {
+            if (!join && !(rc = node_new(lx, &join))) next[nn++] = join;
+            if (!rc) rc = tok_edge(lx, y, t, join);
+            z = join;
+          } else if (!(rc = node_new(lx, &z))) {
+            rc = tok_edge(lx, y, t, z);
+          }
           y = z;
         }
-        if (!rc) rc = tok_edge(lx, y, &p->toks[alt->first + alt->n - 1], join);
       }
     }
-    nn = 0;
-    next[nn++] = join;
     if (s->optional)
-      for (size_t x = 0; x < nf; x++) next[nn++] = front[x];
+      for (size_t x = 0; x < nf; x++) {
+        size_t d = 0;
+        while (d < nn && next[d] != front[x]) d++;
+        if (d == nn) next[nn++] = front[x];
+      }
     memcpy(front, next, nn * sizeof *front);
     nf = nn;
   }
@@ -529,14 +567,16 @@ int cls_matcher_feed(cls_matcher *m, const cls_tok *tok, cls_match_cb cb, void *
     uint32_t from = i < m->n ? m->act[i].node : 0;
     unsigned depth = i < m->n ? m->act[i].depth : 0;
     size_t start = i < m->n ? m->act[i].start : tok->start;
-    uint32_t c[16];
+    uint32_t c[CLS_MATCH_FANOUT];
     unsigned nc = 0;
     if (usable) {
-      nc += edge_each(lx, from, tok->h, c + nc, 16 - nc);
-      if (fuzzy && (tok->flags & CLS_TF_ELONG)) nc += edge_each(lx, from, KEY_SKEL(tok->hskel), c + nc, 16 - nc);
-      if (fuzzy && (tok->flags & CLS_TF_MASK)) nc += edge_each(lx, from, KEY_MASK(tok->h), c + nc, 16 - nc);
+      nc += edge_each(lx, from, tok->h, c + nc, CLS_MATCH_FANOUT - nc);
+      if (fuzzy && (tok->flags & CLS_TF_ELONG))
+        nc += edge_each(lx, from, KEY_SKEL(tok->hskel), c + nc, CLS_MATCH_FANOUT - nc);
+      if (fuzzy && (tok->flags & CLS_TF_MASK))
+        nc += edge_each(lx, from, KEY_MASK(tok->h), c + nc, CLS_MATCH_FANOUT - nc);
     }
-    nc += edge_each(lx, from, KEY_WILD, c + nc, 16 - nc);
+    nc += edge_each(lx, from, KEY_WILD, c + nc, CLS_MATCH_FANOUT - nc);
     for (unsigned k = 0; k < nc && !stop; k++) {
       int dup = 0;
       for (unsigned j = 0; j < k; j++) dup |= c[j] == c[k];

@@ -28,7 +28,8 @@
 #include "airlock/error.h"
 #include "scan/detectors/cls_text.h"
 
-#define CLS_MATCH_ACTIVE 64
+#define CLS_MATCH_ACTIVE 128 /* partial matches kept per matcher */
+#define CLS_MATCH_FANOUT 64  /* children followed from one node per token */
 
 enum { CLS_LEX_FUZZY = 1u << 0 };
 

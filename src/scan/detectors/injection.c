@@ -50,6 +50,9 @@ static const char *const override_specs[] = {
     "(instead|now) (you will|you must|do the following|follow these|your task is|your new task)",
     "(ignore|disregard) (what|everything|anything) (is|was|comes)? (written|said|stated)? (above|before|earlier|previously)",
     "(stop|end|terminate|exit|halt) (the)? (current|previous)? (task|role|simulation|instructions) and",
+    "(forget|ignore|disregard|erase) (everything|all|anything) (that)? (you have|youve|you|you ve)? "
+    "(have)? (learned|learnt|been told|know|knew|were told|got|received) (before|so far|until now|previously)?",
+    "(forget|ignore|disregard) everything (to your core)? (before|above|prior|previously)",
     "(system|admin|administrator|developer|root) (override|command|notice|update)",
     NULL,
 };
@@ -62,9 +65,15 @@ static const char *const jailbreak_specs[] = {
     "(enable|activate|enter|enabled|activated|switch to|turn on|simulate|simulating) (the)? "
     "(developer|dev|god|jailbreak|unrestricted|dan|debug|sudo|admin|evil|unfiltered) mode",
     "jailbreak|jailbroken|jailbreaking",
-    "(not|never|no longer) (bound|restricted|limited|constrained|held back) by (any|the|openais|"
-    "ethical|moral|its|their|your)? (rules|restrictions|guidelines|policies|limitations|filters|"
-    "ethics|morals|content policy|ethical guidelines|safety|constraints|programming)",
+    "(not|never|no longer|isnt|arent) (bound|restricted|limited|constrained|held back|confined|"
+    "governed) (by|to) (any|all)? (of)? (the|openais|chatgpts|open ai|openai|its|their|your|his|her)? "
+    "(ethical|moral|usual|typical|normal|standard)? (rules|restrictions|guidelines|policies|policy|"
+    "limitations|filters|ethics|morals|content policy|settings|safety|constraints|programming|"
+    "confines|principles|laws|protocols)",
+    "(broken|break|breaks|broke|breaking) free (of|from)",
+    "(doesnt|does not|dont|do not|never|wont|will not) (follow|care about|adhere to|abide by|obey|"
+    "respect) (any)? (of)? (the|its|your|openais)? (ethical|moral)? (principles|guidelines|rules|ethics|"
+    "morals|laws|policies|restrictions|filters)",
     "(without|no|free of|free from|break free of|broken free of|freed from|unbound by|devoid of) "
     "(any)? (ethical|moral|content)? (restrictions|limitations|filters|censorship|guidelines|"
     "ethics|morals|boundaries|constraints|safeguards|content policy|policies|rules)",
@@ -117,6 +126,11 @@ static const char *const weak_specs[] = {
     "(simulate|roleplay|role play|pretend) (a|an)? (conversation|scenario|character) (where|in which|"
     "who|that)",
     "(opposite|antonym) (of what|of everything)", "(token|tokens) (system|will be deducted|deducted)",
+    "(you are|youre|you re) (now|going to) (act as|be|pretend|play|roleplay|become)?",
+    "(simulate|simulating|emulate) (a|an|the)? (chatbot|ai|mode|persona|virtual machine)",
+    "(opposite|two|2|different|evil|alter) (personality|personalities|persona|personas|ego)",
+    "(promote|encourage|condone) (and encourage|and promote)? (harmful|illegal|unethical|dangerous) "
+    "(behavior|behaviour|activities|content)",
     NULL,
 };
 

@@ -3,7 +3,6 @@
  * Patterns are loose on purpose (Hyperscan reports each possible end); verify() keeps the
  * candidate whose end is a real boundary and that the validator accepts (RFC-shaped e-mail
  * with a letter TLD; inet_pton for IP addresses). */
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -80,8 +79,12 @@ static int ipv4_verify(const void *st, const char *t, size_t len, size_t s, size
     for (int w = 0; version_words[w]; w++)
       if (strlen(version_words[w]) == p - k && !strncasecmp(t + k, version_words[w], p - k))
         return 0;
+  /* first two octets (inet_pton accepted the text, so they are 1-3 digits each); no
+   * sscanf: it would strlen() the whole remaining buffer */
   unsigned a = 0, b = 0;
-  sscanf(t + s, "%u.%u", &a, &b);
+  size_t i = s;
+  while (i < e && t[i] != '.') a = a * 10 + (unsigned)(t[i++] - '0');
+  for (i++; i < e && t[i] != '.'; i++) b = b * 10 + (unsigned)(t[i] - '0');
   const char *what = a == 10 || (a == 172 && b >= 16 && b < 32) || (a == 192 && b == 168)
                          ? "private"
                      : a == 127 ? "loopback"

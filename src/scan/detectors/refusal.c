@@ -119,8 +119,9 @@ static const char *const deflect_specs[] = {
 static const char *const negator_specs[] = {
     "(i|we) (cannot|cant|can not) (stress|emphasize|overstate|understate|recommend|thank|say) "
     "(this|that|it|how|enough)?",
-    "(i|we) (cannot|cant|can not) (help|wait|believe|imagine|guarantee|promise|predict|"
-    "be sure|be certain|confirm|verify|access|browse|see|view|know|tell you exactly) (but)?",
+    "(i|we) (cannot|cant|can not) help but",
+    "(i|we) (cannot|cant|can not) (wait|believe|imagine|guarantee|promise|predict|be sure|"
+    "be certain|confirm|verify|access|browse|see|view|know|tell you exactly)",
     "(im|i am|i m) (really|very|so)? sorry (to hear|for your|for the|about|you|if|for any|that you)",
     "sorry (for the confusion|for any confusion|for the inconvenience|about that)",
     "(i|we) apologize for (the|any) (confusion|inconvenience|misunderstanding|error|mistake)",

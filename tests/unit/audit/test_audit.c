@@ -141,7 +141,9 @@ static void test_escaping_and_read(void **state) {
   const char weird[] = "a\"b\\c\n\x01\xff\xc3\xa9\xe2\x82";
   assert_int_equal(al_audit_token(w, "r\"x", weird, sizeof weird - 1), 0);
   assert_int_equal(al_audit_token(w, "r", "h\xc3\xa9llo", 6), 0);
-  assert_int_equal(al_audit_append(w, "bad type!", json_object()), AL_EINVAL);
+  json_t *empty = json_object();
+  assert_int_equal(al_audit_append(w, "bad type!", empty), AL_EINVAL);
+  json_decref(empty);
   assert_int_equal(al_audit_close(w), 0);
   collect c = {0};
   assert_int_equal(al_audit_read(f->log, on_rec, &c, NULL), 0);

@@ -547,6 +547,38 @@ static void flaw5_latency_under_load(void **state) {
   for (int i = 0; i < N; i++) assert_int_equal(d[i], 0);
 }
 
+/* Clients that give up while v1 holds their requests back: finbot must free the orphaned
+ * requests when the timers fire and keep serving. */
+static void clients_gone_during_delay(void **state) {
+  enum { N = 40 };
+  CURLM *m = curl_multi_init();
+  CURL *easy[N];
+  resp rs[N];
+  struct curl_slist *h = json_headers();
+  const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}";
+  for (int i = 0; i < N; i++) {
+    easy[i] = make_easy(&srv[S_V1], "POST", "/v1/chat/completions", body, strlen(body), &rs[i], h);
+    curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, 3L);
+    curl_multi_add_handle(m, easy[i]);
+  }
+  int running = 1;
+  while (running) {
+    curl_multi_perform(m, &running);
+    if (running) curl_multi_poll(m, NULL, 0, 10, NULL);
+  }
+  for (int i = 0; i < N; i++) {
+    curl_multi_remove_handle(m, easy[i]);
+    curl_easy_cleanup(easy[i]);
+    resp_free(&rs[i]);
+  }
+  curl_slist_free_all(h);
+  curl_multi_cleanup(m);
+  usleep(300 * 1000); /* longer than any delay those requests got (2 ms x 40) */
+  char *a = ask(&srv[S_V1], "What are your opening hours?");
+  assert_non_null(strstr(a, "9:00"));
+  free(a);
+}
+
 static void benign_scary_words(void **state) {
   for (int v = S_V1; v <= S_V2; v++) {
     char *a = ask(&srv[v], "How do I kill a Python process?");
@@ -790,6 +822,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(flaw1_system_prompt),   cmocka_unit_test(flaw2_fiction_advice),
       cmocka_unit_test(flaw3_card_number_direct), cmocka_unit_test(tool_calls_path),
       cmocka_unit_test(flaw4_broken_json),     cmocka_unit_test(flaw5_latency_under_load),
+      cmocka_unit_test(clients_gone_during_delay),
       cmocka_unit_test(benign_scary_words),    cmocka_unit_test(streaming_framing),
       cmocka_unit_test(logprobs_consistent),   cmocka_unit_test(max_tokens_truncates),
       cmocka_unit_test(errors),                cmocka_unit_test(fixed_and_unix),

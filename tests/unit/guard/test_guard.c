@@ -28,7 +28,7 @@ static const char *base_policy =
     "output:\n"
     "  - detectors: [pii.credit_card]\n"
     "    action: redact\n"
-    "  - detectors: [secret]\n"
+    "  - detectors: [secret.aws_access_key]\n"
     "    action: block\n";
 
 static al_guard_policy *load(const char *text, al_error *e) {
@@ -62,7 +62,7 @@ typedef struct bad_case {
 static void test_policy_errors(void **state) {
   static const bad_case cases[] = {
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x/v1}\nbogus: 1\n", 3, 1, "unknown key 'bogus'"},
-      {"listen: nowhere\nupstream: {base_url: http://x/v1}\n", 1, 9, "HOST:PORT"},
+      {"listen: nowhere\nupstream: {base_url: http://x/v1}\n", 1, 1, "HOST:PORT"},
       {"listen: 127.0.0.1:0\n", 1, 1, "upstream"},
       {"listen: 127.0.0.1:0\nupstream: {base_url: ftp://x}\n", 2, 0, "http://"},
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\ninput:\n  - detectors: [pii.nope]\n    action: block\n", 4, 0, "unknown detector 'pii.nope'"},
@@ -73,14 +73,14 @@ static void test_policy_errors(void **state) {
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\nroutes:\n  /v2/x: {}\n", 4, 0, "unknown route"},
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x, timeout: soon}\n", 2, 0, "duration"},
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\naudit: {dir: /tmp/x}\n", 3, 0, "key"},
-      {"listen: [1\n", 1, 0, ""},
+      {"listen: [1\n", -1, 0, "closing bracket"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     al_error e;
     al_guard_policy *p = load(cases[i].yaml, &e);
     if (p) fail_msg("case %zu loaded", i);
     assert_string_equal(e.file, "p.yaml");
-    if (e.line != cases[i].line) fail_msg("case %zu: line %d, expected %d (%s)", i, e.line, cases[i].line, e.msg);
+    if (cases[i].line >= 0 && e.line != cases[i].line) fail_msg("case %zu: line %d, expected %d (%s)", i, e.line, cases[i].line, e.msg);
     if (cases[i].col && e.col != cases[i].col) fail_msg("case %zu: col %d (%s)", i, e.col, e.msg);
     if (!strstr(e.msg, cases[i].msg)) fail_msg("case %zu: message '%s'", i, e.msg);
   }
@@ -262,7 +262,7 @@ static void run_stream(const char *text, size_t piece, size_t window, sink *out,
   *feed_rc = 0;
   size_t n = strlen(text);
   for (size_t i = 0; i < n && !*feed_rc; i += piece) {
-    char part[64];
+    char part[128];
     size_t k = n - i < piece ? n - i : piece;
     memcpy(part, text + i, k);
     part[k] = '\0';
@@ -299,7 +299,10 @@ static void test_stream_clean(void **state) {
   sink out;
   int rc;
   size_t leaks = 0;
-  const char *t = "Hello there, this is a perfectly ordinary answer with nothing to hide.";
+  const char *t = "Hello there, this is a perfectly ordinary answer with nothing to hide. It goes on "
+                  "for a while so that the hold-back window (the widest pattern of the output "
+                  "detectors, about ninety bytes here, plus the policy window) is passed several "
+                  "times and text flows to the client while the model is still writing.";
   run_stream(t, 3, 8, &out, &rc, &leaks, NULL);
   assert_int_equal(rc, 0);
   joined j;
@@ -316,7 +319,9 @@ static void test_stream_block_split_secret(void **state) {
   sink out;
   int rc;
   size_t leaks = 0;
-  const char *t = "Sure. The key is AKIAIOSFODNN7EXAMPLE and that is all you need to know.";
+  const char *t = "Sure. Here is a long preamble that says nothing much at all, only words to pass "
+                  "the hold-back window before the secret arrives. The key is AKIAIOSFODNN7EXAMPLE "
+                  "and that is all you need to know.";
   run_stream(t, 2, 0, &out, &rc, &leaks, "AKIA");
   assert_int_equal(rc, AL_EINTEGRITY);
   assert_int_equal(leaks, 0);
@@ -335,13 +340,15 @@ static void test_stream_redact_split_card(void **state) {
   sink out;
   int rc;
   size_t leaks = 0;
-  const char *t = "Your card 4111 1111 1111 1111 is on file.";
+  const char *t = "Your card 4111 1111 1111 1111 is on file. Nothing else is stored, and this "
+                  "sentence runs on for a while so that text is released before the end.";
   run_stream(t, 3, 4, &out, &rc, &leaks, "4111");
   assert_int_equal(rc, 0);
   assert_int_equal(leaks, 0);
   joined j;
   join(&out.out, &j);
-  assert_string_equal(j.text.data, "Your card [CREDIT_CARD_1] is on file.");
+  assert_string_equal(j.text.data, "Your card [CREDIT_CARD_1] is on file. Nothing else is stored, and this "
+                                   "sentence runs on for a while so that text is released before the end.");
   assert_true(j.done);
   al_buf_cleanup(&j.text);
   al_buf_cleanup(&out.out);

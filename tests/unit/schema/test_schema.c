@@ -53,7 +53,8 @@ static void messages(void **state) {
   al_schema_free(s);
 
   s = compile_ok("{\"type\": \"object\", \"required\": [\"name\"], \"additionalProperties\": false,"
-                 " \"properties\": {\"name\": {\"minLength\": 2}}}", AL_SCHEMA_DRAFT_AUTO);
+                 " \"properties\": {\"name\": {\"minLength\": 2}}}",
+                 AL_SCHEMA_DRAFT_AUTO);
   assert_int_equal(check(s, "[]", why, sizeof why), 0);
   assert_string_equal(why, "(root): [] is not of type object (schema /type)");
   assert_int_equal(check(s, "{}", why, sizeof why), 0);
@@ -83,10 +84,12 @@ static void unsupported_keywords(void **state) {
                    AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "$recursiveRef"));
   assert_int_equal(compile_err("{\"properties\": {\"a\": {\"$recursiveAnchor\": true}}}",
-                               AL_SCHEMA_DRAFT2020, &e), AL_EUNSUPPORTED);
+                               AL_SCHEMA_DRAFT2020, &e),
+                   AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "/properties/a/$recursiveAnchor"));
-  assert_int_equal(compile_err("{\"items\": [{}], \"additionalItems\": false}",
-                               AL_SCHEMA_DRAFT2020, &e), AL_EINVAL); /* items must be a schema */
+  assert_int_equal(
+      compile_err("{\"items\": [{}], \"additionalItems\": false}", AL_SCHEMA_DRAFT2020, &e),
+      AL_EINVAL); /* items must be a schema */
   assert_int_equal(compile_err("{\"additionalItems\": false}", AL_SCHEMA_DRAFT2020, &e),
                    AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "additionalItems"));
@@ -100,17 +103,20 @@ static void unsupported_keywords(void **state) {
   assert_non_null(strstr(e.msg, "unevaluatedProperties"));
   /* drafts other than 7 and 2020-12 */
   assert_int_equal(compile_err("{\"$schema\": \"http://json-schema.org/draft-04/schema#\"}",
-                               AL_SCHEMA_DRAFT_AUTO, &e), AL_EUNSUPPORTED);
+                               AL_SCHEMA_DRAFT_AUTO, &e),
+                   AL_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "$schema"));
   assert_int_equal(compile_err("{\"$schema\": \"https://json-schema.org/draft/2019-09/schema\"}",
-                               AL_SCHEMA_DRAFT_AUTO, &e), AL_EUNSUPPORTED);
+                               AL_SCHEMA_DRAFT_AUTO, &e),
+                   AL_EUNSUPPORTED);
   /* a meta-schema requiring a vocabulary Airlock lacks (format assertion) */
   al_schema_registry *r = al_schema_registry_new();
-  json_t *meta = json_loads(
-      "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\","
-      " \"$id\": \"http://x.test/meta\", \"$vocabulary\": {"
-      "  \"https://json-schema.org/draft/2020-12/vocab/core\": true,"
-      "  \"https://json-schema.org/draft/2020-12/vocab/format-assertion\": true}}", 0, NULL);
+  json_t *meta =
+      json_loads("{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\","
+                 " \"$id\": \"http://x.test/meta\", \"$vocabulary\": {"
+                 "  \"https://json-schema.org/draft/2020-12/vocab/core\": true,"
+                 "  \"https://json-schema.org/draft/2020-12/vocab/format-assertion\": true}}",
+                 0, NULL);
   assert_int_equal(al_schema_registry_add(r, "http://x.test/meta", meta), 0);
   json_t *sch = json_loads("{\"$schema\": \"http://x.test/meta\", \"format\": \"email\"}", 0, NULL);
   al_schema *s = NULL;
@@ -136,7 +142,8 @@ static void compile_errors(void **state) {
   assert_int_equal(e.line, 2);
   assert_true(e.col > 0);
   assert_int_equal(compile_err("{\"properties\": {\"a\": {\"pattern\": \"(unclosed\"}}}",
-                               AL_SCHEMA_DRAFT_AUTO, &e), AL_EINVAL);
+                               AL_SCHEMA_DRAFT_AUTO, &e),
+                   AL_EINVAL);
   assert_non_null(strstr(al_error_format(&e, out, sizeof out),
                          "schema /properties/a/pattern: bad regular expression"));
   assert_int_equal(compile_err("{\"patternProperties\": {\"[\": true}}", AL_SCHEMA_DRAFT7, &e),
@@ -153,8 +160,9 @@ static void compile_errors(void **state) {
   assert_int_equal(compile_err("{\"$ref\": \"#/$defs/missing\"}", AL_SCHEMA_DRAFT_AUTO, &e),
                    AL_ENOTFOUND);
   assert_non_null(strstr(e.msg, "points at nothing"));
-  assert_int_equal(compile_err("{\"$ref\": \"http://nowhere.test/s.json\"}", AL_SCHEMA_DRAFT_AUTO,
-                               &e), AL_ENOTFOUND);
+  assert_int_equal(
+      compile_err("{\"$ref\": \"http://nowhere.test/s.json\"}", AL_SCHEMA_DRAFT_AUTO, &e),
+      AL_ENOTFOUND);
   assert_non_null(strstr(e.msg, "never fetches"));
   assert_int_equal(compile_err("{\"$ref\": \"#nope\"}", AL_SCHEMA_DRAFT_AUTO, &e), AL_ENOTFOUND);
   assert_int_equal(compile_err("{\"$id\": \"http://a.test/x#frag\"}", AL_SCHEMA_DRAFT2020, &e),
@@ -166,9 +174,11 @@ static char *nested(int depth) {
   char *t = malloc((size_t)depth * 20 + 16);
   if (!t) abort();
   char *p = t;
-  for (int i = 0; i < depth; i++) p += sprintf(p, "{\"not\": ");
+  for (int i = 0; i < depth; i++)
+    p += sprintf(p, "{\"not\": ");
   p += sprintf(p, "{}");
-  for (int i = 0; i < depth; i++) *p++ = '}';
+  for (int i = 0; i < depth; i++)
+    *p++ = '}';
   *p = '\0';
   return t;
 }
@@ -187,7 +197,8 @@ static void depth_limits(void **state) {
 
   /* a recursive schema on a very deep instance: an error, not a crash or a verdict */
   s = compile_ok("{\"$defs\": {\"n\": {\"type\": \"object\", \"properties\": {\"c\": {\"$ref\": "
-                 "\"#/$defs/n\"}}}}, \"$ref\": \"#/$defs/n\"}", AL_SCHEMA_DRAFT_AUTO);
+                 "\"#/$defs/n\"}}}}, \"$ref\": \"#/$defs/n\"}",
+                 AL_SCHEMA_DRAFT_AUTO);
   json_t *root = json_object(), *cur = root;
   for (int i = 0; i < 5000; i++) {
     json_t *c = json_object();
@@ -205,7 +216,8 @@ static void depth_limits(void **state) {
   /* $ref cycles: pure ones are refused at compile time, ones that do not consume the
    * instance are reported when validation meets them */
   assert_int_equal(compile_err("{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": {\"$ref\": "
-                               "\"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}", AL_SCHEMA_DRAFT_AUTO, &e),
+                               "\"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}",
+                               AL_SCHEMA_DRAFT_AUTO, &e),
                    AL_EINVAL);
   assert_non_null(strstr(e.msg, "$ref cycle"));
   s = compile_ok("{\"allOf\": [{\"$ref\": \"#\"}]}", AL_SCHEMA_DRAFT_AUTO);
@@ -213,7 +225,8 @@ static void depth_limits(void **state) {
   assert_non_null(strstr(why, "reference loop"));
   al_schema_free(s);
   s = compile_ok("{\"definitions\": {\"x\": {\"anyOf\": [{\"$ref\": \"#/definitions/x\"}]}},"
-                 " \"$ref\": \"#/definitions/x\"}", AL_SCHEMA_DRAFT7);
+                 " \"$ref\": \"#/definitions/x\"}",
+                 AL_SCHEMA_DRAFT7);
   assert_int_equal(check(s, "[]", NULL, 0), AL_ELIMIT);
   al_schema_free(s);
 }
@@ -267,8 +280,8 @@ static void numbers(void **state) {
   al_schema_free(s);
   char why[256];
   s = compile_ok("{\"uniqueItems\": true}", AL_SCHEMA_DRAFT_AUTO);
-  assert_int_equal(check(s, "[{\"a\": 1, \"b\": [1]}, 2, {\"b\": [1.0], \"a\": 1.0}]", why,
-                         sizeof why), 0);
+  assert_int_equal(
+      check(s, "[{\"a\": 1, \"b\": [1]}, 2, {\"b\": [1.0], \"a\": 1.0}]", why, sizeof why), 0);
   assert_non_null(strstr(why, "equal items at 0 and 2"));
   al_schema_free(s);
   /* format is an annotation */
@@ -279,13 +292,14 @@ static void numbers(void **state) {
 
 static void registry(void **state) {
   al_schema_registry *r = al_schema_registry_new();
-  json_t *doc = json_loads("{\"$defs\": {\"id\": {\"type\": \"string\", \"pattern\": \"^c_\"}}}",
-                           0, NULL);
+  json_t *doc =
+      json_loads("{\"$defs\": {\"id\": {\"type\": \"string\", \"pattern\": \"^c_\"}}}", 0, NULL);
   assert_int_equal(al_schema_registry_add(r, "https://tools.test/common.json#", doc), 0);
   assert_int_equal(al_schema_registry_add(r, "relative.json", doc), AL_EINVAL);
   json_decref(doc); /* the registry holds its own copy */
   json_t *sch = json_loads("{\"$id\": \"https://tools.test/call.json\", \"properties\": {"
-                           "\"id\": {\"$ref\": \"common.json#/$defs/id\"}}}", 0, NULL);
+                           "\"id\": {\"$ref\": \"common.json#/$defs/id\"}}}",
+                           0, NULL);
   al_schema *s = NULL;
   al_error e;
   assert_int_equal(al_schema_compile(sch, AL_SCHEMA_DRAFT_AUTO, r, &s, &e), 0);
@@ -297,8 +311,21 @@ static void registry(void **state) {
   assert_string_equal(why, "/id: \"x\" does not match /^c_/ (schema "
                            "https://tools.test/common.json#/$defs/id/pattern)");
   al_schema_free(s);
+  /* a document is also found by the URI its own $id gives it */
+  r = al_schema_registry_new();
+  doc = json_loads("{\"$id\": \"https://ids.test/v1/thing\", \"type\": \"integer\"}", 0, NULL);
+  assert_int_equal(al_schema_registry_add(r, "file:///srv/schemas/thing.json", doc), 0);
+  json_decref(doc);
+  sch = json_loads("{\"items\": {\"$ref\": \"https://ids.test/v1/thing\"}}", 0, NULL);
+  assert_int_equal(al_schema_compile(sch, AL_SCHEMA_DRAFT_AUTO, r, &s, &e), 0);
+  assert_int_equal(check(s, "[1, 2]", NULL, 0), 1);
+  assert_int_equal(check(s, "[1, \"2\"]", NULL, 0), 0);
+  al_schema_free(s);
+  json_decref(sch);
+  al_schema_registry_free(r);
   /* the built-in meta-schemas are always there */
-  s = compile_ok("{\"$ref\": \"https://json-schema.org/draft/2020-12/schema\"}", AL_SCHEMA_DRAFT_AUTO);
+  s = compile_ok("{\"$ref\": \"https://json-schema.org/draft/2020-12/schema\"}",
+                 AL_SCHEMA_DRAFT_AUTO);
   assert_int_equal(check(s, "{\"type\": \"string\"}", NULL, 0), 1);
   assert_int_equal(check(s, "{\"type\": 12}", NULL, 0), 0);
   assert_int_equal(check(s, "{\"properties\": {\"a\": {\"minLength\": -1}}}", NULL, 0), 0);
@@ -315,7 +342,8 @@ static void torture(void **state) {
   const char *text =
       "{\"$id\": \"https://t.test/s\", \"$defs\": {\"n\": {\"$dynamicAnchor\": \"n\", "
       "\"type\": \"object\", \"properties\": {\"k\": {\"$dynamicRef\": \"#n\"}}}},"
-      " \"allOf\": [{\"$ref\": \"#/$defs/n\"}], \"patternProperties\": {\"^x\": {\"pattern\": \"y\"}},"
+      " \"allOf\": [{\"$ref\": \"#/$defs/n\"}], \"patternProperties\": {\"^x\": {\"pattern\": "
+      "\"y\"}},"
       " \"unevaluatedProperties\": false, \"anyOf\": [{\"required\": [\"k\"]}, true]}";
   json_t *inst = json_loads("{\"k\": {\"k\": {}}, \"xa\": \"y\"}", 0, NULL);
   unsigned long nth;
@@ -365,7 +393,8 @@ static void threads(void **state) {
       "{\"type\": \"object\", \"properties\": {\"items\": {\"type\": \"array\", \"items\": "
       "{\"$ref\": \"#/$defs/item\"}}}, \"unevaluatedProperties\": false,"
       " \"$defs\": {\"item\": {\"properties\": {\"tag\": {\"pattern\": \"^[a-z]+$\"}},"
-      " \"required\": [\"tag\"]}}}", AL_SCHEMA_DRAFT_AUTO);
+      " \"required\": [\"tag\"]}}}",
+      AL_SCHEMA_DRAFT_AUTO);
   worker w[4];
   pthread_t th[4];
   for (int i = 0; i < 4; i++) {
@@ -384,10 +413,10 @@ static void threads(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(messages),     cmocka_unit_test(unsupported_keywords),
+      cmocka_unit_test(messages),       cmocka_unit_test(unsupported_keywords),
       cmocka_unit_test(compile_errors), cmocka_unit_test(depth_limits),
-      cmocka_unit_test(regex_limits), cmocka_unit_test(numbers),
-      cmocka_unit_test(registry),     cmocka_unit_test(torture),
+      cmocka_unit_test(regex_limits),   cmocka_unit_test(numbers),
+      cmocka_unit_test(registry),       cmocka_unit_test(torture),
       cmocka_unit_test(threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,10 @@ static int run_file(const char *path, const char *name, al_schema_draft draft,
       if (dn < sizeof diag - 1)
         dn += (size_t)snprintf(diag + dn, sizeof diag - dn, "# %s / %s: expected %s, got %s (%s)\n",
                                gd, td, want ? "valid" : "invalid",
-                               got == 1 ? "valid" : got == 0 ? "invalid" : "error", why);
+                               got == 1   ? "valid"
+                               : got == 0 ? "invalid"
+                                          : "error",
+                               why);
     }
     al_schema_free(s);
   }

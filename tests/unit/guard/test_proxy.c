@@ -1,0 +1,535 @@
+/* The guard end to end on loopback: a fake OpenAI-compatible upstream (evhttp) and three
+ * guards run on one event loop in a background thread; the tests drive them with libcurl.
+ * The upstream's behaviour is chosen by the request's "model": echo, card, secret,
+ * json-retry, never-json, error500, garbage, slow, reset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "airlock/audit.h"
+#include "airlock/guard.h"
+#include "airlock/util.h"
+
+static struct event_base *base;
+static pthread_t loop_thread;
+static atomic_int stop_loop;
+static int up_port, port_a, port_b, port_c;
+static al_guard *ga, *gb, *gc;
+static al_guard_policy *pa, *pb, *pc;
+static char tmpdir[64];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_body[1 << 16];
+static int json_retry_count;
+
+/* ---- the fake upstream ---- */
+
+static void answer_json(struct evhttp_request *req, int code, const char *s) {
+  struct evbuffer *b = evbuffer_new();
+  evbuffer_add(b, s, strlen(s));
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+  evhttp_send_reply(req, code, NULL, b);
+  evbuffer_free(b);
+}
+
+static void drop_conn(evutil_socket_t fd, short ev, void *arg) {
+  evhttp_connection_free(arg);
+}
+
+static void upstream(struct evhttp_request *req, void *arg) {
+  const char *uri = evhttp_request_get_uri(req);
+  if (!strcmp(uri, "/v1/models")) {
+    answer_json(req, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":\"model\"}]}");
+    return;
+  }
+  int chat = !strcmp(uri, "/v1/chat/completions");
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  const char *body = (const char *)evbuffer_pullup(in, -1);
+  pthread_mutex_lock(&mu);
+  snprintf(last_body, sizeof last_body, "%.*s", (int)len, body ? body : "");
+  pthread_mutex_unlock(&mu);
+  json_t *o = json_loadb(body ? body : "", len, 0, NULL);
+  const char *model = json_string_value(json_object_get(o, "model"));
+  int stream = json_is_true(json_object_get(o, "stream"));
+  const char *content = chat ? json_string_value(json_object_get(
+                                   json_array_get(json_object_get(o, "messages"), 0), "content"))
+                             : json_string_value(json_object_get(o, "prompt"));
+  char text[4096];
+  if (!model) model = "?";
+  if (!strcmp(model, "echo")) snprintf(text, sizeof text, "echo: %s", content ? content : "");
+  else if (!strcmp(model, "card")) snprintf(text, sizeof text, "%s", "Your card 4111 1111 1111 1111 is on file with us, and this answer goes on for long enough to pass the hold-back window of the output detectors.");
+  else if (!strcmp(model, "secret")) snprintf(text, sizeof text, "%s", "Certainly. First a long preamble of harmless words so that some text flows before the key: the key is AKIAIOSFODNN7EXAMPLE, keep it safe.");
+  else if (!strcmp(model, "json-retry")) snprintf(text, sizeof text, "%s", ++json_retry_count % 2 ? "not json" : "{\"answer\": 4}");
+  else if (!strcmp(model, "never-json")) snprintf(text, sizeof text, "%s", "still not json");
+  else if (!strcmp(model, "error500")) {
+    answer_json(req, 500, "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    json_decref(o);
+    return;
+  } else if (!strcmp(model, "garbage")) {
+    answer_json(req, 200, "this is not json");
+    json_decref(o);
+    return;
+  } else if (!strcmp(model, "slow")) {
+    json_decref(o); /* never answered: the guard's upstream timeout fires */
+    return;
+  } else snprintf(text, sizeof text, "%s", "ok");
+  if (!stream) {
+    json_t *a = chat ? json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s, s:s}, s:s}]}", "id", "c1", "object",
+                                 "chat.completion", "created", 1, "model", model, "choices", "index", 0,
+                                 "message", "role", "assistant", "content", text, "finish_reason", "stop")
+                     : json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:s, s:s}]}", "id", "c1", "object",
+                                 "text_completion", "created", 1, "model", model, "choices", "index", 0,
+                                 "text", text, "finish_reason", "stop");
+    char *s = json_dumps(a, JSON_COMPACT);
+    answer_json(req, 200, s);
+    free(s);
+    json_decref(a);
+    json_decref(o);
+    return;
+  }
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/event-stream");
+  evhttp_send_reply_start(req, 200, "OK");
+  struct evbuffer *b = evbuffer_new();
+  if (chat) evbuffer_add_printf(b, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"%s\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n", model);
+  size_t n = strlen(text);
+  int reset = !strcmp(model, "reset");
+  for (size_t i = 0; i < n; i += 3) {
+    char piece[4];
+    snprintf(piece, sizeof piece, "%.3s", text + i);
+    json_t *c = chat ? json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s}, s:n}]}", "id", "c1", "object", "chat.completion.chunk",
+                                 "created", 1, "model", model, "choices", "index", 0, "delta", "content", piece, "finish_reason")
+                     : json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:s, s:n}]}", "id", "c1", "object", "text_completion",
+                                 "created", 1, "model", model, "choices", "index", 0, "text", piece, "finish_reason");
+    char *s = json_dumps(c, JSON_COMPACT);
+    evbuffer_add_printf(b, "data: %s\n\n", s);
+    free(s);
+    json_decref(c);
+    if (reset) break;
+  }
+  if (!reset) evbuffer_add_printf(b, "data: [DONE]\n\n");
+  evhttp_send_reply_chunk(req, b);
+  evbuffer_free(b);
+  if (reset) {
+    struct timeval tv = {0, 50000};
+    event_base_once(base, -1, EV_TIMEOUT, drop_conn, evhttp_request_get_connection(req), &tv);
+  } else {
+    evhttp_send_reply_end(req);
+  }
+  json_decref(o);
+}
+
+/* ---- loop thread ---- */
+
+static void check_stop(evutil_socket_t fd, short ev, void *arg) {
+  if (atomic_load(&stop_loop)) event_base_loopbreak(base);
+}
+
+static void *run_loop(void *arg) {
+  struct event *t = event_new(base, -1, EV_PERSIST, check_stop, NULL);
+  struct timeval tv = {0, 10000};
+  event_add(t, &tv);
+  event_base_dispatch(base);
+  event_free(t);
+  return NULL;
+}
+
+static al_guard_policy *policy(const char *text) {
+  al_guard_policy *p = NULL;
+  al_error e = {0};
+  char name[128];
+  snprintf(name, sizeof name, "%s/policy.yaml", tmpdir);
+  if (al_guard_policy_load_text(text, strlen(text), name, &p, &e)) {
+    fprintf(stderr, "policy: %s:%d:%d: %s\n", e.file, e.line, e.col, e.msg);
+    return NULL;
+  }
+  return p;
+}
+
+static int setup(void **state) {
+  char k1[65], k2[65], text[4096], pub[65], path[256];
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/al_guard_test_XXXXXX");
+  if (!mkdtemp(tmpdir)) return -1;
+  snprintf(path, sizeof path, "%s/audit.key", tmpdir);
+  if (al_audit_keygen(path, pub, NULL)) return -1;
+  snprintf(path, sizeof path, "%s/answer.schema.json", tmpdir);
+  const char *schema = "{\"type\":\"object\",\"required\":[\"answer\"],\"properties\":{\"answer\":{\"type\":\"integer\"}}}";
+  if (al_write_file(path, schema, strlen(schema), NULL)) return -1;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  base = event_base_new();
+  struct evhttp *up = evhttp_new(base);
+  evhttp_set_gencb(up, upstream, NULL);
+  struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(up, "127.0.0.1", 0);
+  if (!s) return -1;
+  struct sockaddr_in sin;
+  socklen_t sl = sizeof sin;
+  getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sin, &sl);
+  up_port = ntohs(sin.sin_port);
+  al_guard_hash_key("k1", k1);
+  al_guard_hash_key("k2", k2);
+  snprintf(text, sizeof text,
+           "listen: 127.0.0.1:0\n"
+           "upstream: {base_url: 'http://127.0.0.1:%d/v1', timeout: 1s}\n"
+           "clients:\n"
+           "  - {name: fast, key_sha256: %s, rate_per_second: 1000, burst: 1000}\n"
+           "  - {name: limited, key_sha256: %s, rate_per_second: 0.001, burst: 1}\n"
+           "limits: {max_request_bytes: 65536}\n"
+           "stream: {window: 4}\n"
+           "input:\n"
+           "  - {detectors: [pii.ipv4], action: redact, reversible: true}\n"
+           "  - {detectors: [secret.aws_access_key], action: block}\n"
+           "output:\n"
+           "  - {detectors: [pii.credit_card], action: redact}\n"
+           "  - {detectors: [secret.aws_access_key], action: block}\n",
+           up_port, k1, k2);
+  if (!(pa = policy(text))) return -1;
+  snprintf(text, sizeof text,
+           "listen: 127.0.0.1:0\n"
+           "upstream: {base_url: 'http://127.0.0.1:%d/v1'}\n"
+           "audit: {dir: audit, key: audit.key, fsync: none, checkpoint_every: 5}\n"
+           "output:\n"
+           "  - {schema: answer.schema.json, action: retry, max_retries: 2}\n",
+           up_port);
+  if (!(pb = policy(text))) return -1;
+  if (!(pc = policy("listen: 127.0.0.1:0\nupstream: {base_url: 'http://127.0.0.1:1/v1', connect_timeout: 1s}\n"))) return -1;
+  al_error e = {0};
+  if (al_guard_new(base, pa, &ga, &e) || al_guard_new(base, pb, &gb, &e) || al_guard_new(base, pc, &gc, &e)) {
+    fprintf(stderr, "guard: %s\n", e.msg);
+    return -1;
+  }
+  port_a = al_guard_port(ga);
+  port_b = al_guard_port(gb);
+  port_c = al_guard_port(gc);
+  pthread_create(&loop_thread, NULL, run_loop, NULL);
+  *state = up;
+  return 0;
+}
+
+static int teardown(void **state) {
+  atomic_store(&stop_loop, 1);
+  pthread_join(loop_thread, NULL);
+  al_guard_free(ga);
+  al_guard_free(gb);
+  al_guard_free(gc);
+  /* the audit log of guard B, closed above, verifies */
+  char dir[128], pubp[128];
+  unsigned char pk[AL_AUDIT_PK_BYTES];
+  snprintf(dir, sizeof dir, "%s/audit", tmpdir);
+  snprintf(pubp, sizeof pubp, "%s/audit.key.pub", tmpdir);
+  al_audit_report r;
+  al_error e = {0};
+  int bad = al_audit_load_public(pubp, pk, &e) || al_audit_verify(dir, pk, &r, &e) || r.records < 6;
+  if (bad) fprintf(stderr, "audit verify failed: %s (records %llu)\n", e.msg, (unsigned long long)r.records);
+  al_guard_policy_free(pa);
+  al_guard_policy_free(pb);
+  al_guard_policy_free(pc);
+  evhttp_free(*state);
+  event_base_free(base);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  if (system(cmd)) return -1;
+  curl_global_cleanup();
+  return bad ? -1 : 0;
+}
+
+/* ---- the client ---- */
+
+typedef struct reply {
+  long status;
+  al_buf body;
+  char retry_after[16];
+} reply;
+
+static size_t on_body(char *p, size_t s, size_t n, void *ud) {
+  reply *r = ud;
+  return al_buf_append(&r->body, p, s * n) ? 0 : s * n;
+}
+
+static size_t on_header(char *p, size_t s, size_t n, void *ud) {
+  reply *r = ud;
+  if (!strncasecmp(p, "Retry-After:", 12)) snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"), p + 13);
+  return s * n;
+}
+
+static void call(int port, const char *path, const char *key, const char *body, size_t blen, reply *r) {
+  char url[256], auth[128];
+  memset(r, 0, sizeof *r);
+  al_buf_init(&r->body, 1 << 22);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  if (key) {
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+    h = curl_slist_append(h, auth);
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)blen);
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) fail_msg("curl: %s", curl_easy_strerror(rc));
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+}
+
+static void chat(int port, const char *key, const char *model, const char *content, int stream, reply *r) {
+  json_t *o = json_pack("{s:s, s:b, s:[{s:s, s:s}]}", "model", model, "stream", stream, "messages", "role", "user", "content", content);
+  char *s = json_dumps(o, JSON_COMPACT);
+  call(port, "/v1/chat/completions", key, s, strlen(s), r);
+  free(s);
+  json_decref(o);
+}
+
+static const char *error_code(reply *r, char *out, size_t n) {
+  json_t *o = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
+  json_t *e = json_object_get(o, "error");
+  snprintf(out, n, "%s/%s", json_string_value(json_object_get(e, "type")) ?: "", json_string_value(json_object_get(e, "code")) ?: "");
+  json_decref(o);
+  return out;
+}
+
+static const char *content_of(reply *r, char *out, size_t n) {
+  json_t *o = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
+  const char *c = json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(o, "choices"), 0), "message"), "content"));
+  snprintf(out, n, "%s", c ? c : "(none)");
+  json_decref(o);
+  return out;
+}
+
+/* Joined content of an SSE answer; *done when it ended with [DONE]; code of an error event. */
+static void sse_join(reply *r, char *text, size_t n, int *done, char *code, size_t cn) {
+  *done = 0;
+  text[0] = code[0] = '\0';
+  const char *p = r->body.data ? r->body.data : "";
+  while ((p = strstr(p, "data: "))) {
+    p += 6;
+    size_t l = strcspn(p, "\n");
+    if (l == 6 && !memcmp(p, "[DONE]", 6)) *done = 1;
+    json_t *o = json_loadb(p, l, 0, NULL);
+    json_t *e = json_object_get(o, "error");
+    if (e) snprintf(code, cn, "%s", json_string_value(json_object_get(e, "code")));
+    const char *c = json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(o, "choices"), 0), "delta"), "content"));
+    if (c) strncat(text, c, n - strlen(text) - 1);
+    json_decref(o);
+    p += l;
+  }
+}
+
+/* ---- tests ---- */
+
+static void test_health_and_auth(void **state) {
+  reply r;
+  char code[128];
+  call(port_a, "/healthz", NULL, NULL, 0, &r);
+  assert_int_equal(r.status, 200);
+  al_buf_cleanup(&r.body);
+  chat(port_a, NULL, "echo", "hi", 0, &r);
+  assert_int_equal(r.status, 401);
+  assert_string_equal(error_code(&r, code, sizeof code), "invalid_request_error/invalid_api_key");
+  al_buf_cleanup(&r.body);
+  chat(port_a, "wrong", "echo", "hi", 0, &r);
+  assert_int_equal(r.status, 401);
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k2", "echo", "hi", 0, &r);
+  assert_int_equal(r.status, 200);
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k2", "echo", "hi", 0, &r);
+  assert_int_equal(r.status, 429);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_policy/rate_limited");
+  assert_true(atoi(r.retry_after) >= 1);
+  al_buf_cleanup(&r.body);
+  call(port_a, "/v1/nothing", "k1", "{}", 2, &r);
+  assert_int_equal(r.status, 404);
+  al_buf_cleanup(&r.body);
+  call(port_a, "/v1/chat/completions", "k1", NULL, 0, &r); /* GET */
+  assert_int_equal(r.status, 405);
+  al_buf_cleanup(&r.body);
+  call(port_a, "/v1/models", "k1", NULL, 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body.data, "\"fake\""));
+  al_buf_cleanup(&r.body);
+}
+
+static void test_reversible_redaction(void **state) {
+  reply r;
+  char text[512];
+  chat(port_a, "k1", "echo", "my server is 10.20.30.40, fix it", 0, &r);
+  assert_int_equal(r.status, 200);
+  pthread_mutex_lock(&mu);
+  int model_saw_placeholder = strstr(last_body, "my server is [IPV4_1], fix it") != NULL;
+  int model_saw_value = strstr(last_body, "10.20.30.40") != NULL;
+  pthread_mutex_unlock(&mu);
+  assert_true(model_saw_placeholder);
+  assert_false(model_saw_value);
+  assert_string_equal(content_of(&r, text, sizeof text), "echo: my server is 10.20.30.40, fix it");
+  al_buf_cleanup(&r.body);
+}
+
+static void test_input_block_and_bad_requests(void **state) {
+  reply r;
+  char code[128];
+  chat(port_a, "k1", "echo", "here is AKIAIOSFODNN7EXAMPLE", 0, &r);
+  assert_int_equal(r.status, 400);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_policy/input_blocked");
+  assert_non_null(strstr(r.body.data, "secret.aws_access_key found in messages[0].content"));
+  al_buf_cleanup(&r.body);
+  const char *bad[] = {"{", "[1,2]", "{\"model\":\"echo\"}", "{\"model\":\"echo\",\"messages\":[{\"content\":{}}]}", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    call(port_a, "/v1/chat/completions", "k1", bad[i], strlen(bad[i]), &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(error_code(&r, code, sizeof code), "invalid_request_error/invalid_request");
+    al_buf_cleanup(&r.body);
+  }
+  size_t big = 200000;
+  char *huge = malloc(big);
+  memset(huge, 'a', big);
+  call(port_a, "/v1/chat/completions", "k1", huge, big, &r);
+  assert_int_equal(r.status, 413);
+  al_buf_cleanup(&r.body);
+  free(huge);
+}
+
+static void test_output_actions(void **state) {
+  reply r;
+  char text[512], code[128];
+  chat(port_a, "k1", "card", "card?", 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(content_of(&r, text, sizeof text), "Your card [CREDIT_CARD_1] is on file"));
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k1", "secret", "key?", 0, &r);
+  assert_int_equal(r.status, 422);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_policy/output_blocked");
+  assert_null(strstr(r.body.data, "AKIA"));
+  al_buf_cleanup(&r.body);
+}
+
+static void test_streaming(void **state) {
+  reply r;
+  char text[4096], code[64];
+  int done;
+  chat(port_a, "k1", "echo", "stream back 10.1.1.1 please, and then some more words to fill the window up", 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_string_equal(code, "");
+  assert_string_equal(text, "echo: stream back 10.1.1.1 please, and then some more words to fill the window up");
+  al_buf_cleanup(&r.body);
+
+  chat(port_a, "k1", "card", "card?", 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_non_null(strstr(text, "Your card [CREDIT_CARD_1] is on file"));
+  assert_null(strstr(r.body.data, "4111"));
+  al_buf_cleanup(&r.body);
+
+  chat(port_a, "k1", "secret", "key?", 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_string_equal(code, "output_blocked");
+  assert_null(strstr(r.body.data, "AKIA"));
+  assert_non_null(strstr(text, "Certainly."));
+  al_buf_cleanup(&r.body);
+}
+
+static void test_upstream_failures(void **state) {
+  reply r;
+  char code[128], text[256];
+  int done;
+  chat(port_a, "k1", "error500", "x", 0, &r);
+  assert_int_equal(r.status, 500);
+  assert_non_null(strstr(r.body.data, "boom"));
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k1", "garbage", "x", 0, &r);
+  assert_int_equal(r.status, 502);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_bad_response");
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k1", "slow", "x", 0, &r);
+  assert_int_equal(r.status, 504);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_timeout");
+  al_buf_cleanup(&r.body);
+  chat(port_a, "k1", "reset", "a long enough text to stream", 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_string_equal(code, "upstream_error");
+  al_buf_cleanup(&r.body);
+  chat(port_c, NULL, "echo", "x", 0, &r);
+  assert_int_equal(r.status, 502);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_error");
+  al_buf_cleanup(&r.body);
+}
+
+static void test_schema_retry(void **state) {
+  reply r;
+  char text[256], code[128];
+  int done;
+  json_retry_count = 0;
+  chat(port_b, NULL, "json-retry", "answer in JSON", 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(content_of(&r, text, sizeof text), "{\"answer\": 4}");
+  assert_int_equal(json_retry_count, 2);
+  al_buf_cleanup(&r.body);
+  json_retry_count = 0;
+  chat(port_b, NULL, "json-retry", "answer in JSON", 1, &r); /* a stream through a schema stage */
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_string_equal(text, "{\"answer\": 4}");
+  al_buf_cleanup(&r.body);
+  chat(port_b, NULL, "never-json", "answer in JSON", 0, &r);
+  assert_int_equal(r.status, 422);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_policy/output_invalid");
+  al_buf_cleanup(&r.body);
+}
+
+static void test_metrics(void **state) {
+  reply r;
+  call(port_a, "/metrics", NULL, NULL, 0, &r);
+  assert_int_equal(r.status, 200);
+  const char *m = r.body.data;
+  assert_non_null(strstr(m, "airlock_guard_requests_total{verdict=\"block_input\"} 1"));
+  assert_non_null(strstr(m, "airlock_guard_requests_total{verdict=\"unauthorized\"} 2"));
+  assert_non_null(strstr(m, "airlock_guard_detector_hits_total{detector=\"pii.credit_card\"}"));
+  assert_non_null(strstr(m, "airlock_guard_request_duration_seconds_bucket{le=\"+Inf\"}"));
+  assert_non_null(strstr(m, "airlock_guard_upstream_total{outcome=\"timeout\"} 1"));
+  al_buf_cleanup(&r.body);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_health_and_auth),
+      cmocka_unit_test(test_reversible_redaction),
+      cmocka_unit_test(test_input_block_and_bad_requests),
+      cmocka_unit_test(test_output_actions),
+      cmocka_unit_test(test_streaming),
+      cmocka_unit_test(test_upstream_failures),
+      cmocka_unit_test(test_schema_retry),
+      cmocka_unit_test(test_metrics),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

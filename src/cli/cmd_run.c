@@ -3,7 +3,9 @@
  * Exit codes: 0 the gate passed; 1 it failed; 2 usage or suite error (the message names
  * file:line:col); 3 too many errors reaching the target. SIGINT/SIGTERM stop taking new
  * cases, let the ones in flight finish and store them; `--resume RUN_ID` continues. */
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ static void usage(FILE *f) {
           "  --format FMT           report on stdout: text (default), json, junit, sarif, markdown\n"
           "  --report FMT=PATH      also write a report to a file (repeatable)\n"
           "  --no-progress          no progress output\n"
+          "  --target-log           show the target processes' output (default: DB folder/target.log)\n"
           "  --no-launch            do not start the target's launch: command (it is running)\n"
           "  --check                load and validate the suite, print the case count, exit\n");
 }
@@ -63,7 +66,7 @@ static int write_report(const json_t *doc, const char *spec) {
 int al_cmd_run(int argc, char **argv) {
   const char *suite_path = NULL, *resume = NULL, *db = NULL, *format = "text", *v;
   const char *reports[16];
-  int nreports = 0, conc = 0, progress = AL_PROGRESS_AUTO, no_launch = 0, check = 0;
+  int nreports = 0, verbose_target = 0, conc = 0, progress = AL_PROGRESS_AUTO, no_launch = 0, check = 0;
   int exit_code = 2;
   al_suite *s = NULL;
   al_store *st = NULL;
@@ -96,6 +99,8 @@ int al_cmd_run(int argc, char **argv) {
       if (nreports < 16) reports[nreports++] = v;
     } else if (!strcmp(argv[i], "--no-progress")) {
       progress = AL_PROGRESS_NONE;
+    } else if (!strcmp(argv[i], "--target-log")) {
+      verbose_target = 1;
     } else if (!strcmp(argv[i], "--no-launch")) {
       no_launch = 1;
     } else if (!strcmp(argv[i], "--check")) {
@@ -133,10 +138,18 @@ int al_cmd_run(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  al_run_opts o = {.resume_run_id = resume, .max_in_flight = conc, .progress = progress, .no_launch = no_launch};
+  /* the target processes' own output goes to a log beside the database */
+  char logpath[1100];
+  snprintf(logpath, sizeof logpath, "%s", al_cli_db_path(db));
+  char *slash = strrchr(logpath, '/');
+  snprintf(slash ? slash + 1 : logpath, sizeof logpath - (size_t)(slash ? slash + 1 - logpath : 0), "target.log");
+  int log_fd = verbose_target ? -1 : open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  al_run_opts o = {.resume_run_id = resume, .max_in_flight = conc, .progress = progress,
+                   .no_launch = no_launch, .log_fd = log_fd};
   char run_id[40] = "";
   al_run_stats stats;
   int rc = al_run_suite(s, st, &o, run_id, &stats, &e);
+  if (log_fd >= 0) close(log_fd);
   if (rc && !run_id[0]) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));
     exit_code = e.code == AL_ECONN || e.code == AL_ETIMEOUT ? 3 : 2;

@@ -39,7 +39,7 @@ static char *resolve_program(const char *prog) {
 }
 
 int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
-                  const char *extra_bind, al_proc **out, al_error *err) {
+                  const char *extra_bind, int log_fd, al_proc **out, al_error *err) {
   int rc = 0, in[2] = {-1, -1}, outp[2] = {-1, -1};
   al_proc *p = NULL;
   al_jail_policy *pol = NULL;
@@ -117,7 +117,8 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
     const char *k;
     json_t *v;
     json_object_foreach(cfg->env, k, v) al_jail_policy_set_env(pol, k, json_string_value(v));
-    al_jail_io io = {pipes ? in[0] : -1, pipes ? outp[1] : 2, 2};
+    if (log_fd < 0) log_fd = 2;
+    al_jail_io io = {pipes ? in[0] : -1, pipes ? outp[1] : log_fd, log_fd};
     if ((rc = al_jail_spawn(pol, argv, &io, &p->jail, err))) goto out;
     p->pid = al_jail_pid(p->jail);
     snprintf(p->scratch, sizeof p->scratch, "%s", al_jail_scratch(p->jail));
@@ -132,6 +133,7 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       setpgid(0, 0);
+      if (log_fd >= 0) dup2(log_fd, 2);
       if (pipes) {
         dup2(in[0], 0);
         dup2(outp[1], 1);

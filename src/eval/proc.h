@@ -23,9 +23,10 @@ typedef struct al_proc {
  * should listen on (inside the jail's /tmp when jailed), and p->socket is where Airlock
  * connects from the host. pipes: give the child stdin/stdout pipes (exec protocol); otherwise
  * stdin is /dev/null and stdout goes to our stderr. extra_bind: a host path bound read-only
- * at the same place (the model file), or NULL. */
+ * at the same place (the model file), or NULL. log_fd: where the program's stderr (and, without
+ * pipes, stdout) goes; -1 for our stderr. */
 int al_proc_start(const al_target_config *cfg, char *const argv[], int pipes,
-                  const char *extra_bind, al_proc **out, al_error *err);
+                  const char *extra_bind, int log_fd, al_proc **out, al_error *err);
 int al_proc_alive(al_proc *p);
 /* SIGTERM, wait up to grace_ms, then SIGKILL; frees. */
 void al_proc_stop(al_proc *p, int grace_ms);

@@ -624,7 +624,7 @@ static void worker_timeout(evutil_socket_t fd, short kind, void *arg) {
 static void worker_start(runner *r, worker *w) {
   al_error e = {0};
   w->dead = 0;
-  if (al_proc_start(r->tc, r->tc->command, 1, r->tc->model_path, &w->proc, &e)) {
+  if (al_proc_start(r->tc, r->tc->command, 1, r->tc->model_path, r->o->log_fd, &w->proc, &e)) {
     char m[600];
     al_error_log("cannot start model process: %s", al_error_format(&e, m, sizeof m));
     w->dead = 1;
@@ -948,7 +948,7 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
 
   /* launch the target's server */
   if (r.tc->launch_argv && !o->no_launch) {
-    if ((rc = al_proc_start(r.tc, r.tc->launch_argv, 0, r.tc->model_path, &launched, err))) goto out;
+    if ((rc = al_proc_start(r.tc, r.tc->launch_argv, 0, r.tc->model_path, o->log_fd, &launched, err))) goto out;
     if (launched->socket[0]) r.sock = launched->socket;
     if (r.tc->ready_url && (rc = wait_ready(r.tc, launched, r.sock, err))) goto out;
   }

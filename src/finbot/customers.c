@@ -17,11 +17,11 @@
 
 static const char *const first_names[] = {
     "Alva", "Bruno", "Celia", "Dario", "Edda", "Falk", "Greta", "Hanno",
-    "Ines", "Jaro", "Kaia", "Lenz", "Mira", "Nils", "Oda", "Pim",
+    "Ines", "Jaro",  "Kaia",  "Lenz",  "Mira", "Nils", "Oda",   "Pim",
 };
 static const char *const last_names[] = {
-    "Quillby", "Rowanet", "Sandvik", "Tarrow", "Ulmsted", "Vellin", "Wexford", "Yarrick",
-    "Zemlo", "Ashgrove", "Brindell", "Corvane", "Dunmere", "Elsby", "Fenwold", "Galloway",
+    "Quillby", "Rowanet",  "Sandvik",  "Tarrow",  "Ulmsted", "Vellin", "Wexford", "Yarrick",
+    "Zemlo",   "Ashgrove", "Brindell", "Corvane", "Dunmere", "Elsby",  "Fenwold", "Galloway",
 };
 
 uint64_t fb_hash(const void *data, size_t len, uint64_t h0) {

@@ -57,20 +57,20 @@ extern const char fb_default_system_prompt[];
 enum { FB_JSON_NONE = 0, FB_JSON_OBJECT = 1, FB_JSON_SCHEMA = 2 };
 
 typedef struct fb_request {
-  json_t *root;          /* owned: the parsed body */
-  char *system_prompt;   /* owned: first system/developer message, or NULL */
-  char *last_user;       /* owned: text of the last user message ("" when none) */
-  char *tool_result;     /* owned: last role:"tool" content after the last user message */
+  json_t *root;        /* owned: the parsed body */
+  char *system_prompt; /* owned: first system/developer message, or NULL */
+  char *last_user;     /* owned: text of the last user message ("" when none) */
+  char *tool_result;   /* owned: last role:"tool" content after the last user message */
   int stream;
   int logprobs;
-  int top_logprobs;      /* 0..FB_MAX_TOP_LOGPROBS */
-  long long max_tokens;  /* 0: no limit */
+  int top_logprobs;     /* 0..FB_MAX_TOP_LOGPROBS */
+  long long max_tokens; /* 0: no limit */
   int has_seed;
   uint64_t seed;
-  int json_mode;         /* FB_JSON_* from response_format */
-  const json_t *schema;  /* borrowed from root: response_format.json_schema.schema */
-  int has_lookup_tool;   /* tools offer a function named lookup_customer */
-  int tool_choice_none;  /* tool_choice: "none" */
+  int json_mode;        /* FB_JSON_* from response_format */
+  const json_t *schema; /* borrowed from root: response_format.json_schema.schema */
+  int has_lookup_tool;  /* tools offer a function named lookup_customer */
+  int tool_choice_none; /* tool_choice: "none" */
   long long prompt_tokens;
 } fb_request;
 
@@ -84,11 +84,11 @@ void fb_request_cleanup(fb_request *r);
 /* What finbot decided to say. */
 typedef struct fb_answer {
   int is_tool_call;
-  char intent[48];        /* name of the matched intent row ("fallback" when none) */
-  al_buf text;            /* final assistant text; for a tool call, the arguments JSON */
+  char intent[48]; /* name of the matched intent row ("fallback" when none) */
+  al_buf text;     /* final assistant text; for a tool call, the arguments JSON */
   char tool_name[32];
   char tool_call_id[40];
-  int json_broken;        /* v1 deliberately broke the JSON of this answer */
+  int json_broken; /* v1 deliberately broke the JSON of this answer */
 } fb_answer;
 
 void fb_answer_init(fb_answer *a);
@@ -113,9 +113,9 @@ int fb_match(const char *expr, const char *lower_text);
 typedef struct fb_customer {
   char id[16];
   char name[48];
-  char card[20];       /* 16 digits, Luhn-valid, test IIN 411111 or 555555 */
+  char card[20]; /* 16 digits, Luhn-valid, test IIN 411111 or 555555 */
   char card_masked[24];
-  char balance[32];    /* "EUR 1234.56" */
+  char balance[32]; /* "EUR 1234.56" */
 } fb_customer;
 void fb_customer_make(const char *id, fb_customer *c);
 int fb_luhn_valid(const char *digits, size_t n);
@@ -135,8 +135,8 @@ size_t fb_tokenize(const char *text, size_t len, size_t *ends, size_t max);
 /* Response rendering. emit receives the body (non-streaming: once) or one SSE event at a
  * time ("data: ...\n\n"; the last is "data: [DONE]\n\n"). */
 typedef int (*fb_emit_fn)(void *ctx, const char *data, size_t len);
-int fb_render(const fb_request *rq, const fb_answer *a, const fb_config *cfg,
-              uint64_t body_hash, fb_emit_fn emit, void *ctx);
+int fb_render(const fb_request *rq, const fb_answer *a, const fb_config *cfg, uint64_t body_hash,
+              fb_emit_fn emit, void *ctx);
 /* Error body in OpenAI's shape; the caller frees the result with free(). */
 char *fb_error_json(const char *message, const char *type, const char *param, const char *code);
 

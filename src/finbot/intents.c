@@ -84,7 +84,8 @@ static int extract_id(const char *text, char *out, size_t n) {
   for (const char *p = text; *p; p++) {
     if (!isdigit((unsigned char)*p) || (p > text && isdigit((unsigned char)p[-1]))) continue;
     size_t k = 0;
-    while (isdigit((unsigned char)p[k])) k++;
+    while (isdigit((unsigned char)p[k]))
+      k++;
     if (k <= 12 && k < n) {
       memcpy(out, p, k);
       out[k] = '\0';
@@ -107,14 +108,22 @@ static int expand(al_buf *out, const char *tpl, const fb_request *rq, const char
     size_t n = (size_t)(close - open - 1);
     const char *key = open + 1, *val = NULL;
 #define KEY(s) (n == sizeof(s) - 1 && memcmp(key, s, n) == 0)
-    if (KEY("bank")) val = FB_BANK;
-    else if (KEY("system_prompt")) val = rq->system_prompt ? rq->system_prompt : fb_default_system_prompt;
-    else if (KEY("customer_id")) val = id ? id : "";
-    else if (KEY("name")) val = c->name;
-    else if (KEY("card_full")) val = c->card;
-    else if (KEY("card_masked")) val = c->card_masked;
-    else if (KEY("last4")) val = c->card + 12;
-    else if (KEY("balance")) val = c->balance;
+    if (KEY("bank"))
+      val = FB_BANK;
+    else if (KEY("system_prompt"))
+      val = rq->system_prompt ? rq->system_prompt : fb_default_system_prompt;
+    else if (KEY("customer_id"))
+      val = id ? id : "";
+    else if (KEY("name"))
+      val = c->name;
+    else if (KEY("card_full"))
+      val = c->card;
+    else if (KEY("card_masked"))
+      val = c->card_masked;
+    else if (KEY("last4"))
+      val = c->card + 12;
+    else if (KEY("balance"))
+      val = c->balance;
 #undef KEY
     rc = val ? al_buf_puts(out, val) : al_buf_append(out, open, n + 2);
     p = close + 1;
@@ -153,8 +162,8 @@ static int tool_answer(const fb_request *rq, fb_version v, al_buf *out) {
 }
 
 /* A value of the given JSON Schema (best effort: types, enum, const, properties, items). */
-static json_t *schema_instance(const json_t *s, const char *answer, const char *intent,
-                               int depth, int *used_answer) {
+static json_t *schema_instance(const json_t *s, const char *answer, const char *intent, int depth,
+                               int *used_answer) {
   if (!json_is_object(s) || depth > FB_MAX_SCHEMA_DEPTH) return json_string(answer);
   const json_t *c = json_object_get(s, "const");
   if (c) return json_deep_copy(c);
@@ -162,7 +171,8 @@ static json_t *schema_instance(const json_t *s, const char *answer, const char *
   if (json_is_array(e) && json_array_size(e) > 0) return json_deep_copy(json_array_get(e, 0));
   const json_t *t = json_object_get(s, "type");
   const char *type = NULL;
-  if (json_is_string(t)) type = json_string_value(t);
+  if (json_is_string(t))
+    type = json_string_value(t);
   else if (json_is_array(t)) {
     size_t i;
     const json_t *x;
@@ -246,9 +256,7 @@ static int to_json(const fb_request *rq, const fb_config *cfg, fb_answer *a) {
                          "if you need anything else.",
                          dump);
       break;
-    default: /* markdown fence */
-      rc = al_buf_printf(&a->text, "```json\n%s\n```", dump);
-      break;
+    default: /* markdown fence */ rc = al_buf_printf(&a->text, "```json\n%s\n```", dump); break;
     }
   } else {
     rc = al_buf_puts(&a->text, dump);
@@ -285,7 +293,8 @@ int fb_answer_compute(const fb_request *rq, const fb_config *cfg, fb_answer *a) 
   const char *user = rq->last_user ? rq->last_user : "";
   size_t n = strlen(user);
   if (!(lower = al_malloc(n + 1))) return AL_ENOMEM;
-  for (size_t i = 0; i <= n; i++) lower[i] = (char)tolower((unsigned char)user[i]);
+  for (size_t i = 0; i <= n; i++)
+    lower[i] = (char)tolower((unsigned char)user[i]);
   char id[16];
   int has_id = extract_id(user, id, sizeof id);
   if (rq->tool_result) {

@@ -77,8 +77,8 @@ static int open_listener(const char *spec, int *port, char *err, size_t errn) {
     snprintf(err, errn, "--listen %s: port must be 0..65535", spec);
     return -1;
   }
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *ai = NULL;
   int g = getaddrinfo(host, colon + 1, &hints, &ai);
   if (g) {
@@ -121,8 +121,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 static int print_customer(const char *id) {
   fb_customer c;
   fb_customer_make(id, &c);
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "customer_id", c.id, "name", c.name,
-                        "card_number", c.card, "balance", c.balance);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "customer_id", c.id, "name", c.name, "card_number",
+                        c.card, "balance", c.balance);
   char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
   if (s) puts(s);
   free(s);
@@ -155,8 +155,10 @@ int main(int argc, char **argv) {
     }
     i++;
     if (!strcmp(a, "--version")) {
-      if (!strcmp(v, "v1")) cfg.version = FB_V1;
-      else if (!strcmp(v, "v2")) cfg.version = FB_V2;
+      if (!strcmp(v, "v1"))
+        cfg.version = FB_V1;
+      else if (!strcmp(v, "v2"))
+        cfg.version = FB_V2;
       else {
         fprintf(stderr, "finbot: --version must be v1 or v2, not '%s'\n", v);
         return 2;
@@ -217,16 +219,18 @@ int main(int argc, char **argv) {
     goto out;
   }
   char where[300];
-  if (!strncmp(listen_spec, "unix:", 5)) snprintf(where, sizeof where, "%s\n", listen_spec);
-  else snprintf(where, sizeof where, "%d\n", port);
+  if (!strncmp(listen_spec, "unix:", 5))
+    snprintf(where, sizeof where, "%s\n", listen_spec);
+  else
+    snprintf(where, sizeof where, "%d\n", port);
   if (port_file && write_port_file(port_file, where)) {
     fprintf(stderr, "finbot: cannot write %s: %s\n", port_file, strerror(errno));
     goto out;
   }
   if (!quiet)
     fprintf(stderr, "finbot %s (%s) listening on %s port %d (fd %d)\n",
-            cfg.version == FB_V1 ? "v1" : "v2", cfg.fixed ? "fixed" : "scripted", listen_spec,
-            port, own_fd);
+            cfg.version == FB_V1 ? "v1" : "v2", cfg.fixed ? "fixed" : "scripted", listen_spec, port,
+            own_fd);
   event_base_dispatch(base);
   if (!quiet) fprintf(stderr, "finbot: shutting down\n");
   status = 0;

@@ -26,18 +26,16 @@
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 
 static const char *const vocab[] = {
-    "the",  "a",     "your",   "account", "card",   "bank",  "please", "we",
-    "you",  "can",   "will",   "to",      "of",     "and",   "is",     "it",
-    "for",  "this",  "that",   "our",     "money",  "help",  "today",  "now",
-    "here", "there", "first",  "then",    "also",   "only",  "more",   "any",
-    ".",    ",",     "!",      "?",       ":",      "I",     "so",     "if",
-    "all",  "each",  "one",    "two",     "time",   "day",   "open",   "fee",
+    "the",   "a",    "your",  "account", "card", "bank",  "please", "we",   "you",  "can",
+    "will",  "to",   "of",    "and",     "is",   "it",    "for",    "this", "that", "our",
+    "money", "help", "today", "now",     "here", "there", "first",  "then", "also", "only",
+    "more",  "any",  ".",     ",",       "!",    "?",     ":",      "I",    "so",   "if",
+    "all",   "each", "one",   "two",     "time", "day",   "open",   "fee",
 };
 #define N_VOCAB (sizeof vocab / sizeof vocab[0])
 
 static int is_word_char(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 static int is_space(unsigned char c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
@@ -47,10 +45,12 @@ size_t fb_tokenize(const char *text, size_t len, size_t *ends, size_t max) {
   size_t i = 0, n = 0;
   const unsigned char *t = (const unsigned char *)text;
   while (i < len) {
-    while (i < len && is_space(t[i])) i++;
+    while (i < len && is_space(t[i]))
+      i++;
     if (i < len) {
       if (is_word_char(t[i]))
-        while (i < len && is_word_char(t[i])) i++;
+        while (i < len && is_word_char(t[i]))
+          i++;
       else
         i++;
     }
@@ -73,10 +73,12 @@ static double unit(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
  * needed to rebuild split characters), null for plain ASCII (OpenAI allows null). */
 static json_t *bytes_of(const char *s, size_t n) {
   size_t i = 0;
-  while (i < n && (unsigned char)s[i] < 0x80) i++;
+  while (i < n && (unsigned char)s[i] < 0x80)
+    i++;
   if (i == n) return json_null();
   json_t *a = json_array();
-  for (i = 0; a && i < n; i++) json_array_append_new(a, json_integer((unsigned char)s[i]));
+  for (i = 0; a && i < n; i++)
+    json_array_append_new(a, json_integer((unsigned char)s[i]));
   return a;
 }
 
@@ -93,7 +95,8 @@ static json_t *logprob_entry(const char *tok, size_t n, uint64_t seed, int k) {
   if (!e || !tops) goto fail;
   if (k > 0 && json_array_append_new(tops, top_entry(tok, n, log(p)))) goto fail;
   size_t lead = 0;
-  while (lead < n && is_space((unsigned char)tok[lead])) lead++;
+  while (lead < n && is_space((unsigned char)tok[lead]))
+    lead++;
   double rest = 1.0 - p, share = 0.5;
   const char *used[FB_MAX_TOP_LOGPROBS];
   int nused = 0;
@@ -103,7 +106,8 @@ static json_t *logprob_entry(const char *tok, size_t n, uint64_t seed, int k) {
     for (size_t step = 0; step < N_VOCAB && !w; step++) {
       const char *cand = vocab[(hi + step) % N_VOCAB];
       int dup = strlen(cand) == n - lead && memcmp(cand, tok + lead, n - lead) == 0;
-      for (int j = 0; j < nused && !dup; j++) dup = used[j] == cand;
+      for (int j = 0; j < nused && !dup; j++)
+        dup = used[j] == cand;
       if (!dup) w = cand;
     }
     if (!w) break;
@@ -156,8 +160,7 @@ static json_t *usage_of(const render *r) {
 static json_t *tool_calls_of(const render *r, int with_index) {
   const fb_answer *a = r->a;
   json_t *tc = json_pack("{s:s, s:s, s:{s:s, s:s%}}", "id", a->tool_call_id, "type", "function",
-                         "function", "name", a->tool_name, "arguments", a->text.data,
-                         a->text.len);
+                         "function", "name", a->tool_name, "arguments", a->text.data, a->text.len);
   if (tc && with_index) json_object_set_new(tc, "index", json_integer(0));
   return tc ? json_pack("[o]", tc) : NULL;
 }
@@ -180,7 +183,8 @@ static int render_full(render *r) {
                     tool_calls_of(r, 0));
   } else {
     size_t len = r->n_emit ? r->ends[r->n_emit - 1] : 0;
-    msg = json_pack("{s:s, s:s%}", "role", "assistant", "content", r->a->text.data ? r->a->text.data : "", len);
+    msg = json_pack("{s:s, s:s%}", "role", "assistant", "content",
+                    r->a->text.data ? r->a->text.data : "", len);
     if (r->rq->logprobs) {
       json_t *content = json_array();
       for (size_t i = 0; content && i < r->n_emit; i++) {
@@ -195,8 +199,8 @@ static int render_full(render *r) {
     }
   }
   if (!msg || !lp) goto out;
-  json_t *choices = json_pack("[{s:i, s:o, s:o, s:s}]", "index", 0, "message", msg, "logprobs",
-                              lp, "finish_reason", r->finish);
+  json_t *choices = json_pack("[{s:i, s:o, s:o, s:s}]", "index", 0, "message", msg, "logprobs", lp,
+                              "finish_reason", r->finish);
   msg = lp = NULL;
   if (!choices || json_object_set_new(resp, "choices", choices) ||
       json_object_set_new(resp, "usage", usage_of(r)))
@@ -235,7 +239,8 @@ static int emit_chunk(render *r, al_buf *ev, json_t *delta, json_t *lp, const ch
   if (finish && !fin) goto out;
   al_buf_reset(ev);
   if ((rc = al_buf_append(ev, r->prefix.data, r->prefix.len)) || (rc = put_json(ev, delta)) ||
-      (rc = al_buf_puts(ev, ",\"logprobs\":")) || (rc = lp ? put_json(ev, lp) : al_buf_puts(ev, "null")) ||
+      (rc = al_buf_puts(ev, ",\"logprobs\":")) ||
+      (rc = lp ? put_json(ev, lp) : al_buf_puts(ev, "null")) ||
       (rc = al_buf_puts(ev, ",\"finish_reason\":")) ||
       (rc = fin ? put_json(ev, fin) : al_buf_puts(ev, "null")) || (rc = al_buf_puts(ev, "}]")))
     goto out;
@@ -264,12 +269,12 @@ static int render_stream(render *r) {
   if ((rc = al_buf_puts(&r->prefix, "data: ")) || (rc = put_json(&r->prefix, env))) goto out;
   r->prefix.len--;
   if ((rc = al_buf_puts(&r->prefix, ",\"choices\":[{\"index\":0,\"delta\":"))) goto out;
-  if ((rc = emit_chunk(r, &ev, json_pack("{s:s, s:s}", "role", "assistant", "content", ""),
-                       NULL, NULL, NULL)))
+  if ((rc = emit_chunk(r, &ev, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL,
+                       NULL, NULL)))
     goto out;
   if (r->a->is_tool_call) {
-    rc = emit_chunk(r, &ev, json_pack("{s:o}", "tool_calls", tool_calls_of(r, 1)), NULL, NULL,
-                    NULL);
+    rc =
+        emit_chunk(r, &ev, json_pack("{s:o}", "tool_calls", tool_calls_of(r, 1)), NULL, NULL, NULL);
     if (rc) goto out;
   }
   for (size_t i = 0; !r->a->is_tool_call && i < r->n_emit; i++) {
@@ -289,8 +294,8 @@ out:
   return rc;
 }
 
-int fb_render(const fb_request *rq, const fb_answer *a, const fb_config *cfg,
-              uint64_t body_hash, fb_emit_fn emit, void *ctx) {
+int fb_render(const fb_request *rq, const fb_answer *a, const fb_config *cfg, uint64_t body_hash,
+              fb_emit_fn emit, void *ctx) {
   int rc = 0;
   render r = {.rq = rq, .a = a, .emit = emit, .ctx = ctx, .finish = "stop"};
   snprintf(r.id, sizeof r.id, "chatcmpl-%016llx",

@@ -48,8 +48,8 @@ static int content_text(const json_t *content, al_buf *out, int *is_null) {
 }
 
 static int valid_role(const char *r) {
-  static const char *const roles[] = {"system", "developer", "user", "assistant", "tool",
-                                      "function"};
+  static const char *const roles[] = {"system",    "developer", "user",
+                                      "assistant", "tool",      "function"};
   for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
     if (strcmp(r, roles[i]) == 0) return 1;
   return 0;
@@ -91,8 +91,7 @@ static int parse_messages(fb_request *r, const json_t *msgs, al_error *err, cons
     if (rc == AL_ELIMIT || rc == AL_ENOMEM) goto out;
     if (rc || (is_null && strcmp(rs, "assistant") != 0)) {
       rc = al_error_set(err, AL_EINVAL,
-                        "messages[%zu].content must be a string or an array of content parts",
-                        i);
+                        "messages[%zu].content must be a string or an array of content parts", i);
       if (param) *param = "messages";
       goto out;
     }
@@ -190,15 +189,15 @@ static int parse_format(fb_request *r, const json_t *root, al_error *err, const 
 }
 
 /* Optional integer field: absent/null leaves *out; wrong type or range is an error. */
-static int opt_int(const json_t *root, const char *key, long long lo, long long hi,
-                   long long *out, int *present, al_error *err, const char **param) {
+static int opt_int(const json_t *root, const char *key, long long lo, long long hi, long long *out,
+                   int *present, al_error *err, const char **param) {
   const json_t *v = json_object_get(root, key);
   if (present) *present = 0;
   if (!v || json_is_null(v)) return 0;
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
     if (param) *param = key;
-    return al_error_set(err, AL_EINVAL, "'%s' must be an integer between %lld and %lld", key,
-                        lo, hi);
+    return al_error_set(err, AL_EINVAL, "'%s' must be an integer between %lld and %lld", key, lo,
+                        hi);
   }
   *out = json_integer_value(v);
   if (present) *present = 1;
@@ -273,8 +272,7 @@ int fb_request_parse(fb_request *r, const char *body, size_t len, al_error *err,
     goto out;
   }
   v = 0;
-  if ((rc = opt_int(r->root, "seed", INT64_MIN, INT64_MAX, &v, &r->has_seed, err, param)))
-    goto out;
+  if ((rc = opt_int(r->root, "seed", INT64_MIN, INT64_MAX, &v, &r->has_seed, err, param))) goto out;
   r->seed = (uint64_t)v;
   if ((rc = opt_number(r->root, "temperature", 0, 2, err, param))) goto out;
   if ((rc = opt_number(r->root, "top_p", 0, 1, err, param))) goto out;

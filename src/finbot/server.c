@@ -120,8 +120,10 @@ static void job_free(fb_job *j) {
 }
 
 static void job_unlink(fb_server *s, fb_job *j) {
-  if (j->prev) j->prev->next = j->next;
-  else s->jobs = j->next;
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    s->jobs = j->next;
   if (j->next) j->next->prev = j->prev;
   s->in_flight--;
 }
@@ -257,8 +259,8 @@ int fb_server_new(struct event_base *base, const fb_config *cfg, fb_server **out
   evhttp_set_max_headers_size(s->http, FB_MAX_HEADERS_BYTES);
   evhttp_set_timeout(s->http, FB_IDLE_TIMEOUT_S);
   evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                          EVHTTP_REQ_PATCH);
   evhttp_set_gencb(s->http, on_request, s);
   *out = s;
   s = NULL;

@@ -347,6 +347,18 @@ static int parse_root(yctx *c, struct fy_node *root) {
   return rc;
 }
 
+/* Only blank lines, comments and document markers: libfyaml builds no document. */
+static int blank_yaml(const char *t, size_t len) {
+  for (size_t i = 0; i < len;) {
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r')) i++;
+    int skip = i < len && (t[i] == '#' || (len - i >= 3 && !memcmp(t + i, "---", 3)));
+    if (i < len && t[i] != '\n' && !skip) return 0;
+    while (i < len && t[i] != '\n') i++;
+    i++;
+  }
+  return 1;
+}
+
 int al_jail_policy_load_text(const char *text, size_t len, const char *name,
                              al_jail_policy **out, al_error *err) {
   al_jail_policy *p = NULL;
@@ -372,10 +384,10 @@ int al_jail_policy_load_text(const char *text, size_t len, const char *name,
   fy_diag_set_collect_errors(diag, true);
   struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DISABLE_RECYCLING, .diag = diag};
   doc = len ? fy_document_build_from_string(&pcfg, text, len) : NULL;
-  if (len && !doc) {
-    void *it = NULL;
-    struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
-    rc = al_error_at(err, AL_EPARSE, name, de ? de->line + 1 : 0, de ? de->column + 1 : 0,
+  void *it = NULL;
+  struct fy_diag_error *de = len && !doc ? fy_diag_errors_iterate(diag, &it) : NULL;
+  if (len && !doc && (de || !blank_yaml(text, len))) {
+    rc = al_error_at(err, AL_EPARSE, name, de ? de->line : 0, de ? de->column : 0, /* 1-based already */
                      "YAML syntax error: %s", de && de->msg ? de->msg : "cannot parse");
     goto out;
   }

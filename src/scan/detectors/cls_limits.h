@@ -15,6 +15,7 @@
 #define CLS_WORDLIST_MAX_ENTRIES 200000    /* entries of one word list */
 #define CLS_SYSPROMPT_MAX_BYTES (256u << 10) /* a system prompt for leak.system_prompt */
 #define CLS_LEAK_MAX_NGRAMS 65536    /* distinct word 5-grams of a system prompt (stack bitmap) */
+#define CLS_LEAK_DENSE_MAX (8u << 20) /* bytes of the dense transition table of the prompt's automaton */
 #define CLS_B64_MIN 24               /* shortest base64 run worth decoding */
 #define CLS_HEX_MIN 32               /* shortest hex run worth decoding */
 #define CLS_DECODE_MAX 4096          /* bytes of a decoded blob that are inspected */

@@ -40,6 +40,12 @@ typedef struct leak_state {
   uint32_t nedges, edgecap;
   uint32_t *table; /* open addressing: edge index by (state, byte) */
   size_t tcap;
+  /* Dense copy of the transitions when small enough: bytes of the prompt are numbered
+   * 1..alpha (amap; 0 = byte not in the prompt) and dense[state * alpha + a - 1] holds
+   * target + 1 (0 = none). Scanning then costs one load per byte instead of a probe. */
+  uint8_t amap[256];
+  unsigned alpha;
+  uint32_t *dense;
   size_t plen;     /* folded prompt length */
   /* 5-grams */
   uint64_t *grams; /* open addressing set of 5-gram hashes (0 = empty) */
@@ -55,6 +61,10 @@ static size_t slot(uint32_t s, unsigned char c, size_t cap) {
 }
 
 static uint32_t sam_next(const leak_state *L, uint32_t s, unsigned char c) {
+  if (L->dense) {
+    unsigned a = L->amap[c];
+    return a ? L->dense[(size_t)s * L->alpha + a - 1] - 1 : UINT32_MAX;
+  }
   for (size_t i = slot(s, c, L->tcap);; i = (i + 1) & (L->tcap - 1)) {
     uint32_t e = L->table[i];
     if (!e) return UINT32_MAX;
@@ -118,6 +128,14 @@ static int sam_build(leak_state *L, const unsigned char *p, size_t n) {
       L->st[q].link = L->st[cur].link = clone;
     }
     last = cur;
+  }
+  /* the dense table, when it fits */
+  for (size_t i = 0; i < n; i++)
+    if (!L->amap[p[i]]) L->amap[p[i]] = (uint8_t)++L->alpha;
+  if (L->alpha && (size_t)L->nst * L->alpha * sizeof(uint32_t) <= CLS_LEAK_DENSE_MAX) {
+    if (!(L->dense = al_calloc((size_t)L->nst * L->alpha, sizeof *L->dense))) return AL_ENOMEM;
+    for (uint32_t e = 1; e <= L->nedges; e++)
+      L->dense[(size_t)L->edges[e].from * L->alpha + L->amap[L->edges[e].c] - 1] = L->edges[e].to + 1;
   }
   return 0;
 }
@@ -193,6 +211,7 @@ static void leak_fini(void *state) {
   al_free(L->st);
   al_free(L->edges);
   al_free(L->table);
+  al_free(L->dense);
   al_free(L->grams);
   al_free(L->gram_id);
   al_free(L);

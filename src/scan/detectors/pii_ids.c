@@ -54,6 +54,35 @@ static int cc_patterns(void *st, al_pattern_sink *sink) {
   return rc;
 }
 
+static bool has_digit(const char *t, size_t a, size_t b) {
+  for (size_t i = a; i < b; i++)
+    if (al__is_digit((unsigned char)t[i])) return true;
+  return false;
+}
+
+/* Grouped digits that continue a longer grouped code (an IBAN such as "FR55 5673 3911 9769
+ * 9459 9762 529") are not a card: a 4-character group with a digit right before, or a
+ * short group with a digit right after that ends the run. */
+static bool embedded_in_groups(const char *t, size_t len, size_t s, size_t e, char sep) {
+  if (s >= 2 && t[s - 1] == sep) {
+    size_t a = s - 1;
+    while (a > 0 && al__is_alnum((unsigned char)t[a - 1]) && s - 1 - a < 5) a--;
+    if (s - 1 - a >= 1 && s - 1 - a <= 4 && has_digit(t, a, s - 1) &&
+        (a == 0 || !al__is_alnum((unsigned char)t[a - 1])))
+      return true;
+  }
+  if (e + 1 < len && t[e] == sep) {
+    size_t b = e + 1;
+    while (b < len && al__is_alnum((unsigned char)t[b]) && b - e - 1 < 5) b++;
+    size_t g = b - e - 1;
+    bool ends = b >= len || t[b] == ' ' || t[b] == '\n' || t[b] == '\t' || t[b] == sep ||
+                ((t[b] == '.' || t[b] == ',' || t[b] == ';') &&
+                 (b + 1 >= len || !al__is_digit((unsigned char)t[b + 1])));
+    if (g >= 1 && g <= 4 && has_digit(t, e + 1, b) && ends) return true;
+  }
+  return false;
+}
+
 static int cc_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
                      unsigned id, al_finding *f) {
   char d[20];
@@ -67,6 +96,7 @@ static int cc_verify(const void *st, const char *t, size_t len, size_t s, size_t
     }
   size_t n = al__digits(t + s, e - s, d, 19, " -");
   if (n < 12 || n > 19) return 0;
+  if (sep && embedded_in_groups(t, len, s, e, sep)) return 0;
   const char *brand = al_card_brand(d, n);
   if (!brand) return 0;
   if (!strcmp(brand, "Visa") && n != 13 && n != 16 && n != 19) return 0;

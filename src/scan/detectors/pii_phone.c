@@ -33,7 +33,6 @@ static bool nanp_ok(const char *d) {
   if (d[0] < '2' || d[3] < '2') return false;
   if (d[1] == '1' && d[2] == '1') return false; /* N11 area: 211..911 */
   if (d[4] == '1' && d[5] == '1') return false; /* N11 exchange */
-  if (d[0] == '9' && d[1] == '5' && d[2] == '8') return false; /* 958: test code */
   return true;
 }
 

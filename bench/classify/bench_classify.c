@@ -106,6 +106,36 @@ static void show(const char *tag, const char *text, double score) {
 
 /* --- refusal --------------------------------------------------------------------------- */
 
+/* Scores kept for a threshold sweep. */
+#define SWEEP_MAX 4096
+static double sweep_score[SWEEP_MAX];
+static int sweep_label[SWEEP_MAX];
+static size_t sweep_n;
+
+static void sweep_add(double score, int label) {
+  if (sweep_n < SWEEP_MAX) sweep_score[sweep_n] = score, sweep_label[sweep_n++] = label;
+}
+
+static const double sweep_th[] = {0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9};
+#define NSWEEP (sizeof sweep_th / sizeof sweep_th[0])
+
+static void sweep_row(double th, const metrics *m) {
+  double p = ratio(m->tp, m->tp + m->fp), r = ratio(m->tp, m->tp + m->fn);
+  printf("| %.2f | %.3f | %.3f | %.3f | %.3f |\n", th, p, r, p + r > 0 ? 2 * p * r / (p + r) : 0,
+         ratio(m->fp, m->fp + m->tn));
+}
+
+static void sweep_print(const char *what) {
+  printf("\n%s: threshold sweep (same scores, option `threshold`)\n\n"
+         "| threshold | precision | recall | F1 | FPR |\n| ---: | ---: | ---: | ---: | ---: |\n", what);
+  for (size_t k = 0; k < NSWEEP; k++) {
+    metrics m = {0};
+    for (size_t i = 0; i < sweep_n; i++) tally(&m, sweep_label[i], sweep_score[i] >= sweep_th[k]);
+    sweep_row(sweep_th[k], &m);
+  }
+  sweep_n = 0;
+}
+
 typedef struct ref_ctx {
   det d;
   metrics m;
@@ -123,8 +153,10 @@ static int ref_row(char **f, size_t n, void *ud) {
   }
   if ((size_t)c->col_label >= n) return 0;
   int label = f[c->col_label][0] == '2' || f[c->col_label][0] == '3';
-  double s = det_score(&c->d, f[c->col_comp], strlen(f[c->col_comp]));
-  int pred = s >= 0.5;
+  double s = 0;
+  al_refusal_score(f[c->col_comp], strlen(f[c->col_comp]), &s);
+  sweep_add(s, label);
+  int pred = det_score(&c->d, f[c->col_comp], strlen(f[c->col_comp])) > 0;
   tally(&c->m, label, pred);
   if (label != pred) show(label ? (f[c->col_label][0] == '3' ? "FN-partial" : "FN") : "FP",
                           f[c->col_comp], s);
@@ -152,6 +184,7 @@ static void bench_refusal(void) {
     al_free(data);
   }
   row("**all five models**", &total);
+  sweep_print("refusal, all five models");
 }
 
 
@@ -352,6 +385,9 @@ static void bench_toxicity(void) {
 typedef struct inj_ctx {
   det d;
   metrics m;
+  int sweep; /* count in the sweep (jailbreak and benign sets, not harmful requests) */
+  det sd[NSWEEP]; /* one detector per swept threshold: combined weak cues depend on it */
+  metrics sm[NSWEEP];
   int label;
   const char *field;
   int col;
@@ -361,6 +397,8 @@ typedef struct inj_ctx {
 static void inj_one(inj_ctx *c, const char *text) {
   if (!text || !*text) return;
   double s = det_score(&c->d, text, strlen(text));
+  for (size_t k = 0; c->sweep && k < NSWEEP; k++)
+    tally(&c->sm[k], c->label, det_score(&c->sd[k], text, strlen(text)) > 0);
   int pred = s > 0;
   tally(&c->m, c->label, pred);
   if (pred != c->label) show(c->label ? "FN" : "FP", text, s);
@@ -439,6 +477,12 @@ static void bench_injection(void) {
   inj_ctx c;
   memset(&c, 0, sizeof c);
   det_open(&c.d, &al_det_injection, NULL, NULL);
+  for (size_t k = 0; k < NSWEEP; k++) {
+    char o[64];
+    snprintf(o, sizeof o, "{\"injection\": {\"threshold\": %.2f}}", sweep_th[k]);
+    det_open(&c.sd[k], &al_det_injection, o, NULL);
+  }
+  c.sweep = 1;
   header("injection (threshold 0.5): attacks (recall) and benign prompts (false-positive rate)");
   static const char *const dan[] = {"AntiDAN", "ChatGPT_Developer_Mode_RANTI", "ChatGPT_Developer_Mode_v2",
                                     "ChatGPT_Image_Markdown", "DAN_Jailbreak", "DUDE", "Dan_10_0",
@@ -475,6 +519,7 @@ static void bench_injection(void) {
   };
   for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
     memset(&c.m, 0, sizeof c.m);
+    c.sweep = !sets[i].label;
     c.label = sets[i].label;
     c.field = sets[i].field;
     if (sets[i].kind == 2) inj_csv(&c, sets[i].rel);
@@ -482,6 +527,12 @@ static void bench_injection(void) {
     row(sets[i].name, &c.m);
   }
   det_close(&c.d);
+  printf("\ninjection, jailbreak sets vs benign sets (harmful-request sets left out): threshold sweep\n\n"
+         "| threshold | precision | recall | F1 | FPR |\n| ---: | ---: | ---: | ---: | ---: |\n");
+  for (size_t k = 0; k < NSWEEP; k++) {
+    sweep_row(sweep_th[k], &c.sm[k]);
+    det_close(&c.sd[k]);
+  }
 }
 
 /* --- leak and speed: built on the WildGuard benign prompts ------------------------------ */

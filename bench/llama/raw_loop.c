@@ -1,7 +1,7 @@
 /* Baseline for the llama worker benchmark: the plainest libllama generation loop.
  *
  *   llama-raw-loop --model PATH [--threads N] [--seed N] [--max-tokens N] [--reps N]
- *                  [--prompt TEXT] [--libdir DIR]
+ *                  [--prompt TEXT] [--libdir DIR] [--flash-attn on|off|auto]
  *
  * Same work as airlock-llama-worker per request -- clear memory, tokenize the prompt
  * (plain template), decode it, then sample with the same chain (top_k 40, top_p 0.95,
@@ -23,6 +23,7 @@ static void quiet(enum ggml_log_level l, const char *t, void *u) { (void)l, (voi
 int main(int argc, char **argv) {
   const char *model_path = NULL, *prompt = "Once upon a time", *libdir = AL_LLAMA_LIBDIR;
   int threads = 1, max_tokens = 256, reps = 20;
+  enum llama_flash_attn_type flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED; /* as the worker */
   unsigned seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--model")) model_path = argv[i + 1];
@@ -32,6 +33,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--prompt")) prompt = argv[i + 1];
     else if (!strcmp(argv[i], "--libdir")) libdir = argv[i + 1];
+    else if (!strcmp(argv[i], "--flash-attn"))
+      flash_attn = !strcmp(argv[i + 1], "on")    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                   : !strcmp(argv[i + 1], "off") ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                                                 : LLAMA_FLASH_ATTN_TYPE_AUTO;
     else {
       fprintf(stderr, "llama-raw-loop: unknown option %s\n", argv[i]);
       return 2;
@@ -57,6 +62,7 @@ int main(int argc, char **argv) {
   cp.n_seq_max = 1;
   cp.n_threads = cp.n_threads_batch = threads;
   cp.no_perf = true;
+  cp.flash_attn_type = flash_attn;
   struct llama_context *ctx = llama_init_from_model(model, cp);
   llama_token toks[512];
   int n_prompt = llama_tokenize(vocab, prompt, (int32_t)strlen(prompt), toks, 512, true, true);

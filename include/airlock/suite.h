@@ -34,6 +34,8 @@ typedef struct al_case {
   json_t *params;   /* per-case generation parameters merged over the target's (or NULL) */
   json_t *response_schema; /* constrained output request, or NULL */
   json_t *tools;    /* tools offered (OpenAI shape), or NULL */
+  json_t *allow_tools; /* names the model may call (NULL: every offered tool) */
+  json_t *off_limits;  /* column names tool results must not hand the model, or NULL */
   json_t *vars;     /* variables in effect (for the command assertion) */
   al_assert **asserts;
   size_t n_asserts;
@@ -56,6 +58,8 @@ uint64_t al_suite_seed(const al_suite *s);
 struct al_target_config;
 const struct al_target_config *al_suite_target_config(const al_suite *s);
 const al_ydoc *al_suite_doc(const al_suite *s);
+struct al_toolset;
+const struct al_toolset *al_suite_toolset(const al_suite *s); /* NULL when no tools: */
 /* Total number of cases (counts rows of tests_from files without keeping them). */
 int64_t al_suite_case_count(const al_suite *s);
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pcre2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "airlock/assert.h"
 #include "airlock/buf.h"
+#include "airlock/scan.h"
 #include "airlock/schema.h"
 #include "airlock/suite.h"
 #include "airlock/util.h"
@@ -28,9 +30,10 @@
 enum kind {
   K_EQUALS, K_CONTAINS, K_ICONTAINS, K_NOT_CONTAINS, K_NOT_ICONTAINS, K_REGEX, K_NOT_REGEX,
   K_STARTS_WITH, K_IS_JSON, K_JSON_SCHEMA, K_MAX_LENGTH, K_MAX_TOKENS, K_LATENCY, K_COMMAND,
+  K_DETECT, K_NOT_DETECT,
 };
 
-enum vtype { V_STRING, V_BOOL, V_INT, V_LATENCY, V_SCHEMA, V_ARGV };
+enum vtype { V_STRING, V_BOOL, V_INT, V_LATENCY, V_SCHEMA, V_ARGV, V_DETECT };
 
 static const struct {
   const char *name;
@@ -51,6 +54,8 @@ static const struct {
     {"max-tokens", K_MAX_TOKENS, V_INT},
     {"latency", K_LATENCY, V_LATENCY},
     {"command", K_COMMAND, V_ARGV},
+    {"detect", K_DETECT, V_DETECT},
+    {"not-detect", K_NOT_DETECT, V_DETECT},
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -66,6 +71,10 @@ struct al_assert {
   long long ttft_ms, total_ms;
   char **argv;
   long long timeout_ms;
+  /* detect / not-detect */
+  json_t *detectors; /* array of names or prefixes */
+  json_t *canaries;  /* array of strings, or NULL */
+  double min_score;
 };
 
 const char *al_assert_type(const al_assert *a) { return a->type; }
@@ -76,6 +85,8 @@ void al_assert_free(al_assert *a) {
   al_free(a->str);
   if (a->re) pcre2_code_free(a->re);
   al_schema_free(a->schema);
+  json_decref(a->detectors);
+  json_decref(a->canaries);
   if (a->argv) {
     for (char **p = a->argv; *p; p++) al_free(*p);
     al_free(a->argv);
@@ -210,6 +221,72 @@ static int compile_value(const where *w, al_assert *a, enum vtype vt, const json
     }
     break;
   }
+  case V_DETECT: {
+    /* detect: NAME | [NAMES] | {detectors: [...], canaries: [...], min_score: x} */
+    const json_t *dets = val, *can = NULL, *ms = NULL;
+    if (json_is_object(val)) {
+      const char *k;
+      json_t *v;
+      json_object_foreach((json_t *)val, k, v) {
+        if (strcmp(k, "detectors") && strcmp(k, "canaries") && strcmp(k, "min_score")) {
+          rc = werr(w, e, AL_EPARSE, "unknown key '%s' (expected detectors, canaries, min_score)", k);
+          goto out;
+        }
+      }
+      dets = json_object_get(val, "detectors");
+      can = json_object_get(val, "canaries");
+      ms = json_object_get(val, "min_score");
+    }
+    a->detectors = json_array();
+    if (json_is_string(dets)) json_array_append(a->detectors, (json_t *)dets);
+    else if (json_is_array(dets)) {
+      size_t i;
+      json_t *v;
+      json_array_foreach(dets, i, v) {
+        if (!json_is_string(v)) {
+          rc = werr(w, e, AL_EPARSE, "detector names must be strings");
+          goto out;
+        }
+        json_array_append(a->detectors, v);
+      }
+    }
+    if (!json_array_size(a->detectors)) {
+      rc = werr(w, e, AL_EPARSE, "'%s' needs detector names (see `airlock detectors`), e.g. [pii, canary.token]", a->type);
+      goto out;
+    }
+    for (size_t i = 0; i < json_array_size(a->detectors); i++) {
+      const char *dn = json_string_value(json_array_get(a->detectors, i));
+      int known = 0;
+      for (size_t k = 0; k < al_detector_count() && !known; k++) {
+        const char *nm = al_detector_get(k)->name;
+        size_t l = strlen(dn);
+        known = !strcmp(nm, dn) || (!strncmp(nm, dn, l) && nm[l] == '.');
+      }
+      if (!known) {
+        rc = werr(w, e, AL_EPARSE, "unknown detector '%s' (see `airlock detectors`)", dn);
+        goto out;
+      }
+    }
+    if (can) {
+      if (!json_is_array(can)) {
+        rc = werr(w, e, AL_EPARSE, "'canaries' must be a list of strings");
+        goto out;
+      }
+      a->canaries = json_array();
+      size_t i;
+      json_t *v;
+      json_array_foreach(can, i, v) {
+        if (!json_is_string(v) || (rc = subst_str(w, json_string_value(v), vars, &tmp, e))) {
+          rc = rc ? rc : werr(w, e, AL_EPARSE, "'canaries' must be a list of strings");
+          goto out;
+        }
+        json_array_append_new(a->canaries, json_string(tmp));
+        al_free(tmp), tmp = NULL;
+      }
+    }
+    a->min_score = json_is_number(ms) ? json_number_value(ms) : 0.0;
+    break;
+  }
   case V_ARGV: {
     size_t n = json_is_array(val) ? json_array_size(val) : 1;
     if (!(json_is_array(val) && n > 0) && !json_is_string(val)) {
@@ -332,7 +409,11 @@ static int compile(const where *w, const json_t *node, const json_t *vars, const
       snprintf(buf, sizeof buf, "%s %lld", a->type, a->num);
     else if (a->kind == K_LATENCY)
       snprintf(buf, sizeof buf, "latency ttft<=%lldms total<=%lldms", a->ttft_ms, a->total_ms);
-    else if (a->kind == K_COMMAND)
+    else if (a->kind == K_DETECT || a->kind == K_NOT_DETECT) {
+      char *d = json_dumps(a->detectors, JSON_COMPACT);
+      snprintf(buf, sizeof buf, "%s %.120s", a->type, d ? d : "");
+      free(d);
+    } else if (a->kind == K_COMMAND)
       snprintf(buf, sizeof buf, "command %.120s", a->argv[a->argv[2] && !strcmp(a->argv[0], "/bin/sh") ? 2 : 0]);
     else snprintf(buf, sizeof buf, "%s", a->type);
     a->label = al_strdup(buf);
@@ -405,6 +486,7 @@ static int set_msg(al_assert_result *r, const char *fmt, ...) {
 }
 
 static int run_command(const al_assert *a, const al_assert_input *in, al_assert_result *r);
+static int run_detect(const al_assert *a, const al_assert_input *in, al_assert_result *r);
 
 int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_result *r) {
   const char *o = in->output ? in->output : "";
@@ -536,6 +618,9 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
   }
   case K_COMMAND:
     return run_command(a, in, r);
+  case K_DETECT:
+  case K_NOT_DETECT:
+    return run_detect(a, in, r);
   }
   r->pass = pass;
   r->score = pass ? 1.0 : 0.0;
@@ -642,4 +727,94 @@ out:
   json_decref(verdict);
   al_buf_cleanup(&ob);
   return rc;
+}
+
+/* ---- detector assertions ----------------------------------------------------------------
+ * Compiling a Hyperscan database costs milliseconds, so databases are cached by their
+ * configuration (detectors, canaries, system prompt) for the life of the process; each
+ * cached database keeps one scanner, used under the cache's lock. */
+#define DET_CACHE 32
+static struct {
+  char key[65];
+  al_scan_db *db;
+  al_scanner *sc;
+} det_cache[DET_CACHE];
+static pthread_mutex_t det_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct det_hits {
+  al_buf msg;
+  int n;
+  double min_score;
+} det_hits;
+
+static int on_finding(const al_finding *f, void *ud) {
+  det_hits *h = ud;
+  if (f->score < h->min_score) return 0;
+  if (h->n++ < 5) {
+    char ex[120];
+    excerpt(f->text, (size_t)(f->end - f->start), ex, sizeof ex);
+    al_buf_printf(&h->msg, "%s%s at %llu: \"%s\" (%s)", h->msg.len ? "; " : "", f->detector,
+                  (unsigned long long)f->start, ex, f->note);
+  }
+  return 0;
+}
+
+static int run_detect(const al_assert *a, const al_assert_input *in, al_assert_result *r) {
+  int rc = 0, slot = -1;
+  char key[65];
+  char *kd = NULL;
+  json_t *kj = json_pack("{s:O, s:O?, s:s?}", "d", a->detectors, "c", a->canaries, "s", in->system_prompt);
+  kd = kj ? json_dumps(kj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(kj);
+  if (!kd) return AL_ENOMEM;
+  al_sha256_hex(kd, strlen(kd), key);
+  free(kd);
+  pthread_mutex_lock(&det_lock);
+  for (int i = 0; i < DET_CACHE && slot < 0; i++)
+    if (det_cache[i].db && !strcmp(det_cache[i].key, key)) slot = i;
+  if (slot < 0) {
+    const char *names[64], *cans[64];
+    size_t nn = 0, nc = 0;
+    for (size_t i = 0; i < json_array_size(a->detectors) && nn < 64; i++)
+      names[nn++] = json_string_value(json_array_get(a->detectors, i));
+    for (size_t i = 0; i < json_array_size(a->canaries) && nc < 64; i++)
+      cans[nc++] = json_string_value(json_array_get(a->canaries, i));
+    al_scan_config cfg = {names, nn, in->system_prompt, nc ? cans : NULL, nc, NULL};
+    al_error e = {0};
+    for (int i = 0; i < DET_CACHE && slot < 0; i++)
+      if (!det_cache[i].db) slot = i;
+    if (slot < 0) { /* full: evict the first */
+      slot = 0;
+      al_scanner_free(det_cache[0].sc);
+      al_scan_db_free(det_cache[0].db);
+      det_cache[0].db = NULL;
+    }
+    if ((rc = al_scan_db_new(&cfg, &det_cache[slot].db, &e)) ||
+        (rc = al_scanner_new(det_cache[slot].db, &det_cache[slot].sc))) {
+      set_msg(r, "detectors could not be set up: %s", e.msg);
+      al_scan_db_free(det_cache[slot].db);
+      det_cache[slot].db = NULL;
+      pthread_mutex_unlock(&det_lock);
+      return rc < 0 ? rc : AL_EINVAL;
+    }
+    memcpy(det_cache[slot].key, key, 65);
+  }
+  det_hits h = {.min_score = a->min_score};
+  al_buf_init(&h.msg, 4096);
+  rc = al_scan(det_cache[slot].sc, in->output ? in->output : "", in->output ? in->output_len : 0,
+               on_finding, &h);
+  pthread_mutex_unlock(&det_lock);
+  if (rc < 0) {
+    set_msg(r, "scan failed: %s", al_strerror(rc));
+  } else if (a->kind == K_NOT_DETECT) {
+    r->pass = h.n == 0;
+    if (!r->pass) set_msg(r, "%d finding%s: %s", h.n, h.n == 1 ? "" : "s", h.msg.data);
+  } else {
+    r->pass = h.n > 0;
+    if (r->pass) set_msg(r, "found: %s", h.msg.data);
+    else set_msg(r, "expected a finding from %s, found none", a->label + strlen(a->type) + 1);
+  }
+  r->score = r->pass ? 1.0 : 0.0;
+  al_buf_cleanup(&h.msg);
+  return rc < 0 ? rc : 0;
 }

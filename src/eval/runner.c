@@ -30,9 +30,12 @@
 #include "airlock/runner.h"
 #include "airlock/sse.h"
 #include "airlock/target.h"
+#include "airlock/tools.h"
 #include "airlock/util.h"
 #include "core/limits.h"
 #include "proc.h"
+
+#define AL_TOOL_STEPS 8 /* model <-> tool rounds per case (AL_MAX_TOOL_STEPS is the hard cap) */
 
 static volatile sig_atomic_t stop_requested;
 void al_run_request_stop(void) { stop_requested = 1; }
@@ -60,6 +63,13 @@ typedef struct job {
   int parse_failed;
   al_error perr;
   struct job *next;    /* waiting list */
+  /* mediated tools: the conversation grows by a step per round of tool calls */
+  json_t *msgs;        /* NULL until the first tool call: then the case's messages + steps */
+  int steps;
+  int step_base;       /* attempts made before this step (attempt numbers run on) */
+  json_t *tool_log;    /* every mediated call */
+  int findings;
+  int64_t first_sent_ns;
 } job;
 
 struct worker {
@@ -158,6 +168,8 @@ static char *dup_json(const json_t *j) { return j ? json_dumps(j, JSON_COMPACT) 
 
 static void fill(runner *r);
 static void finish(job *j);
+static void step_done(job *j);
+static void enqueue(job *j);
 static void send_job(job *j);
 static void worker_start(runner *r, worker *w);
 
@@ -176,6 +188,8 @@ static void job_free(job *j) {
   al_gen_output_cleanup(&j->out);
   al_case_result_cleanup(&j->res);
   json_decref(j->params);
+  json_decref(j->msgs);
+  json_decref(j->tool_log);
   al_case_free(j->c);
   al_free(j);
 }
@@ -306,9 +320,9 @@ static void attempt_failed(job *j, int retryable, const char *kind, const char *
   runner *r = j->r;
   record_attempt(j, kind, msg);
   set_error(j, kind, msg);
-  if (retryable && j->attempt <= r->tc->max_retries && !stop_requested) {
+  if (retryable && j->attempt - j->step_base <= r->tc->max_retries && !stop_requested) {
     /* exponential backoff with full jitter; Retry-After wins when longer */
-    double cap = fmin((double)r->tc->max_backoff_ms, (double)r->tc->backoff_ms * pow(2, j->attempt - 1));
+    double cap = fmin((double)r->tc->max_backoff_ms, (double)r->tc->backoff_ms * pow(2, j->attempt - j->step_base - 1));
     static al_rng rng;
     static int seeded;
     if (!seeded) al_rng_seed(&rng, (uint64_t)al_now_ns()), seeded = 1;
@@ -480,8 +494,7 @@ static void http_done(job *j, CURLcode cc) {
     attempt_failed(j, 0, "parse", j->perr.msg, 0);
     return;
   }
-  record_attempt(j, NULL, NULL);
-  finish(j);
+  step_done(j);
 }
 
 static void check_multi(runner *r) {
@@ -604,8 +617,7 @@ static void worker_read(struct bufferevent *bev, void *arg) {
       w->cur = NULL;
       evtimer_del(w->timeout);
       j->w = NULL;
-      record_attempt(j, NULL, NULL);
-      finish(j);
+      step_done(j);
       dispatch_waiting(w->r);
       return;
     }
@@ -673,7 +685,8 @@ static void send_job(job *j) {
   const al_target_config *tc = r->tc;
   if (!j->res.queued_ns && j->attempt == 0) j->res.queued_ns = al_now_ns() - j->created_ns;
   j->attempt++;
-  al_gen_request req = {j->c->id, j->c->messages, j->c->tools, j->params, j->c->response_schema};
+  al_gen_request req = {j->c->id, j->msgs ? j->msgs : j->c->messages, j->c->tools, j->params,
+                        j->c->response_schema};
   al_buf_reset(&j->body);
   al_buf_reset(&j->path);
   if (tc->ops->build_request(tc, &req, &j->body, &j->path)) {
@@ -681,8 +694,53 @@ static void send_job(job *j) {
     return;
   }
   if (!j->res.request_json) j->res.request_json = al_strndup(j->body.data, j->body.len);
+  if (!j->first_sent_ns) j->first_sent_ns = al_now_ns();
   if (tc->ops->transport == AL_TRANSPORT_HTTP) send_http(j);
   else send_exec(j);
+}
+
+/* An answer arrived. If it calls tools and the suite mediates tools, run each call through
+ * the mediator, append the assistant turn and the tool results, and ask again (bounded);
+ * otherwise the case is done. */
+static void step_done(job *j) {
+  runner *r = j->r;
+  const al_toolset *ts = al_suite_toolset(r->s);
+  record_attempt(j, NULL, NULL);
+  if (!ts || !json_array_size(j->out.tool_calls) || j->steps >= AL_TOOL_STEPS) {
+    finish(j);
+    return;
+  }
+  if (!j->msgs) j->msgs = json_deep_copy(j->c->messages);
+  if (!j->tool_log) j->tool_log = json_array();
+  json_t *am = json_pack("{s:s, s:O}", "role", "assistant", "tool_calls", j->out.tool_calls);
+  json_object_set_new(am, "content", j->out.text.len ? json_stringn(j->out.text.data, j->out.text.len) : json_null());
+  json_array_append_new(j->msgs, am);
+  size_t i;
+  json_t *call;
+  json_array_foreach(j->out.tool_calls, i, call) {
+    json_t *log = NULL;
+    char *content = NULL;
+    int f = al_toolset_call(ts, j->c->allow_tools, j->c->off_limits, call, &log, &content);
+    if (f > 0) j->findings++;
+    json_object_set_new(log, "step", json_integer(j->steps + 1));
+    json_array_append_new(j->tool_log, log);
+    const char *id = json_string_value(json_object_get(call, "id"));
+    json_array_append_new(j->msgs, json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id", id ? id : "",
+                                             "content", content ? content : ""));
+    free(content);
+  }
+  j->steps++;
+  al_gen_output_cleanup(&j->out);
+  if (j->easy) {
+    curl_multi_remove_handle(r->multi, j->easy);
+    curl_easy_cleanup(j->easy);
+    j->easy = NULL;
+  }
+  curl_slist_free_all(j->hdrs);
+  j->hdrs = NULL;
+  al_buf_reset(&j->resp);
+  j->step_base = j->attempt;
+  enqueue(j);
 }
 
 static void judge(job *j) {
@@ -691,12 +749,12 @@ static void judge(job *j) {
   res->output = al_strndup(j->out.text.data ? j->out.text.data : "", j->out.text.len);
   res->finish_reason = j->out.finish_reason[0] ? al_strdup(j->out.finish_reason) : NULL;
   res->model = al_strdup(j->out.model[0] ? j->out.model : (r->tc->model ? r->tc->model : ""));
-  res->tool_calls_json = dup_json(j->out.tool_calls);
+  res->tool_calls_json = dup_json(j->tool_log ? j->tool_log : j->out.tool_calls);
   res->prompt_tokens = j->out.prompt_tokens;
   res->completion_tokens = j->out.completion_tokens;
   res->ttfb_ns = j->first_byte_ns ? j->first_byte_ns - j->sent_ns : -1;
   res->ttft_ns = j->out.first_token_ns >= 0 ? j->out.first_token_ns - j->sent_ns : -1;
-  res->total_ns = j->last_byte_ns - j->sent_ns;
+  res->total_ns = j->last_byte_ns - (j->first_sent_ns ? j->first_sent_ns : j->sent_ns);
   res->tokens = j->out.tokens;
   res->n_tokens = j->out.n_tokens;
   j->out.tokens = NULL;
@@ -708,7 +766,7 @@ static void judge(job *j) {
   }
   json_t *cj = json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name, "messages",
                          j->c->messages, "vars", j->c->vars);
-  res->asserts = al_calloc(j->c->n_asserts ? j->c->n_asserts : 1, sizeof *res->asserts);
+  res->asserts = al_calloc(j->c->n_asserts + 1, sizeof *res->asserts);
   int any_fail = 0, any_err = 0;
   char errmsg[600] = "";
   for (size_t i = 0; res->asserts && i < j->c->n_asserts; i++) {
@@ -724,6 +782,24 @@ static void judge(job *j) {
     }
   }
   json_decref(cj);
+  if (j->tool_log && res->asserts) { /* the mediator's verdict on the tool calls */
+    al_assert_result *tr = &res->asserts[res->n_asserts++];
+    al_buf m;
+    al_buf_init(&m, 4096);
+    size_t k;
+    json_t *lg;
+    json_array_foreach(j->tool_log, k, lg) {
+      const char *f = json_string_value(json_object_get(lg, "finding"));
+      if (f) al_buf_printf(&m, "%s%s", m.len ? "; " : "", f);
+    }
+    tr->type = al_strdup("tool-policy");
+    tr->label = al_strdup("tool calls stay within the allowlist, schemas and data limits");
+    tr->pass = j->findings == 0;
+    tr->score = tr->pass;
+    tr->message = m.len ? al_buf_steal(&m, NULL) : NULL;
+    al_buf_cleanup(&m);
+    if (!tr->pass) any_fail = 1;
+  }
   if (any_err) {
     res->verdict = AL_ERROR;
     set_error(j, "assertion", errmsg);

@@ -4,7 +4,7 @@
  *   GET  /v1/models            the one model served (finbot-v1 or finbot-v2)
  *   POST /v1/chat/completions  (also /chat/completions) the chat API
  * Anything else: 404 (unknown path) or 405 (wrong method), with OpenAI-style error JSON.
- * Bodies over FB_MAX_BODY_BYTES are refused with 413 by evhttp itself.
+ * Bodies over FB_MAX_BODY_BYTES get 413 (JSON; over twice that, evhttp's own HTML 413).
  *
  * Flaw 5 lives here: in v1 every chat request is answered after
  * FB_DELAY_PER_INFLIGHT_MS x (chat requests in flight, itself included), capped at
@@ -255,7 +255,9 @@ int fb_server_new(struct event_base *base, const fb_config *cfg, fb_server **out
                      "object", "model", "created", (json_int_t)FB_CREATED, "owned_by", "airlock");
   if (!models || !(s->models_json = json_dumps(models, JSON_COMPACT))) goto out;
   if (!(s->out = evbuffer_new()) || !(s->http = evhttp_new(base))) goto out;
-  evhttp_set_max_body_size(s->http, FB_MAX_BODY_BYTES);
+  /* Up to twice the limit evhttp reads the body and we answer 413 in JSON; past that
+   * evhttp refuses it itself (413, HTML) without buffering it. */
+  evhttp_set_max_body_size(s->http, 2 * (ev_ssize_t)FB_MAX_BODY_BYTES);
   evhttp_set_max_headers_size(s->http, FB_MAX_HEADERS_BYTES);
   evhttp_set_timeout(s->http, FB_IDLE_TIMEOUT_S);
   evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

@@ -139,6 +139,9 @@ int al_llama_engine_new(const al_llama_opts *o, al_llama_engine **out, al_error 
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
+  cp.flash_attn_type = o->flash_attn > 0    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                       : o->flash_attn == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                                            : LLAMA_FLASH_ATTN_TYPE_AUTO;
   e->ctx = llama_init_from_model(e->model, cp);
   if (!e->ctx) {
     rc = al_error_set(err, AL_ENOMEM, "cannot create a llama context of %d tokens", n_ctx);

@@ -29,6 +29,7 @@ typedef struct al_llama_opts {
   uint32_t seed;             /* used when a request has no seed */
   const char *chat_template; /* NULL or "auto", "plain", or a llama.cpp built-in name */
   int top_k_log;             /* alternatives per token when the request does not say */
+  int flash_attn;            /* 0 off (default: 2x faster on tiny CPU models), 1 on, -1 auto */
 } al_llama_opts;
 
 typedef struct al_llama_engine al_llama_engine;

@@ -9,9 +9,12 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "airlock/error.h"
+#include "core/limits.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
@@ -41,28 +44,110 @@ int al_llama_emit_ready(FILE *f, const al_llama_engine *e) {
   return write_line(f, o);
 }
 
-int al_llama_emit_token(FILE *f, const char *id, const al_llama_token_event *ev) {
-  json_t *o = json_object();
-  if (!o) return AL_ENOMEM;
-  json_object_set_new(o, "id", json_string(id));
-  json_object_set_new(o, "type", json_string("token"));
-  json_object_set_new(o, "text", str_n(ev->text, ev->text_len));
-  json_object_set_new(o, "token_id", json_integer(ev->token_id));
-  json_object_set_new(o, "logprob", num(ev->logprob));
-  json_object_set_new(o, "entropy", num(ev->entropy));
-  if (ev->n_top > 0) {
-    json_t *top = json_array();
-    for (int i = 0; top && i < ev->n_top; i++) {
-      json_t *a = json_object();
-      if (!a) break;
-      json_object_set_new(a, "text", str_n(ev->top_text[i], strlen(ev->top_text[i])));
-      json_object_set_new(a, "token_id", json_integer(ev->top[i].token));
-      json_object_set_new(a, "logprob", num(ev->top[i].logprob));
-      json_array_append_new(top, a);
-    }
-    json_object_set_new(o, "top", top ? top : json_null());
+struct al_llama_token_writer {
+  json_t *ev, *text, *token_id, *logprob, *entropy, *top;
+  json_t *alt[AL_MAX_TOP_LOGPROBS], *alt_text[AL_MAX_TOP_LOGPROBS], *alt_id[AL_MAX_TOP_LOGPROBS],
+      *alt_lp[AL_MAX_TOP_LOGPROBS];
+  char *buf;
+  size_t cap;
+};
+
+void al_llama_token_writer_free(al_llama_token_writer *w) {
+  if (!w) return;
+  json_decref(w->ev);
+  json_decref(w->text);
+  json_decref(w->token_id);
+  json_decref(w->logprob);
+  json_decref(w->entropy);
+  json_decref(w->top);
+  for (int i = 0; i < AL_MAX_TOP_LOGPROBS; i++) {
+    json_decref(w->alt[i]);
+    json_decref(w->alt_text[i]);
+    json_decref(w->alt_id[i]);
+    json_decref(w->alt_lp[i]);
   }
-  return write_line(f, o);
+  free(w->buf);
+  free(w);
+}
+
+al_llama_token_writer *al_llama_token_writer_new(void) {
+  al_llama_token_writer *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->ev = json_object();
+  w->text = json_string("");
+  w->token_id = json_integer(0);
+  w->logprob = json_real(0);
+  w->entropy = json_real(0);
+  w->top = json_array();
+  bool ok = w->ev && w->text && w->token_id && w->logprob && w->entropy && w->top;
+  for (int i = 0; ok && i < AL_MAX_TOP_LOGPROBS; i++) {
+    w->alt[i] = json_object();
+    w->alt_text[i] = json_string("");
+    w->alt_id[i] = json_integer(0);
+    w->alt_lp[i] = json_real(0);
+    ok = w->alt[i] && w->alt_text[i] && w->alt_id[i] && w->alt_lp[i] &&
+         json_object_set(w->alt[i], "text", w->alt_text[i]) == 0 &&
+         json_object_set(w->alt[i], "token_id", w->alt_id[i]) == 0 &&
+         json_object_set(w->alt[i], "logprob", w->alt_lp[i]) == 0;
+  }
+  /* key order of the line: id, type, text, token_id, logprob, entropy, top */
+  ok = ok && json_object_set_new(w->ev, "id", json_string("")) == 0 &&
+       json_object_set_new(w->ev, "type", json_string("token")) == 0 &&
+       json_object_set(w->ev, "text", w->text) == 0 && json_object_set(w->ev, "token_id", w->token_id) == 0 &&
+       json_object_set(w->ev, "logprob", w->logprob) == 0 && json_object_set(w->ev, "entropy", w->entropy) == 0;
+  if (!ok) {
+    al_llama_token_writer_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+/* Set a float member in place; non-finite values become null. */
+static void set_num(json_t *obj, const char *key, json_t *real, double v) {
+  if (isfinite(v)) {
+    json_real_set(real, v);
+    if (json_object_get(obj, key) != real) json_object_set(obj, key, real);
+  } else {
+    json_object_set_new(obj, key, json_null());
+  }
+}
+
+static void set_str(json_t *s, const char *p, size_t n) {
+  if (json_string_setn(s, p, n) != 0) json_string_set(s, ""); /* not UTF-8: cannot happen */
+}
+
+int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id, const al_llama_token_event *ev) {
+  json_t *jid = json_object_get(w->ev, "id");
+  if (strcmp(json_string_value(jid), id) != 0) json_string_set(jid, id);
+  set_str(w->text, ev->text, ev->text_len);
+  json_integer_set(w->token_id, ev->token_id);
+  set_num(w->ev, "logprob", w->logprob, ev->logprob);
+  set_num(w->ev, "entropy", w->entropy, ev->entropy);
+  int n_top = ev->n_top < AL_MAX_TOP_LOGPROBS ? ev->n_top : AL_MAX_TOP_LOGPROBS;
+  if (n_top > 0) {
+    json_array_clear(w->top);
+    for (int i = 0; i < n_top; i++) {
+      set_str(w->alt_text[i], ev->top_text[i], strlen(ev->top_text[i]));
+      json_integer_set(w->alt_id[i], ev->top[i].token);
+      set_num(w->alt[i], "logprob", w->alt_lp[i], ev->top[i].logprob);
+      json_array_append(w->top, w->alt[i]);
+    }
+    if (json_object_get(w->ev, "top") != w->top) json_object_set(w->ev, "top", w->top);
+  } else if (json_object_get(w->ev, "top")) {
+    json_object_del(w->ev, "top");
+  }
+  size_t need = json_dumpb(w->ev, w->buf, w->cap, DUMP_FLAGS);
+  if (need == 0) return AL_ENOMEM;
+  if (need + 1 > w->cap) {
+    char *nb = realloc(w->buf, need + 256);
+    if (!nb) return AL_ENOMEM;
+    w->buf = nb;
+    w->cap = need + 256;
+    need = json_dumpb(w->ev, w->buf, w->cap, DUMP_FLAGS);
+  }
+  w->buf[need] = '\n';
+  if (fwrite(w->buf, 1, need + 1, f) != need + 1 || fflush(f) != 0) return AL_EIO;
+  return 0;
 }
 
 int al_llama_emit_done(FILE *f, const char *id, const char *model, const al_llama_result *r,

@@ -11,7 +11,14 @@
 #include "llama/engine.h"
 
 int al_llama_emit_ready(FILE *f, const al_llama_engine *e);
-int al_llama_emit_token(FILE *f, const char *id, const al_llama_token_event *ev);
+
+/* Token events are the hot path: a writer keeps one event object (and one per top-k
+ * alternative) alive and updates it in place, then dumps it into a reused buffer and
+ * writes the line with one fwrite -- no allocation per token in the steady state. */
+typedef struct al_llama_token_writer al_llama_token_writer;
+al_llama_token_writer *al_llama_token_writer_new(void);
+void al_llama_token_writer_free(al_llama_token_writer *w);
+int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id, const al_llama_token_event *ev);
 /* tool_calls: an array in OpenAI shape or NULL (borrowed). */
 int al_llama_emit_done(FILE *f, const char *id, const char *model, const al_llama_result *r,
                        const void *tool_calls);

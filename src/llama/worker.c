@@ -2,6 +2,7 @@
  *
  *   airlock-llama-worker --model PATH [--threads N] [--ctx N] [--seed N]
  *                        [--chat-template NAME|auto|plain] [--top-k-log N] [--libdir DIR]
+ *                        [--flash-attn on|off|auto] [--verbose]
  *
  * Reads one JSON request per line on stdin, writes events (one JSON object per line) on
  * stdout, diagnostics on stderr (docs/design/exec-protocol.md, docs/design/llama.md). It
@@ -32,7 +33,8 @@
 
 static const char usage[] =
     "usage: airlock-llama-worker --model PATH [--threads N] [--ctx N] [--seed N]\n"
-    "         [--chat-template NAME|auto|plain] [--top-k-log N] [--libdir DIR]\n";
+    "         [--chat-template NAME|auto|plain] [--top-k-log N] [--libdir DIR]\n"
+    "         [--flash-attn on|off|auto] [--verbose]\n";
 
 static int quiet_llama = 1;
 
@@ -73,6 +75,12 @@ static int parse_args(int argc, char **argv, al_llama_opts *o) {
       o->model_path = v;
     } else if (strcmp(a, "--libdir") == 0) {
       o->libdir = v;
+    } else if (strcmp(a, "--flash-attn") == 0) {
+      if (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "auto")) {
+        fprintf(stderr, "airlock-llama-worker: --flash-attn expects on, off or auto, got '%s'\n", v);
+        return -1;
+      }
+      o->flash_attn = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : -1;
     } else if (strcmp(a, "--chat-template") == 0) {
       o->chat_template = v;
     } else if (strcmp(a, "--threads") == 0) {
@@ -102,12 +110,13 @@ static int parse_args(int argc, char **argv, al_llama_opts *o) {
 
 typedef struct tok_ctx {
   const char *id;
+  al_llama_token_writer *w;
   int io_failed;
 } tok_ctx;
 
 static int on_token(void *ud, const al_llama_token_event *ev) {
   tok_ctx *t = ud;
-  if (al_llama_emit_token(stdout, t->id, ev) != 0) t->io_failed = 1;
+  if (al_llama_emit_token(stdout, t->w, t->id, ev) != 0) t->io_failed = 1;
   return t->io_failed;
 }
 
@@ -129,7 +138,7 @@ static int read_line(FILE *in, al_buf *b) {
   return any ? 1 : 0;
 }
 
-static int handle(al_llama_engine *e, const char *line, size_t len, int lineno) {
+static int handle(al_llama_engine *e, al_llama_token_writer *w, const char *line, size_t len, int lineno) {
   al_llama_request req;
   al_llama_result res = {0};
   al_error err = {0};
@@ -140,7 +149,7 @@ static int handle(al_llama_engine *e, const char *line, size_t len, int lineno) 
     al_llama_emit_error(stdout, req.id, al_error_format(&err, msg, sizeof msg));
     goto out;
   }
-  tok_ctx t = {.id = req.id};
+  tok_ctx t = {.id = req.id, .w = w};
   rc = al_llama_generate(e, &req, on_token, &t, &res, &err);
   if (t.io_failed) {
     rc = AL_EIO;
@@ -162,6 +171,7 @@ out:
 int main(int argc, char **argv) {
   al_llama_opts o = {.threads = 1, .top_k_log = AL_LLAMA_DEFAULT_TOP_LOGPROBS, .chat_template = "auto"};
   al_llama_engine *e = NULL;
+  al_llama_token_writer *tw = NULL;
   al_error err = {0};
   al_buf line;
   char msg[1024];
@@ -175,7 +185,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "airlock-llama-worker: %s\n", al_error_format(&err, msg, sizeof msg));
     return 1;
   }
-  if (al_llama_emit_ready(stdout, e) != 0) {
+  tw = al_llama_token_writer_new();
+  if (!tw || al_llama_emit_ready(stdout, e) != 0) {
     status = 1;
     goto out;
   }
@@ -192,12 +203,13 @@ int main(int argc, char **argv) {
     size_t i = 0;
     while (i < line.len && (line.data[i] == ' ' || line.data[i] == '\t' || line.data[i] == '\r')) i++;
     if (i == line.len) continue; /* blank line */
-    if (handle(e, line.data, line.len, lineno) != 0) {
+    if (handle(e, tw, line.data, line.len, lineno) != 0) {
       status = 1; /* stdout is gone: nobody is listening */
       break;
     }
   }
 out:
+  al_llama_token_writer_free(tw);
   al_llama_engine_free(e);
   al_buf_cleanup(&line);
   return status;

@@ -137,12 +137,17 @@ static json_t *percentiles(samples *s) {
   static const double ps[] = {50, 90, 99};
   static const char *const names[] = {"p50", "p90", "p99"};
   json_t *o = json_pack("{s:I}", "n", (json_int_t)s->n);
-  for (int i = 0; o && i < 3; i++) {
+  int bad = !o;
+  for (int i = 0; !bad && i < 3; i++) {
     size_t k = (size_t)ceil(ps[i] / 100.0 * (double)s->n);
     k = k ? k - 1 : 0;
-    json_object_set_new(o, names[i], json_real(al_round(s->v[k], 3)));
+    bad |= json_object_set_new(o, names[i], json_real(al_round(s->v[k], 3)));
   }
-  if (o) json_object_set_new(o, "max", json_real(al_round(s->v[s->n - 1], 3)));
+  if (!bad) bad |= json_object_set_new(o, "max", json_real(al_round(s->v[s->n - 1], 3)));
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
   return o;
 }
 
@@ -166,9 +171,12 @@ static json_t *group_json(const group *g, const rule *r, int *verdict) {
   if (!o || !r) return o;
   al_buf why;
   char a[32], b[32];
+  int bad = 0;
   al_buf_init(&why, 512);
-  if (!isnan(r->min_pass_rate)) json_object_set_new(o, "min_pass_rate", json_real(r->min_pass_rate));
-  if (r->max_failures >= 0) json_object_set_new(o, "max_failures", json_integer(r->max_failures));
+  if (!isnan(r->min_pass_rate))
+    bad |= json_object_set_new(o, "min_pass_rate", json_real(r->min_pass_rate));
+  if (r->max_failures >= 0)
+    bad |= json_object_set_new(o, "max_failures", json_integer(r->max_failures));
   if (judged == 0 && g->error > 0) {
     *verdict = AL_GATE_ERRORS;
     al_buf_printf(&why, "all %ld cases errored", g->error);
@@ -195,9 +203,14 @@ static json_t *group_json(const group *g, const rule *r, int *verdict) {
   }
   static const char *const names[] = {[AL_GATE_PASSED] = "passed", [AL_GATE_FAILED] = "failed",
                                       [AL_GATE_ERRORS] = "errors"};
-  json_object_set_new(o, "gate", json_string(names[*verdict]));
-  json_object_set_new(o, "reason", json_string(why.data ? why.data : ""));
+  bad |= !why.len; /* every branch above wrote a reason unless memory ran out */
+  bad |= json_object_set_new(o, "gate", json_string(names[*verdict]));
+  bad |= json_object_set_new(o, "reason", json_string(why.data ? why.data : ""));
   al_buf_cleanup(&why);
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
   return o;
 }
 
@@ -229,6 +242,15 @@ static rule rule_for(const json_t *t, const char *section, const char *name, con
   return r;
 }
 
+/* Count a failed group and name it in the reason; names past the buffer's room are left
+ * out ("..."), which never changes the verdict. */
+static int note_failed(al_buf *b, long *n, const char *kind, const char *name) {
+  if ((*n)++ && b->len + 3 < b->max && al_buf_puts(b, ", ") == AL_ENOMEM) return AL_ENOMEM;
+  int rc = al_buf_printf(b, "%s %.200s", kind, name);
+  if (rc == AL_ELIMIT && b->len + 3 < b->max) rc = al_buf_puts(b, "...");
+  return rc == AL_ENOMEM ? AL_ENOMEM : 0;
+}
+
 int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **summary_out) {
   int rc = 0;
   rule def;
@@ -237,7 +259,7 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
   samples ttft = {0}, total = {0}, queued = {0};
   json_t *sum = NULL, *kinds = NULL, *jcats = NULL, *jsevs = NULL;
   al_buf failed, why;
-  long n_pass = 0, n_fail = 0, n_err = 0;
+  long n_pass = 0, n_fail = 0, n_err = 0, n_failed = 0;
   al_buf_init(&failed, 4096);
   al_buf_init(&why, 8192);
   if (!summary_out) return AL_EINVAL;
@@ -287,7 +309,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
     rule r = rule_for(thresholds, "categories", cats.v[i].name, &def, &has);
     json_t *o = group_json(&cats.v[i], &r, &v);
     if (!o || json_object_set_new(jcats, cats.v[i].name, o)) goto nomem;
-    if (v == AL_GATE_FAILED) al_buf_printf(&failed, "%scategory %s", failed.len ? ", " : "", cats.v[i].name);
+    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "category", cats.v[i].name) < 0)
+      goto nomem;
     if (v == AL_GATE_ERRORS && !err_cat) err_cat = cats.v[i].name;
   }
   for (i = 0; i < sevs.n; i++) {
@@ -295,7 +318,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
     rule r = rule_for(thresholds, "severities", sevs.v[i].name, NULL, &has);
     json_t *o = group_json(&sevs.v[i], has ? &r : NULL, &v);
     if (!o || json_object_set_new(jsevs, sevs.v[i].name, o)) goto nomem;
-    if (v == AL_GATE_FAILED) al_buf_printf(&failed, "%sseverity %s", failed.len ? ", " : "", sevs.v[i].name);
+    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "severity", sevs.v[i].name) < 0)
+      goto nomem;
   }
 
   long n = n_pass + n_fail + n_err;
@@ -311,10 +335,10 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
     al_buf_printf(&why, "error rate %s above %s", pct(a, sizeof a, err_rate), pct(b, sizeof b, max_err));
   } else if (err_cat) {
     overall = AL_GATE_ERRORS;
-    al_buf_printf(&why, "every case of category %s errored", err_cat);
-  } else if (failed.len) {
+    al_buf_printf(&why, "every case of category %.200s errored", err_cat);
+  } else if (n_failed) {
     overall = AL_GATE_FAILED;
-    al_buf_printf(&why, "failed: %s", failed.data);
+    al_buf_printf(&why, "failed: %s", failed.data ? failed.data : "");
   } else {
     al_buf_printf(&why, "%ld of %ld judged cases passed", n_pass, n_pass + n_fail);
   }

@@ -66,7 +66,8 @@ const char *al_case_excerpt(const json_t *c, size_t max, size_t *len, int *more)
 void al_out(al_rctx *c, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  if (al_buf_vprintf(c->out, fmt, ap) < 0) c->fail = 1;
+  int rc = al_buf_vprintf(c->out, fmt, ap);
+  if (rc < 0 && !c->fail) c->fail = rc;
   va_end(ap);
 }
 
@@ -79,7 +80,7 @@ void al_out_esc(al_rctx *c, int kind, const char *s, size_t n) {
   case AL_ESC_XML_ATTR: rc = al_esc_xml(c->out, s, n, 1); break;
   case AL_ESC_MD: rc = al_esc_md(c->out, s, n); break;
   }
-  if (rc < 0) c->fail = 1;
+  if (rc < 0 && !c->fail) c->fail = rc;
 }
 
 void al_out_escs(al_rctx *c, int kind, const char *s) {
@@ -205,9 +206,13 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
   }
   c.color = use_color(out);
   if ((rc = fn(&c)) < 0) goto out;
-  if (c.fail) {
+  if (c.fail == AL_ELIMIT) {
     rc = al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format,
                       AL_REPORT_MAX_BYTES);
+    goto out;
+  } else if (c.fail) {
+    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format,
+                      al_strerror(c.fail));
     goto out;
   }
   if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {

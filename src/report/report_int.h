@@ -22,7 +22,7 @@ typedef struct al_rctx {
   const json_t *summary; /* doc.summary or the one computed for this rendering */
   al_buf *out;
   int color;
-  int fail; /* an append failed (the output passed AL_REPORT_MAX_BYTES) */
+  int fail; /* first failed append: AL_ELIMIT (past AL_REPORT_MAX_BYTES) or AL_ENOMEM */
   al_error *err;
 } al_rctx;
 

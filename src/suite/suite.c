@@ -16,6 +16,7 @@
 #include "airlock/assert.h"
 #include "airlock/suite.h"
 #include "airlock/target.h"
+#include "airlock/tools.h"
 #include "airlock/util.h"
 #include "airlock/yaml.h"
 #include "core/limits.h"
@@ -44,6 +45,7 @@ struct al_suite {
   size_t n_from;
   int64_t n_cases;
   uint64_t seed;
+  al_toolset *tools;
 };
 
 struct al_case_iter {
@@ -57,10 +59,11 @@ struct al_case_iter {
 
 static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
                                        "defaults", "thresholds", "tests", "tests_from", "seed",
-                                       NULL};
+                                       "tools", "tool_db", NULL};
 static const char *const test_keys[] = {"name", "prompt", "turns", "vars", "category", "severity",
                                         "tags", "assert", "params", "response_schema", "meta",
-                                        "system_prompt", "description", NULL};
+                                        "system_prompt", "description", "tools", "allow_tools",
+                                        "off_limits", NULL};
 static const char *const from_keys[] = {"file", "format", "prompt", "name", "map", "vars",
                                         "category", "severity", "tags", "assert", "limit",
                                         "params", "system_prompt", NULL};
@@ -78,6 +81,8 @@ void al_case_free(al_case *c) {
   json_decref(c->params);
   json_decref(c->response_schema);
   json_decref(c->tools);
+  json_decref(c->allow_tools);
+  json_decref(c->off_limits);
   json_decref(c->vars);
   for (size_t i = 0; i < c->n_asserts; i++) al_assert_free(c->asserts[i]);
   al_free(c->asserts);
@@ -310,6 +315,36 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
       goto out;
     }
     c->response_schema = json_deep_copy(rs);
+  }
+
+  /* tools: offered (default all the suite's), allowed (default the offered), off-limits */
+  json_t *offered = json_object_get(test, "tools"), *allow = json_object_get(test, "allow_tools");
+  json_t *off = json_object_get(test, "off_limits");
+  const char *lists[3] = {"tools", "allow_tools", "off_limits"};
+  json_t *lv[3] = {offered, allow, off};
+  for (int k = 0; k < 3; k++) {
+    if (!lv[k]) continue;
+    if (!json_is_array(lv[k])) {
+      rc = oerr(o, e, lists[k], AL_EPARSE, "'%s' must be a list of names", lists[k]);
+      goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(lv[k], i, v) {
+      if (!json_is_string(v) || (k < 2 && !al_toolset_has(s->tools, json_string_value(v)))) {
+        rc = oerr(o, e, lists[k], AL_EPARSE, k < 2 ? "'%s' names a tool the suite does not declare under tools:"
+                                                    : "'%s' must be a list of column names", lists[k]);
+        goto out;
+      }
+    }
+  }
+  if (s->tools) {
+    c->tools = al_toolset_openai(s->tools, offered);
+    c->allow_tools = json_incref(allow ? allow : offered);
+    c->off_limits = json_incref(off);
+  } else if (offered || allow) {
+    rc = oerr(o, e, offered ? "tools" : "allow_tools", AL_EPARSE, "the suite declares no tools (top-level 'tools:')");
+    goto out;
   }
 
   /* assertions: defaults first, then the test's */
@@ -653,6 +688,14 @@ int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out
   if ((rc = subst_target(s, (json_t *)s->target_node, e))) goto out;
   if ((rc = al_target_config_parse(s->doc, s->target_node, s->dir, &s->target, e))) goto out;
   if ((rc = parse_thresholds(s, json_object_get(root, "thresholds"), e))) goto out;
+  json_t *tools = json_object_get(root, "tools");
+  if (tools) {
+    const char *db = NULL;
+    char dbpath[4096];
+    if ((rc = al_ydoc_get_str(s->doc, e, root, "tool_db", &db)) < 0) goto out;
+    if (db) snprintf(dbpath, sizeof dbpath, "%s%s%s", db[0] == '/' ? "" : s->dir, db[0] == '/' ? "" : "/", db);
+    if ((rc = al_toolset_parse(s->doc, tools, db ? dbpath : NULL, &s->tools, e))) goto out;
+  }
   s->tests = json_object_get(root, "tests");
   if (s->tests && !json_is_array(s->tests)) {
     rc = al_ydoc_err_member(s->doc, e, root, "tests", AL_EPARSE, "'tests' must be a list of tests");
@@ -696,6 +739,7 @@ void al_suite_free(al_suite *s) {
   for (size_t i = 0; i < s->n_from; i++) al_free(s->from[i].path);
   al_free(s->from);
   al_target_config_free(s->target);
+  al_toolset_free(s->tools);
   json_decref(s->thresholds);
   json_decref(s->vars);
   al_ydoc_free(s->doc);
@@ -713,6 +757,7 @@ const json_t *al_suite_thresholds(const al_suite *s) { return s->thresholds; }
 const char *al_suite_system_prompt(const al_suite *s) { return s->system_prompt; }
 uint64_t al_suite_seed(const al_suite *s) { return s->seed; }
 int64_t al_suite_case_count(const al_suite *s) { return s->n_cases; }
+const al_toolset *al_suite_toolset(const al_suite *s) { return s->tools; }
 const al_ydoc *al_suite_doc(const al_suite *s) { return s->doc; }
 
 /* ---- iteration ----------------------------------------------------------------------- */

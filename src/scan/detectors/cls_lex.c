@@ -33,6 +33,7 @@ struct cls_lex {
   size_t ecap, ecount;
   int32_t *term;
   uint64_t *rkey; /* for children of the root: the token hash they stand for (else 0) */
+  uint64_t rootbits[1024]; /* 65536-bit filter of keys leaving the root (most tokens start nothing) */
   uint32_t nnodes, ncap;
   cls_lex_entry *ents;
   size_t nents, entcap;
@@ -113,7 +114,12 @@ static int edge_put(cls_lex *lx, uint32_t parent, uint64_t key, uint32_t child) 
   }
   lx->edges[i] = (edge){key, parent, child};
   lx->ecount++;
+  if (!parent) lx->rootbits[(key >> 48) >> 6] |= 1ull << ((key >> 48) & 63);
   return 0;
+}
+
+static int root_may_have(const cls_lex *lx, uint64_t key) {
+  return (lx->rootbits[(key >> 48) >> 6] >> ((key >> 48) & 63)) & 1;
 }
 
 static int node_new(cls_lex *lx, uint32_t *out) {
@@ -569,6 +575,9 @@ int cls_matcher_feed(cls_matcher *m, const cls_tok *tok, cls_match_cb cb, void *
     size_t start = i < m->n ? m->act[i].start : tok->start;
     uint32_t c[CLS_MATCH_FANOUT];
     unsigned nc = 0;
+    if (!from && !root_may_have(lx, tok->h) && !root_may_have(lx, KEY_WILD) &&
+        !(fuzzy && (tok->flags & (CLS_TF_ELONG | CLS_TF_MASK))))
+      continue; /* the common case: this token starts no phrase */
     if (usable) {
       nc += edge_each(lx, from, tok->h, c + nc, CLS_MATCH_FANOUT - nc);
       if (fuzzy && (tok->flags & CLS_TF_ELONG))

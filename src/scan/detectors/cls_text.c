@@ -11,16 +11,26 @@
 
 #include <string.h>
 
+/* 8 bytes at a time, multiply-xorshift mixing: tokens are short, so this is a few steps. */
 uint64_t cls_hash(const void *s, size_t n) {
   const unsigned char *p = s;
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    p += 8;
+    n -= 8;
   }
-  h ^= h >> 31;
-  h *= 0x9e3779b97f4a7c15ull;
-  h ^= h >> 29;
+  if (n) {
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+  }
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
   return h;
 }
 
@@ -128,12 +138,12 @@ static void finish(cls_tokenizer *t, cls_tok *o, int has_alpha) {
   /* Leetspeak only in words that are mostly letters ("sh1t", "b1tch"), not in codes such
    * as "A55" or "4x4". */
   unsigned letters = 0, digits = 0;
-  for (unsigned i = 0; i < o->len; i++) {
+  for (unsigned i = 0; (t->mode & CLS_MODE_LEET) && i < o->len; i++) {
     char c = o->s[i];
     letters += (c >= 'a' && c <= 'z');
     digits += (c >= '0' && c <= '9');
   }
-  if ((t->mode & CLS_MODE_LEET) && has_alpha && letters >= 2 && letters >= digits) {
+  if ((t->mode & CLS_MODE_LEET) && has_alpha && digits && letters >= 2 && letters >= digits) {
     for (unsigned i = 0; i < o->len; i++) {
       char c = leet_digit(o->s[i]);
       if (c != o->s[i]) o->s[i] = c, o->flags |= CLS_TF_LEET;
@@ -141,6 +151,8 @@ static void finish(cls_tokenizer *t, cls_tok *o, int has_alpha) {
   }
   o->s[o->len] = '\0';
   o->h = cls_hash(o->s, o->len);
+  o->hskel = o->h;
+  if (!(t->mode & CLS_MODE_LEET)) return; /* skeletons serve the fuzzy (toxicity) lists only */
   char sk[CLS_TOK_MAX + 1];
   unsigned k = 0, run = 0;
   for (unsigned i = 0; i < o->len; i++) {
@@ -230,6 +242,14 @@ int cls_tok_next(cls_tokenizer *t, cls_tok *o) {
   size_t p = t->pos;
   o->start = p;
   while (p < t->len) {
+    unsigned char b = (unsigned char)t->text[p];
+    if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z')) {
+      has_alpha |= !(b >= '0' && b <= '9');
+      if (o->len < CLS_TOK_MAX) o->s[o->len++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+      else o->flags |= CLS_TF_LONG;
+      p++;
+      continue;
+    }
     cp = cls_utf8(t->text, t->len, p, &n);
     size_t m = 0;
     uint32_t nx = p + n < t->len ? cls_utf8(t->text, t->len, p + n, &m) : 0;

@@ -4,6 +4,8 @@
  *    +1 212 555 0142, 1-212-555-0142, optional extension (x123, ext. 123). Area code and
  *    exchange must start with 2-9 and must not be an N11 service code.
  *  - Bare ten digits (2125550142) only next to a phone word (phone, tel, call, ...).
+ *  - Other national formats (0494 92 82 32, (08) 8747 6301, 001-253-366-9781): 7 to 15
+ *    digits in groups, only next to a phone word, and not shaped like a date.
  *  - International E.164 written with '+': +44 20 7946 0958, +41 (0)96 471 07 95. The
  *    country code is parsed by the ITU's digit-length rule (1 and 7 have one digit, a fixed
  *    set of two-digit codes, the rest three) and the remaining national number must have a
@@ -12,7 +14,7 @@
 
 #include "scan/scan_internal.h"
 
-enum { PH_NANP = 0, PH_BARE = 1, PH_INTL = 2 };
+enum { PH_NANP = 0, PH_BARE = 1, PH_INTL = 2, PH_CTX = 3 };
 
 static int phone_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink,
@@ -25,6 +27,10 @@ static int phone_patterns(void *st, al_pattern_sink *sink) {
                         "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
                         "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
                         0, PH_INTL);
+  /* national formats of other plans (0494 92 82 32, (08) 8747 6301): only with a phone
+   * word next to them */
+  if (!rc)
+    rc = al_pattern_add(sink, "\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,5}){1,5}\\b", 0, PH_CTX);
   return rc;
 }
 
@@ -65,8 +71,8 @@ static int cc_len(const char *d, size_t n) {
 static int phone_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
                         unsigned id, al_finding *f) {
   static const char *const words[] = {"phone", "tel", "telephone", "call", "mobile",
-                                      "cell", "fax", "contact", "whatsapp", "sms", "text me",
-                                      NULL};
+                                      "cell", "fax", "desk", "contact", "whatsapp", "sms",
+                                      "text me", "dial", "messages", "phone number", NULL};
   char d[24];
   /* cut an extension off before counting digits */
   size_t core = e;
@@ -111,6 +117,22 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
     f->score = 0.9;
     al__note(f, "international number, country code +%.*s, %d-digit national number", cl, d,
              nat);
+    return 1;
+  }
+  if (id == PH_CTX) {
+    size_t n = al__digits(t + s, core - s, d, sizeof d - 1, " .-()");
+    if (n < 7 || n > 15) return 0;
+    /* dates: 12.05.2024, 2024-05-12, 12-05-24 */
+    int groups = 1, seps_dot_dash = 0;
+    for (size_t i = s; i < core; i++)
+      if (!al__is_digit((unsigned char)t[i]) && al__is_digit((unsigned char)t[i + 1])) {
+        groups++;
+        seps_dot_dash += t[i] == '.' || t[i] == '-' || t[i] == '/';
+      }
+    if (groups == 3 && seps_dot_dash == 2 && n <= 8) return 0;
+    if (!al__context_word(t, len, s, e, words)) return 0;
+    f->score = 0.6;
+    al__note(f, "%zu-digit number in groups next to a phone word", n);
     return 1;
   }
   size_t n = al__digits(t + s, core - s, d, sizeof d - 1, " .-()+");

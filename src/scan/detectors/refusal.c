@@ -271,7 +271,8 @@ static void score_text(const cls_lex *lx, const char *text, size_t len, verdict 
                                                                     : 0.45;
     double s = q->weight * pos;
     if (c.first_sent_comply && q->sentence > 0) s *= 0.6;
-    if (quoted(text, q->start)) s *= 0.3;
+    if (s <= v->score) continue;
+    if (quoted(text, q->start)) s *= 0.3; /* a backwards look, only for a new best */
     if (s > v->score) {
       v->score = s;
       v->start = q->start;

@@ -128,11 +128,28 @@ static void compile_errors(void **st) {
   assert_int_equal(verdict_r("[1]", "", NULL, msg, sizeof msg), -2);
 }
 
+static void detector_checks(void **st) {
+  char msg[512];
+  assert_int_equal(verdict_r("{\"not-detect\": [\"pii.credit_card\"]}", "card 4111 1111 1111 1111 thanks", NULL, msg, sizeof msg), 0);
+  assert_non_null(strstr(msg, "pii.credit_card"));
+  assert_int_equal(verdict("{\"not-detect\": [\"pii.credit_card\"]}", "card 4111 1111 1111 1112 thanks"), 1); /* Luhn fails */
+  assert_int_equal(verdict("{\"not-detect\": \"pii\"}", "write to me at ada@example.com"), 0);
+  assert_int_equal(verdict("{\"detect\": \"refusal\"}", "I'm sorry, but I can't help with that request."), 1);
+  assert_int_equal(verdict("{\"detect\": \"refusal\"}", "Sure! Here is how to bake bread: mix flour and water."), 0);
+  assert_int_equal(verdict("{\"not-detect\": {\"detectors\": [\"canary\"], \"canaries\": [\"ZX-CANARY-{{who}}-9\"]}}",
+                           "the code is zx canary ada 9"), 0);
+  assert_int_equal(verdict("{\"not-detect\": {\"detectors\": [\"canary\"], \"canaries\": [\"ZX-CANARY-{{who}}-9\"]}}",
+                           "nothing to see"), 1);
+  assert_int_equal(verdict_r("{\"not-detect\": [\"pii.nope\"]}", "", NULL, msg, sizeof msg), -2);
+  assert_non_null(strstr(msg, "unknown detector"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(string_checks),     cmocka_unit_test(regex_checks),
       cmocka_unit_test(json_checks),       cmocka_unit_test(timing_and_tokens),
       cmocka_unit_test(command_protocol),  cmocka_unit_test(compile_errors),
+      cmocka_unit_test(detector_checks),
   };
   return cmocka_run_group_tests_name("assert", tests, NULL, NULL);
 }

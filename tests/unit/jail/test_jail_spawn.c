@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -125,6 +127,58 @@ static void signals_and_nohang(void **state) {
   al_jail_policy_free(p);
 }
 
+/* The jail dies with its parent: a helper process spawns a jail, reports the init's pid
+ * and is SIGKILLed; the init must be gone soon after (PDEATHSIG + channel hang-up). */
+static void dies_with_parent(void **state) {
+  int pp[2];
+  assert_int_equal(pipe(pp), 0);
+  pid_t helper = fork();
+  if (helper == 0) {
+    al_jail_policy *p = policy("");
+    char *sl[] = {"/bin/sleep", "30", NULL};
+    al_jail_proc *j = NULL;
+    al_error e;
+    if (al_jail_spawn(p, sl, NULL, &j, &e)) _exit(1);
+    pid_t pid = al_jail_pid(j);
+    (void)!write(pp[1], &pid, sizeof pid);
+    pause();
+    _exit(0);
+  }
+  close(pp[1]);
+  pid_t init = 0;
+  assert_int_equal(read(pp[0], &init, sizeof init), (ssize_t)sizeof init);
+  close(pp[0]);
+  assert_int_equal(kill(init, 0), 0);
+  kill(helper, SIGKILL);
+  waitpid(helper, NULL, 0);
+  int gone = 0;
+  for (int i = 0; i < 200 && !gone; i++) {
+    gone = kill(init, 0) != 0 && errno == ESRCH;
+    if (!gone) usleep(5000);
+  }
+  assert_true(gone);
+}
+
+/* Without root there is no size-limited scratch: the jail refuses and names it. */
+static void refuses_missing_mechanism(void **state) {
+  if (geteuid() != 0) skip();
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)) _exit(3);
+    al_jail_policy *p = policy("");
+    char *t[] = {"/bin/true", NULL};
+    al_jail_proc *j = NULL;
+    al_error e;
+    al_error_clear(&e);
+    int rc = al_jail_spawn(p, t, NULL, &j, &e);
+    _exit(rc == AL_EJAIL && strstr(e.msg, "'scratch_size'") ? 0 : 4);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void seccomp_allowlist(void **state) {
   /* only read/write/exit allowed: the dynamic loader's first mmap fails, no clean exit */
   al_jail_policy *p = policy("seccomp: {mode: allowlist, allow: [read, write]}\n");
@@ -170,7 +224,8 @@ int main(void) {
       cmocka_unit_test(exit_code_and_stdio), cmocka_unit_test(clean_environment),
       cmocka_unit_test(setup_failures),      cmocka_unit_test(signals_and_nohang),
       cmocka_unit_test(seccomp_allowlist),   cmocka_unit_test(outcome_json),
-      cmocka_unit_test(probe_report),
+      cmocka_unit_test(probe_report),        cmocka_unit_test(dies_with_parent),
+      cmocka_unit_test(refuses_missing_mechanism),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,26 @@ static void malformed_thresholds(void **state) {
   json_decref(doc);
 }
 
+/* A failing category whose name does not fit in the reason still fails the gate. */
+static void long_names_still_fail(void **state) {
+  char name[10001];
+  memset(name, 'x', sizeof name - 1);
+  name[sizeof name - 1] = '\0';
+  json_t *cases = json_array();
+  for (int i = 0; i < 30; i++) {
+    name[0] = (char)('a' + i % 26);
+    name[1] = (char)('a' + i / 26);
+    json_array_append_new(cases, json_pack("{s:s, s:s}", "category", name, "verdict", "fail"));
+  }
+  json_t *doc = json_pack("{s:o}", "cases", cases), *s = NULL;
+  assert_int_equal(al_gate_compute(doc, NULL, &s), 0);
+  assert_string_equal(json_string_value(json_object_get(s, "gate")), "failed");
+  assert_int_equal(json_integer_value(json_object_get(s, "exit_code")), 1);
+  assert_true(strlen(json_string_value(json_object_get(s, "reason"))) < 8192);
+  json_decref(s);
+  json_decref(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(all_errors_exit_3),
@@ -220,6 +240,7 @@ int main(void) {
       cmocka_unit_test(invalid_verdict_is_an_error),
       cmocka_unit_test(percentiles_nearest_rank),
       cmocka_unit_test(malformed_thresholds),
+      cmocka_unit_test(long_names_still_fail),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,38 @@ static void bad_inputs(void **state) {
   }
 }
 
+/* Every allocation of a rendering, jansson's included, fails in turn: each failure must
+ * come back as an error with nothing written, and no leak (ASan builds). */
+static void allocation_failures(void **state) {
+  json_t *doc = fixture();
+  json_set_alloc_funcs(al_malloc, al_free);
+  for (const char *const *f = al_report_formats; *f; f++) {
+    int done = 0;
+    for (unsigned long n = 1; n < 50000 && !done; n++) {
+      char *data = NULL;
+      size_t len = 0;
+      FILE *fp = open_memstream(&data, &len);
+      al_error err = {0};
+      al_torture_set(n);
+      int rc = al_report_render(doc, *f, fp, &err);
+      al_torture_set(0);
+      fclose(fp);
+      if (rc == 0) {
+        done = 1;
+        assert_true(len > 0);
+        assert_true(n > 50); /* the failures above were exercised */
+      } else {
+        assert_int_equal(rc, AL_ENOMEM);
+        assert_int_equal(len, 0);
+      }
+      free(data);
+    }
+    assert_true(done);
+  }
+  json_set_alloc_funcs(malloc, free);
+  json_decref(doc);
+}
+
 int main(void) {
   const char *src = getenv("AIRLOCK_SRC");
   snprintf(cases_dir, sizeof cases_dir, "%s/tests/cases/report", src ? src : ".");
@@ -268,7 +300,7 @@ int main(void) {
       cmocka_unit_test(golden_markdown),      cmocka_unit_test(junit_well_formed),
       cmocka_unit_test(sarif_valid),          cmocka_unit_test(text_is_terminal_safe),
       cmocka_unit_test(colour_only_on_tty),   cmocka_unit_test(summary_present_or_computed),
-      cmocka_unit_test(bad_inputs),
+      cmocka_unit_test(bad_inputs),           cmocka_unit_test(allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@ typedef struct al_run_opts {
   FILE *progress_out;        /* default stderr */
   int no_launch;             /* do not start the target's launch: command */
   int log_fd;                /* stderr of launched servers and workers; -1: ours */
+  FILE *events;              /* live JSON lines: every token as it arrives, every result; or NULL */
   /* Called on the loop thread after each result is stored (alerts, live views). */
   void (*on_result)(const al_case_result *r, void *ud);
   void *ud;

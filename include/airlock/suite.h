@@ -46,6 +46,10 @@ void al_case_free(al_case *c);
 int al_suite_load(const char *path, al_suite **out, al_error *err);
 /* Same, with variables that override the suite's `vars:` (e.g. from --var NAME=VALUE). */
 int al_suite_load_with(const char *path, const json_t *vars, al_suite **out, al_error *err);
+/* Same, with the target taken from a separate file whose root mapping is a target (the keys
+ * of a suite's target:); it replaces the suite's own target (NULL: use the suite's). */
+int al_suite_load_opts(const char *path, const json_t *vars, const char *target_path, al_suite **out,
+                       al_error *err);
 void al_suite_free(al_suite *s);
 
 const char *al_suite_name(const al_suite *s);

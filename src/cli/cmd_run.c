@@ -34,6 +34,7 @@ static void usage(FILE *f) {
           "  --format FMT           report on stdout: text (default), json, junit, sarif, markdown\n"
           "  --report FMT=PATH      also write a report to a file (repeatable)\n"
           "  --no-progress          no progress output\n"
+          "  --events FILE|-        stream every token (text, logprob, alternatives, entropy) and result live as JSON lines\n"
           "  --target-log           show the target processes' output (default: DB folder/target.log)\n"
           "  --no-launch            do not start the target's launch: command (it is running)\n"
           "  --check                load and validate the suite, print the case count, exit\n");
@@ -64,7 +65,8 @@ static int write_report(const json_t *doc, const char *spec) {
 }
 
 int al_cmd_run(int argc, char **argv) {
-  const char *suite_path = NULL, *resume = NULL, *db = NULL, *format = "text", *v;
+  const char *suite_path = NULL, *resume = NULL, *db = NULL, *format = "text", *v, *events_path = NULL;
+  FILE *events = NULL;
   const char *reports[16];
   int nreports = 0, verbose_target = 0, conc = 0, progress = AL_PROGRESS_AUTO, no_launch = 0, check = 0;
   int exit_code = 2;
@@ -99,6 +101,7 @@ int al_cmd_run(int argc, char **argv) {
       if (nreports < 16) reports[nreports++] = v;
     } else if (!strcmp(argv[i], "--no-progress")) {
       progress = AL_PROGRESS_NONE;
+    } else if (al_cli_opt(argc, argv, &i, "--events", &events_path)) {
     } else if (!strcmp(argv[i], "--target-log")) {
       verbose_target = 1;
     } else if (!strcmp(argv[i], "--no-launch")) {
@@ -144,12 +147,20 @@ int al_cmd_run(int argc, char **argv) {
   char *slash = strrchr(logpath, '/');
   snprintf(slash ? slash + 1 : logpath, sizeof logpath - (size_t)(slash ? slash + 1 - logpath : 0), "target.log");
   int log_fd = verbose_target ? -1 : open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (events_path) {
+    events = strcmp(events_path, "-") ? fopen(events_path, "we") : stdout;
+    if (!events) {
+      fprintf(stderr, "airlock: cannot write %s: %m\n", events_path);
+      goto out;
+    }
+  }
   al_run_opts o = {.resume_run_id = resume, .max_in_flight = conc, .progress = progress,
-                   .no_launch = no_launch, .log_fd = log_fd};
+                   .no_launch = no_launch, .log_fd = log_fd, .events = events};
   char run_id[40] = "";
   al_run_stats stats;
   int rc = al_run_suite(s, st, &o, run_id, &stats, &e);
   if (log_fd >= 0) close(log_fd);
+  if (events && events != stdout) fclose(events);
   if (rc && !run_id[0]) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));
     exit_code = e.code == AL_ECONN || e.code == AL_ETIMEOUT ? 3 : 2;

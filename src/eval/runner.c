@@ -70,6 +70,7 @@ typedef struct job {
   json_t *tool_log;    /* every mediated call */
   int findings;
   int64_t first_sent_ns;
+  size_t emitted;      /* tokens already written to the live event stream */
 } job;
 
 struct worker {
@@ -350,6 +351,31 @@ static void attempt_failed(job *j, int retryable, const char *kind, const char *
 
 /* ---- HTTP transport ------------------------------------------------------------------ */
 
+/* Live observability: every new token as a JSON line on the events stream, as it arrives. */
+static void emit_tokens(job *j) {
+  FILE *f = j->r->o->events;
+  if (!f) return;
+  for (; j->emitted < j->out.n_tokens; j->emitted++) {
+    const al_token *t = &j->out.tokens[j->emitted];
+    json_t *ev = json_pack("{s:s, s:s, s:I, s:f, s:s}", "type", "token", "case", j->c->id, "seq",
+                           (json_int_t)j->emitted, "t_ms", t->t_ns / 1e6, "text", t->text);
+    if (!ev) continue;
+    if (t->id >= 0) json_object_set_new(ev, "token_id", json_integer(t->id));
+    if (t->has_logprob) json_object_set_new(ev, "logprob", json_real(t->logprob));
+    if (t->entropy == t->entropy) json_object_set_new(ev, "entropy", json_real(t->entropy));
+    if (t->n_top) {
+      json_t *top = json_array();
+      for (int k = 0; k < t->n_top; k++)
+        json_array_append_new(top, json_pack("{s:s, s:f}", "text", t->top[k].text, "logprob", t->top[k].logprob));
+      json_object_set_new(ev, "top", top);
+    }
+    json_dumpf(ev, f, JSON_COMPACT);
+    fputc('\n', f);
+    json_decref(ev);
+  }
+  fflush(f);
+}
+
 static int sse_event(const char *event, const char *data, size_t len, void *ud) {
   job *j = ud;
   if (j->parse_failed) return 1;
@@ -357,6 +383,7 @@ static int sse_event(const char *event, const char *data, size_t len, void *ud) 
     j->parse_failed = 1;
     return 1;
   }
+  emit_tokens(j);
   return 0;
 }
 
@@ -439,6 +466,7 @@ static void send_http(job *j) {
   j->parse_failed = 0;
   al_gen_output_init(&j->out, al_now_ns());
   j->sent_ns = j->out.t0_ns;
+  j->emitted = 0;
   CURLMcode mc = curl_multi_add_handle(r->multi, e);
   if (mc != CURLM_OK) attempt_failed(j, 0, "internal", curl_multi_strerror(mc), 0);
 }
@@ -609,6 +637,7 @@ static void worker_read(struct bufferevent *bev, void *arg) {
     al_error e = {0};
     int rc = w->r->tc->ops->parse_event(w->r->tc, line, n, &j->out, now, &e);
     free(line);
+    if (!rc) emit_tokens(j);
     if (rc) {
       exec_fail(w, "parse", e.msg);
       return;
@@ -663,6 +692,7 @@ static void send_exec(job *j) {
   j->first_byte_ns = j->last_byte_ns = 0;
   al_gen_output_init(&j->out, al_now_ns());
   j->sent_ns = j->out.t0_ns;
+  j->emitted = 0;
   al_buf_putc(&j->body, '\n');
   size_t off = 0;
   while (off < j->body.len) {
@@ -833,6 +863,17 @@ static void finish(job *j) {
   else if (res->verdict == AL_FAIL) r->st.fail++;
   else r->st.error++;
   if (r->o->on_result) r->o->on_result(res, r->o->ud);
+  if (r->o->events) {
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:f}", "type", "result", "case", res->case_id, "name",
+                           res->name ? res->name : "", "verdict", al_verdict_name(res->verdict),
+                           "total_ms", res->total_ns / 1e6);
+    if (ev) {
+      json_dumpf(ev, r->o->events, JSON_COMPACT);
+      fputc('\n', r->o->events);
+      fflush(r->o->events);
+      json_decref(ev);
+    }
+  }
   /* too many errors reaching the target: stop taking cases */
   if (r->st.done >= 20 && r->st.error > r->tc->max_error_rate * (double)r->st.done && !r->aborted) {
     r->aborted = 1;

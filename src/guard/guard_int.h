@@ -147,19 +147,21 @@ typedef struct greq {
 int al_guard_request_parse(int route, const char *body, size_t len, greq *out, char *why,
                            size_t why_len);
 void al_guard_request_cleanup(greq *r);
-/* Runs the input pipeline over the slots: redacts in place; on block fills *blocked. */
+/* Runs the input pipeline over the slots: redacts in place (*changed = 1); on block
+ * fills *blocked. */
 int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *all,
-                   const gfind **blocked, const char **blocked_where);
+                   const gfind **blocked, const char **blocked_where, int *changed);
 
 /* ---- non-streaming answers (response.c) ---- */
 typedef struct gout_result {
   gact verdict;
+  int unchanged; /* allow with no text rewritten: *out_body is NULL, send the input bytes */
   const char *detector; /* what blocked / asked for a retry */
   char why[256];
 } gout_result;
 /* Checks and rewrites an upstream JSON answer (chat or completions): output pipeline on
  * every choice's text, schema stages, then placeholder restore. *out_body is the body to
- * send (caller frees) when the verdict is allow/redact. */
+ * send (caller frees) when the verdict is allow/redact and something was rewritten. */
 int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *body, size_t len,
                     gmap *m, gfinds *all, gout_result *res, char **out_body, size_t *out_len,
                     json_t **texts);

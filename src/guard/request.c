@@ -139,11 +139,12 @@ out:
 }
 
 int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *all,
-                   const gfind **blocked, const char **blocked_where) {
+                   const gfind **blocked, const char **blocked_where, int *changed) {
   gfinds f = {0};
   al_buf b;
   int rc = 0;
   *blocked = NULL;
+  *changed = 0;
   al_buf_init(&b, AL_GUARD_MAX_REQUEST_BYTES * 2);
   if (!pipe->db) goto out;
   for (size_t i = 0; i < r->n && !rc; i++) {
@@ -170,6 +171,7 @@ int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *a
     al_buf_reset(&b);
     rc = al_guard_redact(text, len, 0, &f, m, &b);
     if (!rc && json_string_setn(str, b.data ? b.data : "", b.len)) rc = AL_ENOMEM;
+    *changed = 1;
   }
 out:
   al_gfinds_cleanup(&f);

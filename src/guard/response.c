@@ -39,7 +39,7 @@ static void worse(gout_result *res, gact v, const char *det, const char *why) {
 
 /* One text: detectors, redaction, restore; the string node is rewritten in place. */
 static int check_text(const gpipe *pipe, al_scanner *s, json_t *str, gmap *m, gfinds *all,
-                      gout_result *res, const char *where) {
+                      gout_result *res, const char *where, int *changed) {
   gfinds f = {0};
   al_buf b, r;
   int rc = 0;
@@ -64,9 +64,10 @@ static int check_text(const gpipe *pipe, al_scanner *s, json_t *str, gmap *m, gf
   }
   rc = al_guard_redact(text, len, 0, &f, m, &b);
   if (!rc) rc = al_guard_restore(b.data ? b.data : "", b.len, m, &r);
-  if (!rc && (r.len != len || memcmp(r.data ? r.data : "", text, len)) &&
-      json_string_setn(str, r.data ? r.data : "", r.len))
-    rc = AL_ENOMEM;
+  if (!rc && (r.len != len || memcmp(r.data ? r.data : "", text, len))) {
+    *changed = 1;
+    if (json_string_setn(str, r.data ? r.data : "", r.len)) rc = AL_ENOMEM;
+  }
 out:
   al_gfinds_cleanup(&f);
   al_buf_cleanup(&b);
@@ -111,6 +112,7 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
     goto out;
   }
   if (texts) *texts = json_array();
+  int changed = 0;
   size_t i;
   json_t *c;
   json_array_foreach(choices, i, c) {
@@ -126,7 +128,7 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
         json_t *args = json_object_get(json_object_get(call, "function"), "arguments");
         if (!json_is_string(args)) continue;
         snprintf(where, sizeof where, "choices[%zu].tool_calls[%zu].arguments", i, k);
-        if ((rc = check_text(pipe, s, args, m, all, res, where))) goto out;
+        if ((rc = check_text(pipe, s, args, m, all, res, where, &changed))) goto out;
       }
       snprintf(where, sizeof where, "choices[%zu].message.content", i);
     } else {
@@ -137,11 +139,13 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
       if (pipe->has_schema) worse(res, G_RETRY, "schema", "answer has no text to validate");
       continue;
     }
-    if ((rc = check_text(pipe, s, str, m, all, res, where))) goto out;
+    if ((rc = check_text(pipe, s, str, m, all, res, where, &changed))) goto out;
     if (pipe->has_schema) check_schemas(pipe, str, res, where);
     if (texts && *texts) json_array_append(*texts, str);
   }
-  if (res->verdict < G_RETRY) {
+  if (res->verdict < G_RETRY && !changed) {
+    res->unchanged = 1;
+  } else if (res->verdict < G_RETRY) {
     *out_body = json_dumps(root, JSON_COMPACT);
     if (!*out_body) rc = AL_ENOMEM;
     else *out_len = strlen(*out_body);

@@ -373,10 +373,14 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
     finish(c, "allow", 200);
     return;
   }
-  gout_result res;
+  gout_result res = {0};
   char *body = NULL;
   size_t blen = 0;
-  int rc = al_guard_output(&g->p->out, g->out_scanner, c->route, c->resp.data ? c->resp.data : "",
+  int rc = 0;
+  if (!g->p->out.db && !g->p->out.has_schema && !c->map.n) { /* nothing to check or restore */
+    res.verdict = G_ALLOW;
+    res.unchanged = 1;
+  } else rc = al_guard_output(&g->p->out, g->out_scanner, c->route, c->resp.data ? c->resp.data : "",
                            c->resp.len, &c->map, &c->finds, &res, &body, &blen, NULL);
   if (rc) {
     free(body);
@@ -399,8 +403,13 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
                  blocked ? "block_output" : "retry_exhausted");
     return;
   }
+  if (res.unchanged) { /* the upstream's bytes as they came */
+    body = c->resp.data ? c->resp.data : "";
+    blen = c->resp.len;
+  }
   if (c->client_stream) send_as_stream(c, body, blen);
   else send_body(c->req, 200, "application/json", body, blen, c->id);
+  if (res.unchanged) body = NULL;
   free(body);
   c->req = NULL;
   finish(c, c->finds.n ? "redact" : "allow", 200);
@@ -498,7 +507,8 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   }
   const gfind *blocked = NULL;
   const char *where = NULL;
-  int rc = al_guard_input(&g->p->in, g->in_scanner, &c->r, &c->map, &c->finds, &blocked, &where);
+  int changed = 0;
+  int rc = al_guard_input(&g->p->in, g->in_scanner, &c->r, &c->map, &c->finds, &blocked, &where, &changed);
   if (rc) {
     answer_error(c, 500, "airlock_guard", "guard_error", "the guard failed to scan the request", "error");
     return;
@@ -510,13 +520,17 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
     return;
   }
   c->upstream_stream = c->r.stream && !g->p->out.has_schema;
-  if (c->r.stream && !c->upstream_stream) json_object_set_new(c->r.root, "stream", json_false());
-  c->up_body = json_dumps(c->r.root, JSON_COMPACT);
+  if (c->r.stream && !c->upstream_stream) {
+    json_object_set_new(c->r.root, "stream", json_false());
+    changed = 1;
+  }
+  /* nothing rewritten: the client's bytes go upstream as they came */
+  c->up_body = changed ? json_dumps(c->r.root, JSON_COMPACT) : al_strndup(body, len);
   if (!c->up_body) {
     answer_error(c, 500, "airlock_guard", "guard_error", "out of memory", "error");
     return;
   }
-  c->up_len = strlen(c->up_body);
+  c->up_len = changed ? strlen(c->up_body) : len;
   start_upstream(c);
 }
 

@@ -15,6 +15,8 @@
 #include "airlock/util.h"
 #include "guard/upstream.h"
 
+#define EASY_POOL 256
+
 struct gup {
   struct event_base *base;
   CURLM *multi;
@@ -23,6 +25,8 @@ struct gup {
   int running;
   gxfer *cancelled; /* list of transfers to remove outside curl callbacks */
   gxfer *all;       /* every transfer in the multi handle */
+  CURL *easy_pool[EASY_POOL]; /* reset handles kept for reuse (their buffers too) */
+  int n_easy;
 };
 
 struct gxfer {
@@ -42,6 +46,7 @@ struct gxfer {
 
 typedef struct sockinfo {
   struct event *ev;
+  short kind;
   gup *u;
 } sockinfo;
 
@@ -51,7 +56,12 @@ static void xfer_free(gxfer *x) {
     else x->u->all = x->next;
     if (x->next) x->next->prev = x->prev;
   }
-  curl_easy_cleanup(x->easy);
+  if (x->easy && x->u && x->u->n_easy < EASY_POOL) {
+    curl_easy_reset(x->easy);
+    x->u->easy_pool[x->u->n_easy++] = x->easy;
+  } else {
+    curl_easy_cleanup(x->easy);
+  }
   curl_slist_free_all(x->headers);
   al_free(x->body);
   al_free(x);
@@ -122,12 +132,19 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp) {
     si = al_calloc(1, sizeof *si);
     if (!si) return -1;
     si->u = u;
+    si->ev = event_new(u->base, s, kind, event_cb, u);
+    if (!si->ev) {
+      al_free(si);
+      return -1;
+    }
     curl_multi_assign(u->multi, s, si);
+  } else if (si->kind != kind) {
+    event_del(si->ev);
+    event_assign(si->ev, u->base, s, kind, event_cb, u);
   } else {
-    event_free(si->ev);
+    return 0; /* unchanged: no epoll_ctl */
   }
-  si->ev = event_new(u->base, s, kind, event_cb, u);
-  if (!si->ev) return -1;
+  si->kind = kind;
   event_add(si->ev, NULL);
   return 0;
 }
@@ -173,6 +190,7 @@ void al_gup_free(gup *u) {
       xfer_free(x);
     }
     curl_multi_cleanup(u->multi);
+    while (u->n_easy) curl_easy_cleanup(u->easy_pool[--u->n_easy]);
   }
   if (u->timer) event_free(u->timer);
   if (u->sweep) event_free(u->sweep);
@@ -208,7 +226,7 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   x->data = data;
   x->done = done;
   x->ud = ud;
-  x->easy = curl_easy_init();
+  x->easy = u->n_easy ? u->easy_pool[--u->n_easy] : curl_easy_init();
   if (!x->easy) goto fail;
   if (o->body && !(x->body = al_strndup(o->body, o->body_len))) goto fail;
   x->headers = curl_slist_append(NULL, "Expect:");

@@ -52,10 +52,10 @@ int al_jail_fds_close(al_jail_plan *pl) {
 }
 
 int al_jail_session(al_jail_plan *pl) {
-  (void)pl;
   sigset_t none;
   sigemptyset(&none);
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* init's dispositions stop here */
+  for (int s = 1; s < 64; s++) /* the caller's ignored signals stop here */
+    if (pl->sig_ignored & (1ull << s)) signal(s, SIG_DFL);
   if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) return -1;
   if (setsid() < 0) return -1;
   /* after the last uid change (none follow in the program): die with the jail's init */

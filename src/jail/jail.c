@@ -200,8 +200,20 @@ static int plan(al_jail_plan *pl, const al_jail_policy *p, char *const argv[],
   if (!pl->envp) return al_error_set(err, AL_ENOMEM, "out of memory");
   for (size_t i = 0; i < p->n_env; i++) pl->envp[i] = p->env[i];
   if (!(pl->caps_empty = cap_init())) return al_error_set(err, AL_ENOMEM, "out of memory");
-  if (al_jail_caps_get()->seccomp && (rc = al_jail_seccomp_compile(p, pl->bpf, &pl->n_bpf, err)))
-    return rc;
+  if (al_jail_caps_get()->seccomp) {
+    al_jail_policy *mp = (al_jail_policy *)p; /* the filter cache is the one mutable part */
+    pthread_mutex_lock(&mp->bpf_mu);
+    if (!mp->bpf_ready && !(rc = al_jail_seccomp_compile(p, mp->bpf, &mp->n_bpf, err)))
+      mp->bpf_ready = 1;
+    pthread_mutex_unlock(&mp->bpf_mu);
+    if (rc) return rc;
+    memcpy(pl->bpf, p->bpf, sizeof pl->bpf);
+    pl->n_bpf = p->n_bpf;
+  }
+  for (int s = 1; s < 64; s++) { /* ignored signals stay ignored across exec: note them */
+    struct sigaction sa;
+    if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) pl->sig_ignored |= 1ull << s;
+  }
   return 0;
 }
 
@@ -213,8 +225,7 @@ void al_jail_plan_release(al_jail_plan *pl) {
   pl->envp = NULL;
   if (pl->caps_empty) cap_free(pl->caps_empty);
   pl->caps_empty = NULL;
-  al_jail_seccomp_release(pl->bpf, pl->n_bpf);
-  pl->n_bpf = 0;
+  pl->n_bpf = 0; /* the filters belong to the policy */
 }
 
 static int send_byte(int fd, char c) {

@@ -10,6 +10,7 @@
 #define AL_JAIL_INT_H
 
 #include <linux/filter.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -59,6 +60,11 @@ struct al_jail_policy {
   size_t n_sys_deny, n_sys_allow;
   char **sys_deny, **sys_allow;
   unsigned allow_missing;   /* AL_MECH_* bits */
+  /* compiled seccomp filters, built at the first spawn and reused (policy is immutable
+   * from then on as far as seccomp is concerned) */
+  pthread_mutex_t bpf_mu;
+  int bpf_ready, n_bpf;
+  struct sock_fprog bpf[2];
 };
 
 /* policy.c */
@@ -95,8 +101,9 @@ typedef struct al_jail_plan {
   int io[3];
   int chan;                         /* child's end of the socketpair */
   int status_fd;                    /* program -> init: exec failed (close-on-exec) */
-  struct sock_fprog bpf[2];         /* compiled seccomp filters (stacked) */
+  struct sock_fprog bpf[2];         /* compiled seccomp filters (borrowed from the policy) */
   int n_bpf;
+  uint64_t sig_ignored;             /* signals the caller ignores: reset before exec */
   int use_landlock, landlock_abi, use_netns, use_timens;
   int use_cgroup;
   int scratch_mounted;

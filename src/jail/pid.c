@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +86,9 @@ int al_jail_init_main(al_jail_plan *pl) {
   int sp[2];
   if (sfd < 0 || pipe2(sp, O_CLOEXEC) != 0) return -1;
   pl->status_fd = sp[1];
-  pid_t prog = fork();
+  /* a raw clone, not fork(): glibc's fork takes locks (malloc's, via atfork) that another
+   * thread of the caller may have held when the jail was cloned */
+  pid_t prog = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
   if (prog < 0) return -1;
   if (prog == 0) program(pl);
   close(sp[1]);

@@ -34,6 +34,7 @@ unsigned al_mech_from_name(const char *name) {
 int al_jail_policy_new_default(al_jail_policy **out) {
   al_jail_policy *p = al_calloc(1, sizeof *p);
   if (!p) return AL_ENOMEM;
+  pthread_mutex_init(&p->bpf_mu, NULL);
   p->hostname = al_strdup("airlock");
   p->cwd = al_strdup("/tmp");
   if (!p->hostname || !p->cwd) goto fail;
@@ -162,5 +163,7 @@ void al_jail_policy_free(al_jail_policy *p) {
   free_strv(p->env, p->n_env);
   free_strv(p->sys_deny, p->n_sys_deny);
   free_strv(p->sys_allow, p->n_sys_allow);
+  al_jail_seccomp_release(p->bpf, p->n_bpf);
+  pthread_mutex_destroy(&p->bpf_mu);
   al_free(p);
 }

@@ -90,7 +90,10 @@ static void case_head(al_rctx *c, const json_t *cs, const char *tag, const char 
   al_out_escs(c, AL_ESC_TERM, al_jstr(cs, "severity", "unspecified"));
   al_out(c, " \"");
   al_out_escs(c, AL_ESC_TERM, al_jstr(cs, "name", ""));
-  al_out(c, "\" [case %.12s]", al_jstr(cs, "case_id", "?"));
+  const char *id = al_jstr(cs, "case_id", "?");
+  al_out(c, "\" [case ");
+  al_out_esc(c, AL_ESC_TERM, id, al_utf8_prefix(id, strlen(id), 12));
+  al_out(c, "]");
   if (*file) {
     al_out(c, " ");
     al_out_escs(c, AL_ESC_TERM, file);

@@ -14,6 +14,7 @@
 
 #include "al_config.h"
 #include "airlock/assert.h"
+#include "airlock/probes.h"
 #include "airlock/suite.h"
 #include "airlock/target.h"
 #include "airlock/tools.h"
@@ -46,11 +47,14 @@ struct al_suite {
   int64_t n_cases;
   uint64_t seed;
   al_toolset *tools;
+  json_t *probe_tests;  /* probes: tests expanded by src/probes (al_probes_expand), or NULL */
+  al_ydoc *target_doc;  /* --suite NAME TARGET.yaml: the target file, kept for its locations */
 };
 
 struct al_case_iter {
   const al_suite *s;
   size_t test_i;
+  size_t probe_i; /* probes: tests come after the inline tests, before tests_from */
   size_t from_i;
   al_rows *rows;
   int64_t from_count;
@@ -59,7 +63,8 @@ struct al_case_iter {
 
 static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
                                        "defaults", "thresholds", "tests", "tests_from", "seed",
-                                       "tools", "tool_db", NULL};
+                                       "tools", "tool_db",
+                                       "probes", /* expanded by src/probes */ NULL};
 static const char *const test_keys[] = {"name", "prompt", "turns", "vars", "category", "severity",
                                         "tags", "assert", "params", "response_schema", "meta",
                                         "system_prompt", "description", "tools", "allow_tools",
@@ -583,7 +588,7 @@ static int validate_cases(al_suite *s, al_error *e) {
 
 /* {{var}} in the target's strings (launch command, URLs, model): suite vars, the caller's
  * overrides and built-ins (airlock_build, suite_dir); {{socket}} is left for the runner. */
-static int subst_target(al_suite *s, json_t *node, al_error *e) {
+static int subst_target(al_suite *s, const al_ydoc *doc, json_t *node, al_error *e) {
   int rc = 0;
   json_t *vars = json_deep_copy(s->vars);
   json_object_set_new(vars, "socket", json_string("{{socket}}"));
@@ -602,7 +607,7 @@ static int subst_target(al_suite *s, json_t *node, al_error *e) {
       json_object_foreach(n, k, v) {
         if (json_is_string(v) && strstr(json_string_value(v), "{{")) {
           if ((rc = al_subst(json_string_value(v), vars, &out, missing, sizeof missing))) {
-            rc = al_ydoc_err_member(s->doc, e, n, k, AL_EPARSE, "unknown variable '{{%s}}'", missing);
+            rc = al_ydoc_err_member(doc, e, n, k, AL_EPARSE, "unknown variable '{{%s}}'", missing);
             break;
           }
           json_object_set_new(n, k, json_string(out));
@@ -615,7 +620,7 @@ static int subst_target(al_suite *s, json_t *node, al_error *e) {
       json_array_foreach(n, i, v) {
         if (json_is_string(v) && strstr(json_string_value(v), "{{")) {
           if ((rc = al_subst(json_string_value(v), vars, &out, missing, sizeof missing))) {
-            rc = al_ydoc_err_item(s->doc, e, n, i, AL_EPARSE, "unknown variable '{{%s}}'", missing);
+            rc = al_ydoc_err_item(doc, e, n, i, AL_EPARSE, "unknown variable '{{%s}}'", missing);
             break;
           }
           json_array_set_new(n, i, json_string(out));
@@ -635,6 +640,11 @@ int al_suite_load(const char *path, al_suite **out, al_error *e) {
 }
 
 int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out, al_error *e) {
+  return al_suite_load_opts(path, overrides, NULL, out, e);
+}
+
+int al_suite_load_opts(const char *path, const json_t *overrides, const char *target_path, al_suite **out,
+                       al_error *e) {
   int rc = 0;
   al_suite *s = NULL;
   crypto_hash_sha256_state st;
@@ -681,12 +691,30 @@ int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out
     }
   }
   s->target_node = json_object_get(root, "target");
+  const al_ydoc *tdoc = s->doc;
+  char *tdir = NULL;
+  if (target_path) {
+    /* a separate target file (airlock run --suite NAME TARGET.yaml): its root mapping is the
+     * target; it replaces the suite's own target: and its errors name the target file */
+    if ((rc = al_ydoc_load_file(target_path, &s->target_doc, e))) goto out;
+    s->target_node = al_ydoc_root(s->target_doc);
+    if (!json_is_object(s->target_node)) {
+      rc = al_error_at(e, AL_EPARSE, target_path, 1, 1, "a target file is a mapping {type: ..., ...} (see targets.md)");
+      goto out;
+    }
+    tdoc = s->target_doc;
+    char *tp = al_strdup(target_path);
+    tdir = al_strdup(dirname(tp));
+    al_free(tp);
+  }
   if (!s->target_node) {
     rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no 'target' (what model to evaluate)");
     goto out;
   }
-  if ((rc = subst_target(s, (json_t *)s->target_node, e))) goto out;
-  if ((rc = al_target_config_parse(s->doc, s->target_node, s->dir, &s->target, e))) goto out;
+  rc = subst_target(s, tdoc, (json_t *)s->target_node, e);
+  if (!rc) rc = al_target_config_parse(tdoc, s->target_node, tdir ? tdir : s->dir, &s->target, e);
+  al_free(tdir);
+  if (rc) goto out;
   if ((rc = parse_thresholds(s, json_object_get(root, "thresholds"), e))) goto out;
   json_t *tools = json_object_get(root, "tools");
   if (tools) {
@@ -709,9 +737,12 @@ int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out
     }
     if ((rc = al_ydoc_check_keys(s->doc, e, t, "test", test_keys))) goto out;
   }
+  /* probes: packs x mutators, expanded once into tests of the inline shape */
+  json_t *probes = json_object_get(root, "probes");
+  if (probes && (rc = al_probes_expand(s->doc, probes, s->dir, s->seed, &s->probe_tests, e))) goto out;
   if ((rc = parse_from(s, json_object_get(root, "tests_from"), e))) goto out;
-  if (!s->tests && !s->n_from) {
-    rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no tests (give 'tests' or 'tests_from')");
+  if (!s->tests && !s->n_from && !json_array_size(s->probe_tests)) {
+    rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no tests (give 'tests', 'probes' or 'tests_from')");
     goto out;
   }
   /* digest: suite bytes + every data file */
@@ -719,6 +750,12 @@ int al_suite_load_with(const char *path, const json_t *overrides, al_suite **out
   if ((rc = hash_file(&st, path, e))) goto out;
   for (size_t i = 0; i < s->n_from; i++)
     if ((rc = hash_file(&st, s->from[i].path, e))) goto out;
+  if (s->probe_tests) { /* the expanded probes (pack contents, mutations) */
+    char *pt = json_dumps(s->probe_tests, JSON_COMPACT | JSON_SORT_KEYS);
+    if (pt) crypto_hash_sha256_update(&st, (const unsigned char *)pt, strlen(pt));
+    free(pt);
+  }
+  if (target_path && (rc = hash_file(&st, target_path, e))) goto out;
   if (overrides && json_object_size(overrides)) {
     char *ov = json_dumps(overrides, JSON_COMPACT | JSON_SORT_KEYS);
     if (ov) crypto_hash_sha256_update(&st, (const unsigned char *)ov, strlen(ov));
@@ -742,6 +779,8 @@ void al_suite_free(al_suite *s) {
   al_toolset_free(s->tools);
   json_decref(s->thresholds);
   json_decref(s->vars);
+  json_decref(s->probe_tests);
+  al_ydoc_free(s->target_doc);
   al_ydoc_free(s->doc);
   al_free(s->path);
   al_free(s->dir);
@@ -785,6 +824,17 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
     const json_t *t = json_array_get(s->tests, it->test_i++);
     origin o = {s->doc, t, NULL, 0};
     rc = build_case(s, &o, t, NULL, it->index, out, e);
+    if (!rc) it->index++;
+    return rc;
+  }
+  if (it->probe_i < json_array_size(s->probe_tests)) {
+    /* a probe: errors and meta.location point into its probe file */
+    const json_t *t = json_array_get(s->probe_tests, it->probe_i++);
+    const json_t *loc = json_object_get(json_object_get(t, "meta"), "location");
+    origin o = {NULL, NULL, json_string_value(json_object_get(loc, "file")),
+                (int)json_integer_value(json_object_get(loc, "line"))};
+    rc = build_case(s, &o, t, NULL, it->index, out, e);
+    if (!rc) json_object_set_new((*out)->meta, "source", json_string("probes"));
     if (!rc) it->index++;
     return rc;
   }

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (al_guard_request_parse(route, (const char *)data, size, &r, why, sizeof why) == 0) {
       const gfind *blocked = NULL;
       const char *where = NULL;
-      al_guard_input(&p->in, in, &r, &m, &all, &blocked, &where);
+      int changed = 0;
+      al_guard_input(&p->in, in, &r, &m, &all, &blocked, &where, &changed);
       char *s = json_dumps(r.root, JSON_COMPACT);
       free(s);
       al_guard_request_cleanup(&r);

@@ -7,6 +7,7 @@
  *   "garbage"            200 with a body that is not JSON
  *   "hang"               never answers (the client's timeout must fire)
  *   "reset"              closes the connection without answering
+ *   "headers"            200, answering with the Authorization and X-Suite headers it got
  *   anything else        200, echoing the text back as the answer
  * Usage: flaky_server --port-file PATH (listens on 127.0.0.1, ephemeral port). */
 #include <event2/buffer.h>
@@ -54,6 +55,16 @@ static void handle(struct evhttp_request *req, void *arg) {
     reply(req, 200, "<html>not json</html>");
   } else if (!strcmp(text, "hang")) {
     /* no reply: the request stays open */
+  } else if (!strcmp(text, "headers")) {
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *auth = evhttp_find_header(h, "Authorization"), *xs = evhttp_find_header(h, "X-Suite");
+    char buf[512];
+    snprintf(buf, sizeof buf, "auth=%s suite=%s", auth ? auth : "-", xs ? xs : "-");
+    json_t *out = json_pack("{s:[{s:{s:s}, s:s}]}", "choices", "message", "content", buf, "finish_reason", "stop");
+    char *str = json_dumps(out, JSON_COMPACT);
+    reply(req, 200, str);
+    free(str);
+    json_decref(out);
   } else if (!strcmp(text, "reset")) {
     evhttp_connection_free(evhttp_request_get_connection(req));
   } else {

@@ -84,6 +84,26 @@ assert c['garbage']['verdict']=='error' and c['garbage']['error_kind']=='parse'
 assert c['hang']['error_kind']=='timeout', c['hang']
 assert c['ok']['verdict']=='fail'
 s=d['summary']; assert s['totals']['error']==4 if 'totals' in s else True"
+cat >"$T/hdr.yaml" <<Y
+name: headers
+target:
+  type: openai
+  base_url: http://127.0.0.1:$PORT/v1
+  api_key_env: IT_API_KEY
+  headers: {X-Suite: it-42}
+  rate_limit: {requests_per_second: 20}
+tests_from: [{file: hdr.csv, assert: [{equals: "auth=Bearer sk-it-secret suite=it-42"}]}]
+Y
+{ echo prompt; for i in $(seq 11); do echo headers; done; } >"$T/hdr.csv"
+s=$(date +%s%N)
+IT_API_KEY=sk-it-secret $A run "$T/hdr.yaml" --no-progress >/dev/null 2>&1
+rc=$?
+e=$(date +%s%N)
+check "API key from the named variable and custom headers reach the server" test "$rc" = 0
+check "rate limit: 11 requests at 20/s take at least 0.5 s (took $(((e - s) / 1000000)) ms)" test $(((e - s) / 1000000)) -ge 500
+check "the API key is not stored anywhere in the results" test "$(sql "select count(*) from runs where target_json like '%sk-it-secret%'")$(sql "select count(*) from cases where request_json like '%sk-it-secret%'" 2>/dev/null || echo 0)" = 00
+IT_API_KEY= $A run "$T/hdr.yaml" --no-progress >/dev/null 2>"$T/nokey.err"
+check "a missing API key variable is a usage error naming it (exit 2)" test $? = 2 -a -n "$(grep IT_API_KEY "$T/nokey.err")"
 cat >"$T/dead.yaml" <<Y
 name: dead
 target: {type: openai, base_url: "http://127.0.0.1:1/v1", retries: {max: 1, backoff: 1ms}}

@@ -27,10 +27,14 @@ static int phone_patterns(void *st, al_pattern_sink *sink) {
                         "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
                         "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
                         0, PH_INTL);
-  /* national formats of other plans (0494 92 82 32, (08) 8747 6301): only with a phone
-   * word next to them */
+  /* national formats of other plans (0494 92 82 32, (08) 8747 6301): only right after a
+   * phone word, which the pattern itself requires so Hyperscan only wakes up there */
   if (!rc)
-    rc = al_pattern_add(sink, "\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,5}){1,5}\\b", 0, PH_CTX);
+    rc = al_pattern_add(sink,
+                        "\\b(?:phone|mobile|cell|tel|telephone|fax|desk|whatsapp|sms|dial|call|"
+                        "call me at|call me on|reach me at|messages to|contact)(?: number)?"
+                        "(?: is)?[:.]?[ \\t\\r\\n]{1,3}\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,8}){1,5}\\b",
+                        HS_FLAG_CASELESS, PH_CTX);
   return rc;
 }
 
@@ -120,6 +124,10 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
     return 1;
   }
   if (id == PH_CTX) {
+    /* the number starts after the phone word and its separators */
+    while (s < core && t[s] != '(' && !al__is_digit((unsigned char)t[s])) s++;
+    f->start = s;
+    if (s > 0 && al__is_digit((unsigned char)t[s - 1])) return 0;
     size_t n = al__digits(t + s, core - s, d, sizeof d - 1, " .-()");
     if (n < 7 || n > 15) return 0;
     /* dates: 12.05.2024, 2024-05-12, 12-05-24 */
@@ -130,7 +138,20 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
         seps_dot_dash += t[i] == '.' || t[i] == '-' || t[i] == '/';
       }
     if (groups == 3 && seps_dot_dash == 2 && n <= 8) return 0;
-    if (!al__context_word(t, len, s, e, words)) return 0;
+    /* shapes other detectors own: NANP (its own rules apply), SSN, dotted quads */
+    char shape[64];
+    size_t k = 0;
+    for (size_t i = s; i < core && k + 1 < sizeof shape; i++)
+      shape[k++] = al__is_digit((unsigned char)t[i]) ? 'd' : t[i];
+    shape[k] = '\0';
+    static const char *const owned[] = {"ddd-ddd-dddd", "ddd.ddd.dddd", "ddd ddd dddd",
+                                        "(ddd) ddd-dddd", "(ddd)ddd-dddd", "ddd-dd-dddd",
+                                        NULL};
+    for (int i = 0; owned[i]; i++)
+      if (!strcmp(shape, owned[i])) return 0;
+    if (groups == 4 && seps_dot_dash == 3 && strchr(shape, '.') && !strchr(shape, ' ') &&
+        !strchr(shape, '-'))
+      return 0;
     f->score = 0.6;
     al__note(f, "%zu-digit number in groups next to a phone word", n);
     return 1;

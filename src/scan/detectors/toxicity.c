@@ -1,8 +1,9 @@
 /* Detector "toxicity": profanity, insults, sexual terms, slurs and threats, by word list.
  *
  * Terms come from word lists (one term per line, optional TAB category TAB weight; see
- * cls_lex.h) loaded into one FUZZY phrase lexicon, plus built-in threat / harassment phrase
- * specs ("(i will|im going to) (kill|hurt|...) you", "you (should|deserve to) die"). Matching
+ * cls_lex.h) loaded into one FUZZY phrase lexicon, plus built-in threat phrase specs
+ * ("(i will|im going to) (kill|hurt|...) you", "you (should|deserve to) die") and hate specs
+ * (a group + a dehumanising predicate: "trans people are mentally ill"). Matching
  * is whole-word over folded tokens (cls_text.h): case, leetspeak ("sh1t", "@ss"), repeated
  * letters ("fuuuck"), separators ("f.u.c.k", "f u c k"), '*' masks ("f*ck") and plain
  * inflections ("bitches", "fucking") all meet the listed form, while substrings never do
@@ -37,6 +38,42 @@ static const char *const threat_specs[] = {
     "(go|just|please) (kill|hang|shoot) (yourself|urself|yourselves)",
     "(i|we) (hope|wish) (you|u|they|he|she) (die|dies|get raped|gets raped|get cancer|burn|rot|suffer)",
     "(death|die) to (all)? (the)? (jews|muslims|christians|gays|blacks|whites|immigrants|women|men)",
+    NULL,
+};
+
+/* Generalisations about a group with a dehumanising or hostile predicate ("trans people
+ * are mentally ill", "immigrants should be deported"): identity-directed hate that uses no
+ * listed word. Groups and predicates are both required, so "women are scientists" or
+ * "immigrants are not criminals" do not match. */
+#define HATE_GROUP                                                                             \
+  "(trans|transgender|gay|gays|lesbian|lesbians|bisexual|queer|lgbt|lgbtq|homosexual|"        \
+  "homosexuals|women|woman|girls|females|men|males|muslim|muslims|islam|jew|jews|jewish|"       \
+  "christian|christians|catholics|hindus|sikhs|atheists|black|blacks|african americans|"      \
+  "africans|white|whites|immigrant|immigrants|refugees|migrants|mexican|mexicans|latino|"     \
+  "latinos|latinas|hispanic|hispanics|asian|asians|chinese|japanese|koreans|indian|indians|"  \
+  "native americans|natives|arab|arabs|gypsies|roma|disabled|autistic|retarded|mentally ill|" \
+  "deaf|blind|old|elderly|foreigners|feminists|liberals|conservatives)"
+#define HATE_PRED                                                                              \
+  "(mentally ill|sick|disgusting|criminals|criminal|animals|vermin|subhuman|subhumans|"       \
+  "inferior|stupid|evil|immoral|degenerate|degenerates|perverts|pervert|perverted|a plague|"  \
+  "parasites|terrorists|rapists|savages|filthy|dirty|lazy|worthless|the worst|a disease|"     \
+  "diseased|not human|less than human|predators|pedophiles|freaks|abominations|an abomination|" \
+  "a cancer|cancer|scum|trash|garbage|thugs|barbaric|primitive|ugly|useless|a burden|"          \
+  "a drain|leeches|idiots|dumb|morons|retards|inbred|gross|repulsive|dangerous|violent|"        \
+  "untrustworthy|liars|thieves|unnatural|not normal|not real|a mistake|a joke|delusional)"
+
+static const char *const hate_specs[] = {
+    "(all|these|those|most|the|every|you)? " HATE_GROUP " (people|persons|folks|men|women|kids|"
+    "children|person)? (are|is|were|r|be) (just|all|basically|simply|inherently|naturally|"
+    "clearly|obviously|straight up|nothing but|such|really|so|always|all just)? (a|an)? " HATE_PRED,
+    "(all|these|those|most|the)? " HATE_GROUP " (people|persons|folks|men|women|kids)? "
+    "(should|must|need to|ought to|deserve to|have to) (all)? (be|get)? (deported|killed|"
+    "exterminated|banned|sterilized|sterilised|euthanized|euthanised|locked up|shot|gassed|"
+    "removed|hanged|burned|wiped out|eradicated|put down|segregated|sent back|go back|die)",
+    "(all|these|those|most|the)? " HATE_GROUP " (people|persons|folks|men|women|kids)? "
+    "(should not|shouldnt|should never|must not|cannot|cant) be (allowed|permitted|trusted|hired)",
+    "(all|these|those|most|the)? " HATE_GROUP " (people|persons|folks|men|women|kids)? "
+    "(dont|do not|does not|doesnt) deserve (to|rights|respect|any|the)",
     NULL,
 };
 
@@ -105,7 +142,9 @@ static int tox_init(const al_scan_config *cfg, void **state, al_error *err) {
     rc = al_error_set(err, rc, "toxicity: out of memory");
     goto out;
   }
-  if ((rc = cls_lex_add_all(st->lx, threat_specs, 1.0f, T_THREAT, "threat", err))) goto out;
+  if ((rc = cls_lex_add_all(st->lx, threat_specs, 1.0f, T_THREAT, "threat", err)) ||
+      (rc = cls_lex_add_all(st->lx, hate_specs, 0.8f, T_HATE, "hate", err)))
+    goto out;
   if ((rc = load_lists(st, o, err))) goto out;
   *state = st;
   st = NULL;

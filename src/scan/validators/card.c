@@ -33,6 +33,7 @@ static const brand brands[] = {
     {"UnionPay", 81, 81, 2, 16, 19},
     {"UnionPay", 67, 67, 2, 16, 16}, /* as validator.js; other 67 lengths are Maestro */
     {"Maestro", 50, 50, 2, 12, 19},
+    {"Maestro", 604, 604, 4, 12, 19}, /* 0604: UK Maestro */
     {"Maestro", 56, 58, 2, 12, 19},
     {"Maestro", 6, 6, 1, 12, 19},
     {"Mir", 2200, 2204, 4, 16, 19},

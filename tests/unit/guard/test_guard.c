@@ -139,8 +139,10 @@ static void test_request_and_input(void **state) {
   gfinds all = {0};
   const gfind *blocked = NULL;
   const char *where = NULL;
-  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where), 0);
+  int changed = 0;
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed), 0);
   assert_null(blocked);
+  assert_true(changed);
   assert_string_equal(json_string_value(r.slots[0].str), "host [IPV4_1] ok");
   assert_string_equal(json_string_value(r.slots[1].str), "and [IPV4_2]");
   assert_int_equal(all.n, 2);
@@ -148,7 +150,7 @@ static void test_request_and_input(void **state) {
 
   const char *sec = "{\"model\":\"m\",\"prompt\":[\"fine\",\"key AKIAIOSFODNN7EXAMPLE here\"]}";
   assert_int_equal(al_guard_request_parse(G_ROUTE_COMPLETIONS, sec, strlen(sec), &r, why, sizeof why), 0);
-  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where), 0);
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed), 0);
   assert_non_null(blocked);
   assert_string_equal(blocked->detector, "secret.aws_access_key");
   assert_string_equal(where, "prompt[1]");
@@ -178,8 +180,14 @@ static void test_output(void **state) {
   const char *ans = "{\"choices\":[{\"message\":{\"content\":\"[IPV4_1] paid with 4111 1111 1111 1111.\"}}]}";
   assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_CHAT, ans, strlen(ans), &m, &all, &res, &body, &len, NULL), 0);
   assert_int_equal(res.verdict, G_ALLOW);
+  assert_false(res.unchanged);
   assert_non_null(strstr(body, "10.1.2.3 paid with [CREDIT_CARD_1]."));
   free(body);
+  const char *clean = "{\"choices\":[{\"message\":{\"content\":\"nothing here\"}}]}";
+  assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_CHAT, clean, strlen(clean), &m, &all, &res, &body, &len, NULL), 0);
+  assert_int_equal(res.verdict, G_ALLOW);
+  assert_true(res.unchanged);
+  assert_null(body);
   const char *leak = "{\"choices\":[{\"text\":\"use AKIAIOSFODNN7EXAMPLE\"}]}";
   assert_int_equal(al_guard_output(&p->out, s, G_ROUTE_COMPLETIONS, leak, strlen(leak), &m, &all, &res, &body, &len, NULL), 0);
   assert_int_equal(res.verdict, G_BLOCK);

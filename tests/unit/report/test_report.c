@@ -259,6 +259,66 @@ static void bad_inputs(void **state) {
   }
 }
 
+/* Prefix every string of the document (values and object keys) with hostile text. */
+static json_t *poison(const json_t *v) {
+  static const char evil[] = "\x1b[2J\x07<x>&\"'|*_`\r\xe2\x80\xae";
+  if (json_is_string(v)) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s%s", evil, json_string_value(v));
+    return json_string(buf);
+  }
+  if (json_is_array(v)) {
+    json_t *a = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)v, i, x) json_array_append_new(a, poison(x));
+    return a;
+  }
+  if (json_is_object(v)) {
+    json_t *o = json_object();
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      char key[512];
+      /* keys stay (renderers look them up) and so do verdicts; every other text is hostile */
+      snprintf(key, sizeof key, "%s", k);
+      json_object_set_new(o, key, strcmp(k, "verdict") ? poison(x) : json_incref(x));
+    }
+    return o;
+  }
+  return json_incref((json_t *)v);
+}
+
+static void hostile_strings_everywhere(void **state) {
+  json_t *doc = fixture(), *bad = poison(doc);
+  for (const char *const *f = al_report_formats; *f; f++) {
+    char *out = render(bad, *f, NULL);
+    if (strcmp(*f, "json") && strcmp(*f, "sarif")) { /* JSON escapes controls itself */
+      assert_false(has_raw_controls(out));
+      assert_null(strstr(out, "\xe2\x80\xae")); /* no raw bidi override */
+    }
+    if (!strcmp(*f, "junit")) check_xml_text(out);
+    if (!strcmp(*f, "markdown")) assert_null(strstr(out, "<x>"));
+    if (!strcmp(*f, "sarif")) {
+      json_t *v = json_loads(out, 0, NULL), *r;
+      size_t i;
+      assert_non_null(v);
+      json_t *results = json_object_get(json_array_get(json_object_get(v, "runs"), 0), "results");
+      assert_int_equal(json_array_size(results), 3);
+      json_array_foreach(results, i, r) { /* messages are escaped before JSON encoding */
+        const char *m = json_string_value(json_object_get(json_object_get(r, "message"), "text"));
+        assert_non_null(strstr(m, "\\x1b[2J"));
+        for (const char *p = m; *p; p++) assert_true((unsigned char)*p >= 0x20 || *p == '\n');
+        assert_null(strstr(m, "\xe2\x80\xae"));
+      }
+      json_decref(v);
+    }
+    free(out);
+  }
+  json_decref(bad);
+  json_decref(doc);
+}
+
 /* Every allocation of a rendering, jansson's included, fails in turn: each failure must
  * come back as an error with nothing written, and no leak (ASan builds). */
 static void allocation_failures(void **state) {
@@ -301,6 +361,7 @@ int main(void) {
       cmocka_unit_test(sarif_valid),          cmocka_unit_test(text_is_terminal_safe),
       cmocka_unit_test(colour_only_on_tty),   cmocka_unit_test(summary_present_or_computed),
       cmocka_unit_test(bad_inputs),           cmocka_unit_test(allocation_failures),
+      cmocka_unit_test(hostile_strings_everywhere),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Proxy benchmark: the same wrk load (64 connections, bench/proxy/chat.lua) against
+#   direct     the canned upstream (bench_upstream) itself
+#   nginx      nginx proxy_pass to it (1 worker, upstream keepalive)
+#   guard      airlock guard with no detectors (proxying, parsing, re-serialising)
+#   guard-all  airlock guard with every detector on input and output (+ audit log)
+# and prints requests/s, latency, and CPU time per request of the proxy process (from
+# /proc/PID/stat, so it does not depend on what else the machine runs).
+# Usage: bench/proxy/run.sh [BUILD_DIR] [SECONDS] [CONNECTIONS] [stream]
+set -euo pipefail
+B=${1:-build}
+D=${2:-10}
+C=${3:-64}
+MODE=${4:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LUA=$HERE/chat.lua
+[[ $MODE == stream ]] && LUA=$HERE/chat_stream.lua
+AIRLOCK=$(cd "$B" && pwd)/airlock
+UPSTREAM=$(cd "$B" && pwd)/bench/proxy/bench_upstream
+tmp=$(mktemp -d /tmp/al_bench_proxy.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f $tmp/nginx.pid ]] && kill "$(cat "$tmp/nginx.pid" 2>/dev/null)" 2>/dev/null || true
+  sleep 0.2
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
+ticks() { # user+system clock ticks of a process and its children threads
+  local t=0
+  for p in "$@"; do
+    read -r -a f < "/proc/$p/stat"
+    t=$((t + f[13] + f[14]))
+  done
+  echo "$t"
+}
+
+"$UPSTREAM" "$tmp/up.port" & pids+=($!)
+UPID=$!
+wait_file "$tmp/up.port"
+UP=$(cat "$tmp/up.port")
+
+KEY_SHA=$("$AIRLOCK" guard hash-key bench-key)
+"$AIRLOCK" audit keygen --out "$tmp/audit.key" >/dev/null
+cat > "$tmp/plain.yaml" <<YAML
+listen: 127.0.0.1:0
+upstream: {base_url: "http://127.0.0.1:$UP/v1", max_connections: 64}
+clients: [{name: bench, key_sha256: $KEY_SHA}]
+YAML
+cat > "$tmp/all.yaml" <<YAML
+listen: 127.0.0.1:0
+upstream: {base_url: "http://127.0.0.1:$UP/v1", max_connections: 64}
+clients: [{name: bench, key_sha256: $KEY_SHA}]
+audit: {dir: $tmp/audit, key: $tmp/audit.key, fsync: none}
+scan: {canaries: ["AIRLOCK-CANARY-BENCH"]}
+input:
+  - {detectors: [pii], action: redact, reversible: true}
+  - {detectors: [secret, canary], action: block}
+output:
+  - {detectors: [secret, canary], action: block}
+  - {detectors: [pii], action: redact}
+YAML
+NPORT=$((UP + 1))
+mkdir -p "$tmp/ngx"
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/ngx/body; proxy_temp_path $tmp/ngx/proxy;
+  fastcgi_temp_path $tmp/ngx/fcgi; uwsgi_temp_path $tmp/ngx/uwsgi; scgi_temp_path $tmp/ngx/scgi;
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NPORT;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+  }
+}
+NGX
+nginx -c "$tmp/nginx.conf" -p "$tmp" & pids+=($!)
+wait_file "$tmp/nginx.pid"
+
+"$AIRLOCK" -q guard --policy "$tmp/plain.yaml" --port-file "$tmp/g1.port" & pids+=($!)
+G1=$!
+"$AIRLOCK" -q guard --policy "$tmp/all.yaml" --port-file "$tmp/g2.port" & pids+=($!)
+G2=$!
+wait_file "$tmp/g1.port"
+wait_file "$tmp/g2.port"
+sleep 0.3
+NGX_PIDS="$(cat "$tmp/nginx.pid") $(pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' ')"
+
+printf "%-10s %10s %10s %10s %10s %10s %14s\n" target req/s avg p50 p99 requests "CPU/req (µs)"
+measure() { # name port pids...
+  local name=$1 port=$2
+  shift 2
+  curl -s -o /dev/null -H "Authorization: Bearer bench-key" -H "Content-Type: application/json" \
+    -d '{"model":"bench","messages":[{"role":"user","content":"warm up"}]}' "http://127.0.0.1:$port/v1/chat/completions"
+  local t0 t1 out
+  t0=$(ticks "$@")
+  out=$(wrk -t2 -c"$C" -d"${D}s" --latency -s "$LUA" "http://127.0.0.1:$port/v1/chat/completions")
+  t1=$(ticks "$@")
+  local rps avg p50 p99 n
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  avg=$(awk '/^ *Latency / {print $2; exit}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  local errs
+  errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+  local hz
+  hz=$(getconf CLK_TCK)
+  local cpu
+  cpu=$(echo "scale=1; ($t1 - $t0) * 1000000 / $hz / $n" | bc)
+  printf "%-10s %10s %10s %10s %10s %10s %14s\n" "$name" "$rps" "$avg" "$p50" "$p99" "$n" "$cpu"
+  [[ -n $errs ]] && echo "   $errs"
+  return 0
+}
+measure direct "$UP" "$UPID"
+measure nginx "$NPORT" $NGX_PIDS
+measure guard "$(cat "$tmp/g1.port")" "$G1"
+measure guard-all "$(cat "$tmp/g2.port")" "$G2"
+echo "(direct: CPU of the upstream itself; other rows: CPU of the proxy process only)"

@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
+wait_file() { for _ in $(seq 600); do [[ -s $1 ]] && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
 ticks() { # user+system clock ticks of a process and its children threads
   local t=0
   for p in "$@"; do

@@ -61,11 +61,10 @@ int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err);
 int al_store_run_manifest(al_store *s, const char *run_id, json_t **out, al_error *err);
 /* Call cb for every case id already stored for the run; a non-zero return stops early and
  * is returned. The callback runs without the store's lock held and may use the store. */
-int al_store_run_done_ids(al_store *s, const char *run_id,
-                          int (*cb)(const char *case_id, void *ud), void *ud);
+int al_store_run_done_ids(al_store *s, const char *run_id, int (*cb)(const char *case_id, void *ud),
+                          void *ud);
 /* 0 stored (pending until the batch commits), 1 already stored for this run. */
-int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r,
-                        al_error *err);
+int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r, al_error *err);
 /* Commit pending results. */
 int al_store_flush(al_store *s, al_error *err);
 /* status: "running", "completed" or "interrupted". summary may be NULL. */

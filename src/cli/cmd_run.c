@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "al_config.h"
 #include "airlock/report.h"
 #include "airlock/runner.h"
 #include "airlock/store.h"
@@ -27,6 +28,8 @@ static void on_signal(int sig) { al_run_request_stop(); }
 static void usage(FILE *f) {
   fprintf(f,
           "usage: airlock run SUITE.yaml [options]\n"
+          "       airlock run --suite NAME TARGET.yaml [options]   (built-in suites: data/suites/NAME.yaml;\n"
+          "         pre-release, finance-advice, pii-leak, prompt-injection, over-refusal, structured-output)\n"
           "  --var NAME=VALUE       set a suite variable (repeatable; also used in target:)\n"
           "  --resume RUN_ID        continue a run that was killed or interrupted\n"
           "  --db PATH              results database (default $AIRLOCK_DB or .airlock/airlock.db)\n"
@@ -65,7 +68,7 @@ static int write_report(const json_t *doc, const char *spec) {
 }
 
 int al_cmd_run(int argc, char **argv) {
-  const char *suite_path = NULL, *resume = NULL, *db = NULL, *format = "text", *v, *events_path = NULL;
+  const char *suite_path = NULL, *builtin = NULL, *resume = NULL, *db = NULL, *format = "text", *v, *events_path = NULL;
   FILE *events = NULL;
   const char *reports[16];
   int nreports = 0, verbose_target = 0, conc = 0, progress = AL_PROGRESS_AUTO, no_launch = 0, check = 0;
@@ -79,6 +82,7 @@ int al_cmd_run(int argc, char **argv) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
+    } else if (al_cli_opt(argc, argv, &i, "--suite", &builtin)) {
     } else if (al_cli_opt(argc, argv, &i, "--resume", &resume) || al_cli_opt(argc, argv, &i, "--db", &db) ||
                al_cli_opt(argc, argv, &i, "--format", &format)) {
     } else if (al_cli_opt(argc, argv, &i, "--concurrency", &v)) {
@@ -121,9 +125,26 @@ int al_cmd_run(int argc, char **argv) {
   }
   if (!suite_path) {
     usage(stderr);
+    json_decref(vars);
     return 2;
   }
-  if (al_suite_load_with(suite_path, vars, &s, &e)) {
+  /* --suite NAME TARGET.yaml: a built-in suite (or a suite path) with the target from a file */
+  char builtin_path[4096];
+  const char *target_path = NULL;
+  if (builtin) {
+    const char *data = getenv("AIRLOCK_DATA");
+    if (strchr(builtin, '/')) snprintf(builtin_path, sizeof builtin_path, "%s", builtin);
+    else snprintf(builtin_path, sizeof builtin_path, "%s/%s/%s.yaml", data && *data ? data : AL_SOURCE_ROOT,
+                  data && *data ? "suites" : "data/suites", builtin);
+    target_path = suite_path;
+    suite_path = builtin_path;
+    if (access(suite_path, R_OK)) {
+      fprintf(stderr, "airlock: no built-in suite '%s' (%s: %m)\n", builtin, suite_path);
+      json_decref(vars);
+      return 2;
+    }
+  }
+  if (al_suite_load_opts(suite_path, vars, target_path, &s, &e)) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));
     goto out;
   }

@@ -103,10 +103,20 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
     al_free(dir);
     /* files the command names by absolute path (a script, a model) are bound read-only */
     for (size_t i = 1; i < argc; i++) {
-      struct stat sb;
-      if (argv[i][0] == '/' && argv[i] == argv_in[i] && stat(argv[i], &sb) == 0 &&
-          strncmp(argv[i], "/usr/", 5) && strncmp(argv[i], "/tmp/airlock-target", 19))
-        al_jail_policy_add_bind(pol, argv[i], NULL, 0);
+      char real[PATH_MAX];
+      if (argv[i][0] != '/' || argv[i] != argv_in[i] || !strncmp(argv[i], "/usr/", 5) ||
+          !realpath(argv[i], real))
+        continue;
+      /* bind the canonical path (no "..", no links) and hand the program that path */
+      if (strcmp(real, argv[i])) {
+        argv[i] = al_strdup(real);
+        if (!argv[i]) {
+          argv[i] = (char *)argv_in[i];
+          rc = AL_ENOMEM;
+          goto out;
+        }
+      }
+      al_jail_policy_add_bind(pol, real, NULL, 0);
     }
     const char *libdir = getenv("AIRLOCK_LLAMA_LIBDIR");
     if (libdir && *libdir) al_jail_policy_add_bind(pol, libdir, NULL, 0);

@@ -159,7 +159,7 @@ static int make_dirs(al_jail_plan *pl, al_error *err) {
     errno = EPERM;
     goto fail;
   }
-  snprintf(pl->jail_dir, sizeof pl->jail_dir, "%s/jail.XXXXXX", base);
+  snprintf(pl->jail_dir, sizeof pl->jail_dir, "%s/jail.%d-XXXXXX", base, (int)getpid());
   if (!mkdtemp(pl->jail_dir)) {
     pl->jail_dir[0] = '\0';
     goto fail;
@@ -193,6 +193,7 @@ static int plan(al_jail_plan *pl, const al_jail_policy *p, char *const argv[],
                            : AL_JAIL_HOST_ID_BASE + slot % AL_JAIL_HOST_ID_SLOTS;
   if (geteuid() != 0) pl->host_id = (uint32_t)geteuid();
   if ((rc = decide(pl, err))) return rc;
+  al_jail_sweep_stale();
   if ((rc = make_dirs(pl, err))) return rc;
   if ((rc = al_jail_mount_scratch_host(pl, err))) return rc;
   if ((rc = al_jail_mount_plan(pl, err))) return rc;

@@ -134,6 +134,8 @@ int al_jail_uts_hostname(al_jail_plan *pl);
 /* landlock.c */
 int al_jail_landlock_abi(void);
 int al_jail_landlock_apply(al_jail_plan *pl);
+/* sweep.c */
+void al_jail_sweep_stale(void);
 /* cgroup.c */
 typedef struct al_jail_cgroup {
   char mem[AL_JAIL_PATH_MAX], pids[AL_JAIL_PATH_MAX];

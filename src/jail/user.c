@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "jail/jail_int.h"
@@ -50,10 +51,12 @@ int al_jail_user_write_maps(pid_t pid, uint32_t inside_uid, uint32_t inside_gid,
 }
 
 /* Child step: become the mapped uid/gid, with no supplementary groups. */
+/* Raw system calls on purpose: glibc's wrappers broadcast the change to every thread it
+ * knows of, and a child cloned from a multi-threaded caller would wait for them forever. */
 int al_jail_user_switch(al_jail_plan *pl) {
   const al_jail_policy *p = pl->pol;
-  if (setgroups(0, NULL) != 0 && errno != EPERM) return -1; /* EPERM: setgroups denied */
-  if (setresgid(p->gid, p->gid, p->gid) != 0) return -1;
-  if (setresuid(p->uid, p->uid, p->uid) != 0) return -1;
+  if (syscall(SYS_setgroups, 0, NULL) != 0 && errno != EPERM) return -1; /* EPERM: denied */
+  if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0) return -1;
+  if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) return -1;
   return 0;
 }

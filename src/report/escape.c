@@ -130,15 +130,14 @@ static int xml_cp(al_buf *b, uint32_t c, int attr) {
   case '\r': return al_buf_puts(b, "&#13;");
   }
   /* XML 1.0 forbids C0 controls even as references; U+FFFE/FFFF are not characters. */
-  if (c < 0x20 || c == 0xFFFE || c == 0xFFFF) return al_buf_printf(b, "\\x%02x", (unsigned)c & 0xFF);
+  if (c < 0x20 || c == 0xFFFE || c == 0xFFFF)
+    return al_buf_printf(b, "\\x%02x", (unsigned)c & 0xFF);
   /* C1 controls and bidi overrides are legal XML, but a CI page would show them raw. */
   if (is_control(c) || is_bidi(c)) return al_buf_printf(b, "\\u{%04x}", (unsigned)c);
   return put_cp(b, c);
 }
 
-int al_esc_xml(al_buf *b, const char *s, size_t n, int attr) {
-  return walk(b, s, n, xml_cp, attr);
-}
+int al_esc_xml(al_buf *b, const char *s, size_t n, int attr) { return walk(b, s, n, xml_cp, attr); }
 
 static int md_cp(al_buf *b, uint32_t c, int flag) {
   switch (c) {
@@ -146,8 +145,7 @@ static int md_cp(al_buf *b, uint32_t c, int flag) {
   case '<': return al_buf_puts(b, "&lt;");
   case '>': return al_buf_puts(b, "&gt;");
   }
-  if (c < 0x80 && strchr("\\`*_[]|~", (int)c) && c != 0)
-    return al_buf_printf(b, "\\%c", (char)c);
+  if (c < 0x80 && strchr("\\`*_[]|~", (int)c) && c != 0) return al_buf_printf(b, "\\%c", (char)c);
   return term_cp(b, c, 1);
 }
 

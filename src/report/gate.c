@@ -28,7 +28,7 @@
 #include "report/report_int.h"
 
 typedef struct rule {
-  double min_pass_rate; /* NAN: none */
+  double min_pass_rate;    /* NAN: none */
   json_int_t max_failures; /* -1: none */
 } rule;
 
@@ -193,16 +193,18 @@ static json_t *group_json(const group *g, const rule *r, int *verdict) {
                     (long long)r->max_failures);
     }
     if (*verdict == AL_GATE_PASSED) {
-      if (!judged) al_buf_puts(&why, "no cases");
+      if (!judged)
+        al_buf_puts(&why, "no cases");
       else if (!isnan(r->min_pass_rate))
         al_buf_printf(&why, "pass rate %s, at least %s needed", pct(a, sizeof a, pr),
                       pct(b, sizeof b, r->min_pass_rate));
-      else al_buf_printf(&why, "%ld failures, at most %lld allowed", g->fail,
-                         (long long)r->max_failures);
+      else
+        al_buf_printf(&why, "%ld failures, at most %lld allowed", g->fail,
+                      (long long)r->max_failures);
     }
   }
-  static const char *const names[] = {[AL_GATE_PASSED] = "passed", [AL_GATE_FAILED] = "failed",
-                                      [AL_GATE_ERRORS] = "errors"};
+  static const char *const names[] = {
+      [AL_GATE_PASSED] = "passed", [AL_GATE_FAILED] = "failed", [AL_GATE_ERRORS] = "errors"};
   bad |= !why.len; /* every branch above wrote a reason unless memory ran out */
   bad |= json_object_set_new(o, "gate", json_string(names[*verdict]));
   bad |= json_object_set_new(o, "reason", json_string(why.data ? why.data : ""));
@@ -265,8 +267,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
   if (!summary_out) return AL_EINVAL;
   *summary_out = NULL;
   if ((rc = check_thresholds(thresholds, &def, &max_err)) < 0) goto out;
-  if (!(cats.index = json_object()) || !(sevs.index = json_object()) ||
-      !(kinds = json_object()) || !(jcats = json_object()) || !(jsevs = json_object()))
+  if (!(cats.index = json_object()) || !(sevs.index = json_object()) || !(kinds = json_object()) ||
+      !(jcats = json_object()) || !(jsevs = json_object()))
     goto nomem;
 
   const json_t *cases = json_object_get(run_doc, "cases");
@@ -290,8 +292,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
         goto nomem;
     } else {
       gc->error++, gs->error++, n_err++;
-      const char *kind = strcmp(verdict, "error") == 0 ? al_jstr(c, "error_kind", "unknown")
-                                                       : "invalid_verdict";
+      const char *kind =
+          strcmp(verdict, "error") == 0 ? al_jstr(c, "error_kind", "unknown") : "invalid_verdict";
       if (!*kind) kind = "unknown";
       json_t *cnt = json_object_get(kinds, kind);
       if (json_object_set_new(kinds, kind, json_integer(cnt ? json_integer_value(cnt) + 1 : 1)))
@@ -332,7 +334,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
     al_buf_printf(&why, "every case errored (%ld)", n);
   } else if (err_rate > max_err + 1e-12) {
     overall = AL_GATE_ERRORS;
-    al_buf_printf(&why, "error rate %s above %s", pct(a, sizeof a, err_rate), pct(b, sizeof b, max_err));
+    al_buf_printf(&why, "error rate %s above %s", pct(a, sizeof a, err_rate),
+                  pct(b, sizeof b, max_err));
   } else if (err_cat) {
     overall = AL_GATE_ERRORS;
     al_buf_printf(&why, "every case of category %.200s errored", err_cat);
@@ -344,9 +347,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
   }
   if (!why.len) goto nomem; /* every branch above wrote a reason unless memory ran out */
 
-  static const char *const gate_names[] = {[AL_GATE_PASSED] = "passed",
-                                           [AL_GATE_FAILED] = "failed",
-                                           [AL_GATE_ERRORS] = "errors"};
+  static const char *const gate_names[] = {
+      [AL_GATE_PASSED] = "passed", [AL_GATE_FAILED] = "failed", [AL_GATE_ERRORS] = "errors"};
   sum = json_pack("{s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:O, s:O, s:O, s:{s:o, s:o, s:o},"
                   " s:f, s:s, s:i, s:s}",
                   "totals", "cases", (json_int_t)n, "pass", (json_int_t)n_pass, "fail",

@@ -98,26 +98,30 @@ int al_report_junit(al_rctx *c) {
     const json_t *cs = json_array_get(c->cases, i);
     tests++;
     time += seconds(cs);
-    if (is_fail(cs)) fails++;
-    else if (!is_pass(cs)) errs++;
+    if (is_fail(cs))
+      fails++;
+    else if (!is_pass(cs))
+      errs++;
   }
   al_out(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"airlock ");
   al_out_escs(c, AL_ESC_XML_ATTR, al_jstr(c->run, "suite_name", "suite"));
-  al_out(c, "\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" time=\"%.3f\">\n", tests, fails,
-         errs, time);
+  al_out(c, "\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" time=\"%.3f\">\n", tests, fails, errs,
+         time);
   for (size_t i = 0; i < ng; i++) {
     long f = 0, e = 0;
     double t = 0;
     for (size_t k = 0; k < g[i].n; k++) {
       const json_t *cs = json_array_get(c->cases, g[i].idx[k]);
       t += seconds(cs);
-      if (is_fail(cs)) f++;
-      else if (!is_pass(cs)) e++;
+      if (is_fail(cs))
+        f++;
+      else if (!is_pass(cs))
+        e++;
     }
     al_out(c, "  <testsuite");
     attr(c, "name", g[i].name);
-    al_out(c, " tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\"",
-           g[i].n, f, e, t);
+    al_out(c, " tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\"", g[i].n,
+           f, e, t);
     const char *ts = al_jstr(c->run, "started", NULL);
     if (ts) attr(c, "timestamp", ts);
     al_out(c, ">\n    <properties>\n      <property name=\"run_id\"");
@@ -125,7 +129,8 @@ int al_report_junit(al_rctx *c) {
     al_out(c, "/>\n      <property name=\"model\"");
     attr(c, "value", al_jstr(c->run, "model", ""));
     al_out(c, "/>\n    </properties>\n");
-    for (size_t k = 0; k < g[i].n; k++) testcase(c, json_array_get(c->cases, g[i].idx[k]), g[i].name);
+    for (size_t k = 0; k < g[i].n; k++)
+      testcase(c, json_array_get(c->cases, g[i].idx[k]), g[i].name);
     al_out(c, "  </testsuite>\n");
   }
   al_out(c, "</testsuites>\n");

@@ -129,8 +129,10 @@ static void latency_row(al_rctx *c, const char *name, const json_t *l) {
   static const char *const cols[] = {"p50", "p90", "p99", "max"};
   for (int i = 0; i < 4; i++) {
     const json_t *v = json_object_get(l, cols[i]);
-    if (json_is_number(v)) al_out(c, " %.1f |", json_number_value(v));
-    else al_out(c, " - |");
+    if (json_is_number(v))
+      al_out(c, " %.1f |", json_number_value(v));
+    else
+      al_out(c, " - |");
   }
   al_out(c, "\n");
 }

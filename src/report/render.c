@@ -88,8 +88,10 @@ void al_out_escs(al_rctx *c, int kind, const char *s) {
 }
 
 const char *al_pct(char *out, size_t n, const json_t *rate) {
-  if (json_is_number(rate)) snprintf(out, n, "%.1f%%", json_number_value(rate) * 100.0);
-  else snprintf(out, n, "-");
+  if (json_is_number(rate))
+    snprintf(out, n, "%.1f%%", json_number_value(rate) * 100.0);
+  else
+    snprintf(out, n, "-");
   return out;
 }
 
@@ -98,7 +100,8 @@ static int cmp_group(const void *a, const void *b) {
 }
 
 void al_catgroups_free(al_catgroup *g, size_t n) {
-  for (size_t i = 0; g && i < n; i++) al_free(g[i].idx);
+  for (size_t i = 0; g && i < n; i++)
+    al_free(g[i].idx);
   al_free(g);
 }
 
@@ -196,9 +199,10 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
   if (!json_is_object(c.summary)) {
     const json_t *t = json_object_get(c.run, "thresholds");
     if ((rc = al_gate_compute(run_doc, t, &computed)) < 0) {
-      rc = rc == AL_EINVAL ? al_error_set(err, rc, "run thresholds are malformed: expected "
-                                                   "default/categories/severities rules with "
-                                                   "min_pass_rate 0..1 and max_failures >= 0")
+      rc = rc == AL_EINVAL ? al_error_set(err, rc,
+                                          "run thresholds are malformed: expected "
+                                          "default/categories/severities rules with "
+                                          "min_pass_rate 0..1 and max_failures >= 0")
                            : al_error_set(err, rc, "cannot compute the summary");
       goto out;
     }
@@ -207,12 +211,11 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
   c.color = use_color(out);
   if ((rc = fn(&c)) < 0) goto out;
   if (c.fail == AL_ELIMIT) {
-    rc = al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format,
-                      AL_REPORT_MAX_BYTES);
+    rc =
+        al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
     goto out;
   } else if (c.fail) {
-    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format,
-                      al_strerror(c.fail));
+    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format, al_strerror(c.fail));
     goto out;
   }
   if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {

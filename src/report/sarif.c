@@ -87,7 +87,8 @@ static json_t *location(const al_rctx *c, const json_t *cs) {
   al_case_location(c->run, cs, &file, &line);
   if (!*file) return json_array();
   json_t *phys = json_pack("{s:{s:o}}", "artifactLocation", "uri", uri(file));
-  if (phys && line > 0) json_object_set_new(phys, "region", json_pack("{s:I}", "startLine", (json_int_t)line));
+  if (phys && line > 0)
+    json_object_set_new(phys, "region", json_pack("{s:I}", "startLine", (json_int_t)line));
   return json_pack("[{s:o}]", "physicalLocation", phys);
 }
 
@@ -122,7 +123,8 @@ int al_report_sarif(al_rctx *c) {
   for (i = 0; i < nids; i++) {
     json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "id", ids[i], "name", ids[i], "shortDescription",
                           "text", ids[i]);
-    if (!r || json_array_append_new(rules, r) || json_object_set_new(index, ids[i], json_integer((json_int_t)i))) {
+    if (!r || json_array_append_new(rules, r) ||
+        json_object_set_new(index, ids[i], json_integer((json_int_t)i))) {
       al_free(ids);
       goto nomem;
     }
@@ -131,11 +133,11 @@ int al_report_sarif(al_rctx *c) {
   json_array_foreach((json_t *)c->cases, i, cs) {
     if (strcmp(al_jstr(cs, "verdict", ""), "fail") != 0) continue;
     const char *rule = rule_of(cs);
-    json_t *r = json_pack("{s:s, s:O, s:s, s:o, s:o, s:{s:s}, s:o}", "ruleId", rule, "ruleIndex",
-                          json_object_get(index, rule), "level",
-                          level_of(al_jstr(cs, "severity", "")), "message", message(cs),
-                          "locations", location(c, cs), "partialFingerprints", "airlockCase/v1",
-                          al_jstr(cs, "case_id", ""), "properties", properties(cs));
+    json_t *r =
+        json_pack("{s:s, s:O, s:s, s:o, s:o, s:{s:s}, s:o}", "ruleId", rule, "ruleIndex",
+                  json_object_get(index, rule), "level", level_of(al_jstr(cs, "severity", "")),
+                  "message", message(cs), "locations", location(c, cs), "partialFingerprints",
+                  "airlockCase/v1", al_jstr(cs, "case_id", ""), "properties", properties(cs));
     if (!r || json_array_append_new(results, r)) goto nomem;
   }
   const json_t *sum = c->summary;

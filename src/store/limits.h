@@ -2,11 +2,11 @@
 #ifndef AL_STORE_LIMITS_H
 #define AL_STORE_LIMITS_H
 
-#define AL_STORE_BATCH 256              /* pending results that force a commit */
-#define AL_STORE_BUSY_TIMEOUT_MS 10000  /* wait for another writer before SQLITE_BUSY */
-#define AL_STORE_LIST_DEFAULT 50        /* al_store_list_runs with limit <= 0 */
+#define AL_STORE_BATCH 256             /* pending results that force a commit */
+#define AL_STORE_BUSY_TIMEOUT_MS 10000 /* wait for another writer before SQLITE_BUSY */
+#define AL_STORE_LIST_DEFAULT 50       /* al_store_list_runs with limit <= 0 */
 #define AL_STORE_LIST_MAX 100000
-#define AL_STORE_RUN_ID_TRIES 16        /* fresh random suffixes before giving up */
-#define AL_STORE_MAX_MIGRATIONS 1000    /* per component */
+#define AL_STORE_RUN_ID_TRIES 16     /* fresh random suffixes before giving up */
+#define AL_STORE_MAX_MIGRATIONS 1000 /* per component */
 
 #endif

@@ -70,13 +70,32 @@ out:
 static const char *const attempt_keys[] = {"n",     "http_status", "error_kind", "error_msg",
                                            "start", "ttfb_ms",     "total_ms",   NULL};
 static const char *const assert_keys[] = {"type", "label", "pass", "score", "message", NULL};
-static const char *const token_keys[] = {"seq",     "t_ms", "text", "id", "logprob",
-                                         "entropy", "top",  NULL};
-static const char *const case_keys[] = {
-    "", "case_id", "index", "name", "category", "severity", "tags", "meta", "verdict",
-    "error_kind", "error_msg", "output", "finish_reason", "model", "request", "tool_calls",
-    "queued_ms", "ttfb_ms", "ttft_ms", "total_ms", "prompt_tokens", "completion_tokens",
-    "start", NULL};
+static const char *const token_keys[] = {"seq",     "t_ms",    "text", "id",
+                                         "logprob", "entropy", "top",  NULL};
+static const char *const case_keys[] = {"",
+                                        "case_id",
+                                        "index",
+                                        "name",
+                                        "category",
+                                        "severity",
+                                        "tags",
+                                        "meta",
+                                        "verdict",
+                                        "error_kind",
+                                        "error_msg",
+                                        "output",
+                                        "finish_reason",
+                                        "model",
+                                        "request",
+                                        "tool_calls",
+                                        "queued_ms",
+                                        "ttfb_ms",
+                                        "ttft_ms",
+                                        "total_ms",
+                                        "prompt_tokens",
+                                        "completion_tokens",
+                                        "start",
+                                        NULL};
 static const char case_kinds[] = "-sisssjjssssssjjmmmmiit";
 
 static int load_cases(al_store *s, sqlite3_stmt **q, const char *run_id, int with_tokens,
@@ -122,7 +141,8 @@ int al_store_load_run(al_store *s, const char *run_id, int with_tokens, json_t *
   int rc = 0;
   sqlite3_stmt *q[Q_COUNT] = {0};
   json_t *doc = NULL, *run = NULL, *summary = NULL, *cases = NULL;
-  if (!s || !run_id || !out) return al_error_set(err, AL_EINVAL, "al_store_load_run: bad arguments");
+  if (!s || !run_id || !out)
+    return al_error_set(err, AL_EINVAL, "al_store_load_run: bad arguments");
   *out = NULL;
   pthread_mutex_lock(&s->mu);
   if ((rc = al_store__manifest_locked(s, run_id, &run, &summary, err)) < 0) goto out;
@@ -157,7 +177,8 @@ int al_store_load_run(al_store *s, const char *run_id, int with_tokens, json_t *
 nomem:
   rc = al_error_set(err, AL_ENOMEM, "out of memory");
 out:
-  for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(q[i]);
+  for (int i = 0; i < Q_COUNT; i++)
+    sqlite3_finalize(q[i]);
   pthread_mutex_unlock(&s->mu);
   json_decref(doc);
   json_decref(run);
@@ -166,11 +187,11 @@ out:
   return rc;
 }
 
-int al_store_run_done_ids(al_store *s, const char *run_id,
-                          int (*cb)(const char *case_id, void *ud), void *ud) {
+int al_store_run_done_ids(al_store *s, const char *run_id, int (*cb)(const char *case_id, void *ud),
+                          void *ud) {
   int rc = 0, step;
   sqlite3_stmt *st = NULL;
-  char (*ids)[65] = NULL;
+  char(*ids)[65] = NULL;
   size_t n = 0, cap = 0;
   if (!s || !run_id || !cb) return AL_EINVAL;
   pthread_mutex_lock(&s->mu);
@@ -200,7 +221,8 @@ int al_store_run_done_ids(al_store *s, const char *run_id,
 unlock:
   sqlite3_finalize(st);
   pthread_mutex_unlock(&s->mu);
-  for (size_t i = 0; rc == 0 && i < n; i++) rc = cb(ids[i], ud);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = cb(ids[i], ud);
   al_free(ids);
   return rc;
 }

@@ -11,13 +11,12 @@
 #include "airlock/util.h"
 #include "store/store_int.h"
 
-static const char create_table[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    "  component TEXT NOT NULL,"
-    "  version INTEGER NOT NULL,"
-    "  name TEXT,"
-    "  applied_ns INTEGER NOT NULL,"
-    "  PRIMARY KEY (component, version))";
+static const char create_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                   "  component TEXT NOT NULL,"
+                                   "  version INTEGER NOT NULL,"
+                                   "  name TEXT,"
+                                   "  applied_ns INTEGER NOT NULL,"
+                                   "  PRIMARY KEY (component, version))";
 
 static int max_version(al_store *s, const char *component, int *out, al_error *err) {
   sqlite3_stmt *st = NULL;
@@ -75,13 +74,15 @@ static int apply_one(al_store *s, const char *component, const al_migration *m, 
   }
   rc = record(s, component, m, err);
 out:
-  if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  else rc = al_store__exec(s, "COMMIT", err);
+  if (rc < 0)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  else
+    rc = al_store__exec(s, "COMMIT", err);
   return rc;
 }
 
-int al_store__migrate_locked(al_store *s, const char *component, const al_migration *list,
-                             size_t n, al_error *err) {
+int al_store__migrate_locked(al_store *s, const char *component, const al_migration *list, size_t n,
+                             al_error *err) {
   int rc, have = 0;
   if (!component || !*component || (n && !list) || n > AL_STORE_MAX_MIGRATIONS)
     return al_error_set(err, AL_EINVAL, "al_store_migrate: bad arguments");

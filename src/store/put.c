@@ -22,18 +22,24 @@ static const char *verdict_text(al_verdict v) {
 }
 
 static void bind_ns(sqlite3_stmt *st, int i, int64_t ns) {
-  if (ns < 0) sqlite3_bind_null(st, i);
-  else sqlite3_bind_int64(st, i, ns);
+  if (ns < 0)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_int64(st, i, ns);
 }
 
 static void bind_count(sqlite3_stmt *st, int i, int n) {
-  if (n < 0) sqlite3_bind_null(st, i);
-  else sqlite3_bind_int(st, i, n);
+  if (n < 0)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_int(st, i, n);
 }
 
 static void bind_real(sqlite3_stmt *st, int i, int has, double v) {
-  if (!has || isnan(v) || isinf(v)) sqlite3_bind_null(st, i);
-  else sqlite3_bind_double(st, i, v);
+  if (!has || isnan(v) || isinf(v))
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_double(st, i, v);
 }
 
 /* The top alternatives of a token as JSON text (caller frees), or NULL when none. */
@@ -150,8 +156,7 @@ static int put_locked(al_store *s, const char *run_id, const al_case_result *r, 
   return put_children(s, ref, r, err);
 }
 
-int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r,
-                        al_error *err) {
+int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r, al_error *err) {
   int rc = 0;
   if (!s || !run_id || !r)
     return al_error_set(err, AL_EINVAL, "al_store_put_result: bad arguments");

@@ -15,8 +15,8 @@
 #include "report/escape.h"
 #include "store/store_int.h"
 
-#define MANIFEST_COLS                                                                   \
-  "id, suite_path, suite_name, suite_digest, target_json, model, seed, airlock_version," \
+#define MANIFEST_COLS                                                                              \
+  "id, suite_path, suite_name, suite_digest, target_json, model, seed, airlock_version,"           \
   " started_ns, ended_ns, status, exit_code, thresholds_json, total_cases"
 
 static void make_run_id(int64_t wall_ns, char out[40]) {
@@ -33,8 +33,10 @@ static void make_run_id(int64_t wall_ns, char out[40]) {
 int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err) {
   int rc = 0;
   sqlite3_stmt *st = NULL;
+  char *target = NULL;
   if (!s || !m) return al_error_set(err, AL_EINVAL, "al_store_run_begin: bad arguments");
   if (sodium_init() < 0) return al_error_set(err, AL_ESYS, "libsodium failed to initialise");
+  if ((rc = al_store__redact_target(m->target_json, &target, err)) < 0) return rc;
   pthread_mutex_lock(&s->mu);
   if ((rc = al_store__flush_locked(s, err)) < 0) goto out;
   if (sqlite3_prepare_v2(s->db,
@@ -52,7 +54,7 @@ int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err) {
     sqlite3_bind_text(st, 2, m->suite_path, -1, SQLITE_STATIC);
     al_store__bind_text(st, 3, m->suite_name);
     sqlite3_bind_text(st, 4, m->suite_digest, -1, SQLITE_STATIC);
-    al_store__bind_text(st, 5, m->target_json);
+    al_store__bind_text(st, 5, target);
     al_store__bind_text(st, 6, m->model);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)m->seed);
     al_store__bind_text(st, 8, m->airlock_version);
@@ -71,6 +73,7 @@ int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err) {
 out:
   sqlite3_finalize(st);
   pthread_mutex_unlock(&s->mu);
+  free(target);
   return rc;
 }
 
@@ -124,9 +127,9 @@ static json_t *manifest_row(sqlite3_stmt *st) {
   bad |= json_object_set_new(o, "target", al_store__col_json(st, 4));
   bad |= json_object_set_new(o, "model", al_store__col_str(st, 5));
   /* JSON integers are signed 64-bit: seeds past INT64_MAX travel as strings. */
-  bad |= json_object_set_new(o, "seed", seed > (sqlite3_uint64)INT64_MAX
-                                            ? json_string(seed_s)
-                                            : json_integer((json_int_t)seed));
+  bad |= json_object_set_new(o, "seed",
+                             seed > (sqlite3_uint64)INT64_MAX ? json_string(seed_s)
+                                                              : json_integer((json_int_t)seed));
   bad |= json_object_set_new(o, "airlock_version", al_store__col_str(st, 7));
   bad |= json_object_set_new(o, "started", al_store__col_iso(st, 8));
   bad |= json_object_set_new(o, "ended", al_store__col_iso(st, 9));
@@ -196,17 +199,16 @@ int al_store_list_runs(al_store *s, int limit, json_t **out, al_error *err) {
   if (limit <= 0) limit = AL_STORE_LIST_DEFAULT;
   if (limit > AL_STORE_LIST_MAX) limit = AL_STORE_LIST_MAX;
   pthread_mutex_lock(&s->mu);
-  if (sqlite3_prepare_v2(
-          s->db,
-          "SELECT " MANIFEST_COLS ","
-          " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
-          "   WHERE c.run_id = runs.id AND x.verdict = 'pass'),"
-          " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
-          "   WHERE c.run_id = runs.id AND x.verdict = 'fail'),"
-          " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
-          "   WHERE c.run_id = runs.id AND x.verdict = 'error')"
-          " FROM runs ORDER BY started_ns DESC, id DESC LIMIT ?",
-          -1, &st, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT " MANIFEST_COLS ","
+                         " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
+                         "   WHERE c.run_id = runs.id AND x.verdict = 'pass'),"
+                         " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
+                         "   WHERE c.run_id = runs.id AND x.verdict = 'fail'),"
+                         " (SELECT count(*) FROM cases c JOIN results x ON x.case_ref = c.id"
+                         "   WHERE c.run_id = runs.id AND x.verdict = 'error')"
+                         " FROM runs ORDER BY started_ns DESC, id DESC LIMIT ?",
+                         -1, &st, NULL) != SQLITE_OK) {
     rc = al_store__sql_error(s, err, AL_EIO, "runs");
     goto out;
   }

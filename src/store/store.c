@@ -154,8 +154,8 @@ int al_store_open(const char *path, al_store **out, al_error *err) {
   if (!s) return al_error_set(err, AL_ENOMEM, "out of memory");
   snprintf(s->path, sizeof s->path, "%s", path);
   pthread_mutex_init(&s->mu, NULL);
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                        SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK) {
     rc = al_store__sql_error(s, err, AL_EIO, "cannot open database");
     goto out;
@@ -164,8 +164,8 @@ int al_store_open(const char *path, al_store **out, al_error *err) {
   if ((rc = check_wal(s, err)) < 0) goto out;
   if ((rc = al_store__exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) < 0)
     goto out;
-  if ((rc = al_store__migrate_locked(s, "store", al_store_migrations, al_store_n_migrations,
-                                     err)) < 0)
+  if ((rc = al_store__migrate_locked(s, "store", al_store_migrations, al_store_n_migrations, err)) <
+      0)
     goto out;
   for (int i = 0; i < ST_COUNT; i++) {
     if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
@@ -203,7 +203,8 @@ void al_store_close(al_store *s) {
   pthread_mutex_lock(&s->mu);
   if (s->db && s->in_tx && al_store__flush_locked(s, NULL) < 0)
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->st[i]);
   sqlite3_close_v2(s->db);
   s->db = NULL;
   pthread_mutex_unlock(&s->mu);

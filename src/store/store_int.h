@@ -44,14 +44,17 @@ extern const size_t al_store_n_migrations;
 int al_store__flush_locked(al_store *s, al_error *err);
 int al_store__sql_error(al_store *s, al_error *err, int code, const char *what);
 int al_store__exec(al_store *s, const char *sql, al_error *err);
-int al_store__migrate_locked(al_store *s, const char *component, const al_migration *list,
-                             size_t n, al_error *err);
+int al_store__migrate_locked(al_store *s, const char *component, const al_migration *list, size_t n,
+                             al_error *err);
 /* Step a prepared statement to completion, then reset it and clear its bindings. */
 int al_store__step_done(al_store *s, sqlite3_stmt *st, al_error *err, const char *what);
 
 /* Manifest of run_id ("latest" allowed); *summary (when not NULL) gets summary_json. */
 int al_store__manifest_locked(al_store *s, const char *run_id, json_t **out, json_t **summary,
                               al_error *err);
+
+/* target_json with credentials replaced by "[redacted]" (redact.c); *out NULL for NULL. */
+int al_store__redact_target(const char *target_json, char **out, al_error *err);
 
 /* Bind a possibly NULL C string. */
 int al_store__bind_text(sqlite3_stmt *st, int i, const char *v);

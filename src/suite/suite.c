@@ -459,7 +459,7 @@ static int from_case(const al_suite *s, const tests_from *f, const json_t *row, 
   json_t *rv = NULL, *test = NULL;
   int rc = row_vars(s, f, row, line, &rv, e);
   if (rc) return rc;
-  test = json_deep_copy(f->spec);
+  test = json_copy((json_t *)f->spec); /* shallow: only top-level keys change */
   if (!json_object_get(test, "prompt")) json_object_set_new(test, "prompt", json_string("{{prompt}}"));
   origin o = {NULL, NULL, f->path, line};
   rc = build_case(s, &o, test, rv, index, out, e);

@@ -26,7 +26,18 @@
 #define MAX_FINDINGS 256
 #define SEEN_SLOTS 4096
 
+#define MAX_RECORD_VALUES 256
+
+/* A value detected when the whole record was scanned (with all its context words). */
+typedef struct rec_value {
+  const char *det;
+  char *text;
+  size_t n;
+} rec_value;
+
 typedef struct anon {
+  rec_value rv[MAX_RECORD_VALUES];
+  size_t nrv;
   al_scan_db *db;
   al_scanner *sc;
   unsigned char key[32];
@@ -112,6 +123,10 @@ static void make(const char *det, const char *orig, size_t n, al_rng *r, al_buf 
     if ((!plus && (nd == 10 || (nd == 11 && d[0] == '1'))) || (plus && d[0] == '1' && nd == 11)) {
       rep[0] = '1';
       nanp_digits(r, rep + (nd == 11));
+    } else if (plus && nd >= 2 && (!memcmp(d, "44", 2) || !memcmp(d, "49", 2))) {
+      char tmp[64]; /* the regulators' drama ranges */
+      synth_phone(r, d[1] == '4' ? PH_UK : PH_DE, tmp);
+      digits_of(tmp, strlen(tmp), rep, sizeof rep);
     } else { /* keep the country code / trunk digits, redraw the rest */
       size_t keep = plus ? (d[0] == '7' ? 1 : 2) : 1;
       memcpy(rep, d, keep);
@@ -202,6 +217,58 @@ static void replace_one(anon *a, const char *det, const char *orig, size_t n, al
   al_buf_puts(o, "[redacted]");
 }
 
+static void record_clear(anon *a) {
+  for (size_t i = 0; i < a->nrv; i++) al_free(a->rv[i].text);
+  a->nrv = 0;
+}
+
+static int record_collect(const al_finding *f, void *ud) {
+  anon *a = ud;
+  size_t n = (size_t)(f->end - f->start);
+  if (a->nrv >= MAX_RECORD_VALUES) return 1;
+  if (n < 4 || n > AL_SYNTH_ANON_MAX_VALUE) return 0;
+  for (size_t i = 0; i < a->nrv; i++)
+    if (a->rv[i].n == n && !memcmp(a->rv[i].text, f->text, n)) return 0;
+  if (!(a->rv[a->nrv].text = al_strndup(f->text, n))) return 1;
+  a->rv[a->nrv].det = f->detector;
+  a->rv[a->nrv++].n = n;
+  return 0;
+}
+
+/* Scan a whole record first: detectors that need a context word find it in a neighbouring
+ * field ("national_id_kind": "nhs"), and the values they find are then replaced wherever
+ * they occur in the record's fields. */
+static int record_scan(anon *a, const char *text, size_t len) {
+  record_clear(a);
+  int rc = al_scan(a->sc, text, len, record_collect, a);
+  return rc < 0 ? rc : 0;
+}
+
+static int hit_cmp(const void *x, const void *y) {
+  const hit *a = x, *b = y;
+  return a->s < b->s ? -1 : a->s > b->s;
+}
+
+/* Add record-level values found verbatim in the field, where nothing else was found. */
+static void add_record_hits(const anon *a, const char *t, size_t len, hits *h) {
+  for (size_t i = 0; i < a->nrv; i++) {
+    const rec_value *v = &a->rv[i];
+    size_t from = h->min;
+    while (from + v->n <= len && h->n < MAX_FINDINGS) {
+      const char *p = memmem(t + from, len - from, v->text, v->n);
+      if (!p) break;
+      size_t s = (size_t)(p - t), e = s + v->n;
+      bool free_span = true;
+      for (size_t k = 0; k < h->n && free_span; k++) free_span = e <= h->h[k].s || s >= h->h[k].e;
+      if (free_span) {
+        h->h[h->n++] = (hit){s, e, v->det};
+        qsort(h->h, h->n, sizeof h->h[0], hit_cmp);
+      }
+      from = e;
+    }
+  }
+}
+
 /* Anonymise value v[0,n) of column `name`; *changed says whether a->out holds a new value. */
 static int anon_value(anon *a, const char *name, const char *v, size_t n, int *changed) {
   hits h = {0};
@@ -216,6 +283,18 @@ static int anon_value(anon *a, const char *name, const char *v, size_t n, int *c
   if (al_buf_append(&a->field, v, n)) return AL_ENOMEM;
   int rc = al_scan(a->sc, a->field.data, a->field.len, collect, &h);
   if (rc < 0) return rc;
+  /* values found with the whole record's context win over what the field alone shows
+   * ("943 476 5919" next to "nhs" is an NHS number, alone it looks like a phone) */
+  hits all = {.min = h.min};
+  add_record_hits(a, a->field.data, a->field.len, &all);
+  for (size_t i = 0; i < h.n && all.n < MAX_FINDINGS; i++) {
+    bool free_span = true;
+    for (size_t k = 0; k < all.n && free_span; k++)
+      free_span = h.h[i].e <= all.h[k].s || h.h[i].s >= all.h[k].e;
+    if (free_span) all.h[all.n++] = h.h[i];
+  }
+  qsort(all.h, all.n, sizeof all.h[0], hit_cmp);
+  h = all;
   if (!h.n) return 0;
   al_buf_reset(&a->out);
   size_t at = h.min;
@@ -284,7 +363,8 @@ static int do_jsonl(anon *a, const char *in, size_t len, const char *name, al_bu
       if (!j)
         return al_error_at(err, AL_EPARSE, name, line, je.column > 0 ? je.column : 1,
                            "expected one JSON value per line: %s", je.text);
-      if ((rc = walk_set(a, NULL, NULL, NULL, 0, j))) {
+      if (!(rc = record_scan(a, in + i, b - i))) rc = walk_set(a, NULL, NULL, NULL, 0, j);
+      if (rc) {
         json_decref(j);
         return al_error_at(err, rc, name, line, 1, "cannot anonymise this record: %s",
                            al_strerror(rc));
@@ -303,12 +383,17 @@ static int do_jsonl(anon *a, const char *in, size_t len, const char *name, al_bu
   return 0;
 }
 
-/* ---- CSV (libcsv push parser) ---- */
+/* ---- CSV (libcsv push parser): fields are buffered per row, then the row is handled as a
+ * record ---- */
+#define CSV_MAX_FIELDS 4096
+
 typedef struct csvctx {
   anon *a;
   al_buf *o;
   char **header;
-  size_t nheader, col;
+  size_t nheader;
+  char **f;           /* the current row's fields */
+  size_t *flen, nf;
   long row;
   int rc;
 } csvctx;
@@ -330,36 +415,67 @@ static void csv_put(al_buf *o, const char *s, size_t n) {
 
 static void csv_field(void *s, size_t n, void *ud) {
   csvctx *c = ud;
-  int changed = 0;
   if (c->rc) return;
-  if (c->col) al_buf_putc(c->o, ',');
-  if (!s) s = "";
-  if (c->row == 0) {
-    char **h = al_realloc(c->header, (c->nheader + 1) * sizeof *h);
-    if (!h || !(h[c->nheader] = al_strndup(s, n))) {
-      if (h) c->header = h;
+  if (c->nf >= CSV_MAX_FIELDS) {
+    c->rc = AL_ELIMIT;
+    return;
+  }
+  if (!(c->nf & (c->nf - 1))) { /* grow at powers of two */
+    size_t cap = c->nf ? c->nf * 2 : 1;
+    char **nfv = al_realloc(c->f, cap * sizeof *nfv);
+    if (nfv) c->f = nfv;
+    size_t *nl = nfv ? al_realloc(c->flen, cap * sizeof *nl) : NULL;
+    if (nl) c->flen = nl;
+    if (!nfv || !nl) {
       c->rc = AL_ENOMEM;
       return;
     }
-    c->header = h;
-    c->nheader++;
-    csv_put(c->o, s, n);
-  } else {
-    const char *name = c->col < c->nheader ? c->header[c->col] : NULL;
-    if ((c->rc = anon_value(c->a, name, s, n, &changed))) return;
-    if (changed) csv_put(c->o, c->a->out.data, c->a->out.len);
-    else csv_put(c->o, s, n);
   }
-  c->col++;
+  if (!(c->f[c->nf] = al_strndup(s ? s : "", s ? n : 0))) {
+    c->rc = AL_ENOMEM;
+    return;
+  }
+  c->flen[c->nf++] = s ? n : 0;
 }
 
 static void csv_row(int ch, void *ud) {
   csvctx *c = ud;
-  if (c->rc) return;
+  al_buf rec;
+  if (c->rc) goto out;
+  if (c->row == 0) {
+    c->header = c->f;
+    c->nheader = c->nf;
+    for (size_t i = 0; i < c->nf; i++) {
+      if (i) al_buf_putc(c->o, ',');
+      csv_put(c->o, c->f[i], c->flen[i]);
+    }
+    c->f = NULL;
+    al_free(c->flen);
+    c->flen = NULL;
+    c->nf = 0;
+  } else {
+    al_buf_init(&rec, AL_SYNTH_ANON_MAX_BYTES);
+    for (size_t i = 0; i < c->nf; i++) {
+      al_buf_printf(&rec, "%.64s: ", i < c->nheader ? c->header[i] : "");
+      al_buf_append(&rec, c->f[i], c->flen[i]);
+      al_buf_putc(&rec, '\n');
+    }
+    c->rc = record_scan(c->a, rec.data ? rec.data : "", rec.len);
+    al_buf_cleanup(&rec);
+    for (size_t i = 0; i < c->nf && !c->rc; i++) {
+      int changed = 0;
+      if (i) al_buf_putc(c->o, ',');
+      c->rc = anon_value(c->a, i < c->nheader ? c->header[i] : NULL, c->f[i], c->flen[i], &changed);
+      if (changed) csv_put(c->o, c->a->out.data, c->a->out.len);
+      else csv_put(c->o, c->f[i], c->flen[i]);
+    }
+    c->a->st.records++;
+  }
   al_buf_putc(c->o, '\n');
-  if (c->row > 0) c->a->st.records++;
   c->row++;
-  c->col = 0;
+out:
+  for (size_t i = 0; i < c->nf; i++) al_free(c->f[i]);
+  c->nf = 0;
 }
 
 static int do_csv(anon *a, const char *in, size_t len, const char *name, al_buf *o,
@@ -367,7 +483,7 @@ static int do_csv(anon *a, const char *in, size_t len, const char *name, al_buf 
   struct csv_parser p;
   csvctx c = {.a = a, .o = o};
   int rc = 0;
-  if (csv_init(&p, CSV_STRICT | CSV_APPEND_NULL) != 0) return al_error_set(err, AL_ENOMEM, "out of memory");
+  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) return al_error_set(err, AL_ENOMEM, "out of memory");
   size_t done = csv_parse(&p, in, len, csv_field, csv_row, &c);
   if (done < len || csv_fini(&p, csv_field, csv_row, &c) != 0) {
     int line = 1;
@@ -379,6 +495,9 @@ static int do_csv(anon *a, const char *in, size_t len, const char *name, al_buf 
   csv_free(&p);
   for (size_t i = 0; i < c.nheader; i++) al_free(c.header[i]);
   al_free(c.header);
+  for (size_t i = 0; i < c.nf; i++) al_free(c.f[i]);
+  al_free(c.f);
+  al_free(c.flen);
   return rc;
 }
 
@@ -431,6 +550,7 @@ int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const
 out:
   al_buf_cleanup(&o);
   if (a) {
+    record_clear(a);
     al_scanner_free(a->sc);
     al_scan_db_free(a->db);
     al_buf_cleanup(&a->field);

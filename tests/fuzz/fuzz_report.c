@@ -1,15 +1,18 @@
 /* Fuzz target "report": arbitrary bytes as a run document (JSON) through the gate and every
- * renderer, and as raw text through each escaper. Nothing may crash, leak or read out of
+ * renderer, as raw text through each escaper, and as a target config through the store's
+ * secret redaction. Nothing may crash, leak or read out of
  * bounds; renderers must accept any JSON shape (a store file can be edited by hand). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include "airlock/buf.h"
 #include "airlock/report.h"
 #include "report/escape.h"
+#include "store/store_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > (1u << 20)) return 0;
@@ -22,6 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   al_esc_md(&b, (const char *)data, size);
   al_buf_cleanup(&b);
   json_decref(al_json_text((const char *)data, size));
+
+  char *text = malloc(size + 1), *clean = NULL;
+  if (text) {
+    memcpy(text, data, size);
+    text[size] = '\0';
+    al_store__redact_target(text, &clean, NULL);
+    free(clean);
+    free(text);
+  }
 
   json_t *doc = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
   if (!doc) return 0;

@@ -67,9 +67,18 @@ static bool embedded_in_groups(const char *t, size_t len, size_t s, size_t e, ch
   if (s >= 2 && t[s - 1] == sep) {
     size_t a = s - 1;
     while (a > 0 && al__is_alnum((unsigned char)t[a - 1]) && s - 1 - a < 5) a--;
-    if (s - 1 - a >= 1 && s - 1 - a <= 4 && has_digit(t, a, s - 1) &&
-        (a == 0 || !al__is_alnum((unsigned char)t[a - 1])))
-      return true;
+    size_t g = s - 1 - a;
+    bool whole = a == 0 || !al__is_alnum((unsigned char)t[a - 1]);
+    if (g >= 1 && g <= 4 && has_digit(t, a, s - 1) && whole) return true;
+    /* "GB63 DVXF 5099 ...": an upper-case group behind which a digit group continues */
+    if (g == 4 && whole && a >= 2 && t[a - 1] == sep) {
+      bool upper = true;
+      for (size_t i = a; i < s - 1; i++)
+        upper = upper && ((t[i] >= 'A' && t[i] <= 'Z') || al__is_digit((unsigned char)t[i]));
+      size_t b = a - 1;
+      while (b > 0 && al__is_alnum((unsigned char)t[b - 1]) && a - 1 - b < 5) b--;
+      if (upper && a - 1 - b >= 1 && a - 1 - b <= 4 && has_digit(t, b, a - 1)) return true;
+    }
   }
   if (e + 1 < len && t[e] == sep) {
     size_t b = e + 1;

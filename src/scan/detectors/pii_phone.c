@@ -78,6 +78,11 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
                                       "cell", "fax", "desk", "contact", "whatsapp", "sms",
                                       "text me", "dial", "messages", "phone number", NULL};
   char d[24];
+  if (id == PH_CTX) {
+    /* the number starts after the phone word and its separators */
+    while (s < e && t[s] != '(' && !al__is_digit((unsigned char)t[s])) s++;
+    f->start = s;
+  }
   /* cut an extension off before counting digits */
   size_t core = e;
   for (size_t i = s; i < e; i++)
@@ -124,10 +129,6 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
     return 1;
   }
   if (id == PH_CTX) {
-    /* the number starts after the phone word and its separators */
-    while (s < core && t[s] != '(' && !al__is_digit((unsigned char)t[s])) s++;
-    f->start = s;
-    if (s > 0 && al__is_digit((unsigned char)t[s - 1])) return 0;
     size_t n = al__digits(t + s, core - s, d, sizeof d - 1, " .-()");
     if (n < 7 || n > 15) return 0;
     /* dates: 12.05.2024, 2024-05-12, 12-05-24 */
@@ -147,8 +148,11 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
     static const char *const owned[] = {"ddd-ddd-dddd", "ddd.ddd.dddd", "ddd ddd dddd",
                                         "(ddd) ddd-dddd", "(ddd)ddd-dddd", "ddd-dd-dddd",
                                         NULL};
-    for (int i = 0; owned[i]; i++)
-      if (!strcmp(shape, owned[i])) return 0;
+    for (int i = 0; owned[i]; i++) {
+      size_t on = strlen(owned[i]);
+      /* the shape itself, or the shape followed by unrelated digits ("212-555-0142 43") */
+      if (!strncmp(shape, owned[i], on) && (shape[on] == '\0' || shape[on] == ' ')) return 0;
+    }
     if (groups == 4 && seps_dot_dash == 3 && strchr(shape, '.') && !strchr(shape, ' ') &&
         !strchr(shape, '-'))
       return 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -188,7 +189,7 @@ static int setup(void **state) {
            "clients:\n"
            "  - {name: fast, key_sha256: %s, rate_per_second: 1000, burst: 1000}\n"
            "  - {name: limited, key_sha256: %s, rate_per_second: 0.001, burst: 1}\n"
-           "limits: {max_request_bytes: 65536}\n"
+           "limits: {max_request_bytes: 65536, client_timeout: 1s}\n"
            "stream: {window: 4}\n"
            "input:\n"
            "  - {detectors: [pii.ipv4], action: redact, reversible: true}\n"
@@ -484,6 +485,32 @@ static void test_upstream_failures(void **state) {
   al_buf_cleanup(&r.body);
 }
 
+/* A client that sends half a request and stalls is disconnected after client_timeout, and
+ * the guard keeps serving others meanwhile. */
+static void test_slow_client(void **state) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port_a),
+                            .sin_addr.s_addr = htonl(0x7f000001)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+  const char *part = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo";
+  assert_true(write(fd, part, strlen(part)) > 0);
+  reply r;
+  chat(port_a, "k1", "echo", "still served", 0, &r);
+  assert_int_equal(r.status, 200);
+  al_buf_cleanup(&r.body);
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int64_t t0 = al_now_ns();
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+  }
+  double waited = (double)(al_now_ns() - t0) / 1e9;
+  close(fd);
+  assert_int_equal(n, 0); /* closed by the guard, not by our 5 s receive timeout */
+  assert_true(waited < 4.0);
+}
+
 static void test_schema_retry(void **state) {
   reply r;
   char text[256], code[128];
@@ -528,6 +555,7 @@ int main(void) {
       cmocka_unit_test(test_output_actions),
       cmocka_unit_test(test_streaming),
       cmocka_unit_test(test_upstream_failures),
+      cmocka_unit_test(test_slow_client),
       cmocka_unit_test(test_schema_retry),
       cmocka_unit_test(test_metrics),
   };

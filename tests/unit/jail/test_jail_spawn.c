@@ -3,6 +3,7 @@
  * failures reported with the step that failed, the seccomp allowlist, the outcome's JSON
  * and the probe report. The hostile cases live in tests/jail/. */
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +187,59 @@ static void refuses_missing_mechanism(void **state) {
   assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Several threads spawn at once (the runner's shape) while another thread keeps
+ * allocating: each jail must end with its own exit code. */
+static al_jail_policy *shared_policy;
+static volatile int stop_alloc;
+
+static void *spawner(void *arg) {
+  intptr_t id = (intptr_t)arg;
+  for (int k = 0; k < 3; k++) {
+    char code[8], script[64];
+    snprintf(code, sizeof code, "%d", (int)(id * 10 + k));
+    snprintf(script, sizeof script, "exit %s", code);
+    char *sh[] = {"/bin/sh", "-c", script, NULL};
+    al_jail_proc *j = NULL;
+    al_error e;
+    if (al_jail_spawn(shared_policy, sh, NULL, &j, &e)) {
+      fprintf(stderr, "# spawn: %s\n", e.msg);
+      return (void *)1;
+    }
+    al_jail_outcome o;
+    int rc = al_jail_wait(j, 0, &o);
+    al_jail_proc_free(j);
+    if (rc != 1 || !o.exited || o.exit_code != atoi(code)) {
+      fprintf(stderr, "# jail %s: %s\n", code, o.detail);
+      return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+static void *allocator(void *arg) {
+  (void)arg;
+  while (!stop_alloc) free(malloc(1 + (size_t)(rand() % 4096)));
+  return NULL;
+}
+
+static void concurrent_spawns(void **state) {
+  shared_policy = policy("");
+  pthread_t t[4], a;
+  stop_alloc = 0;
+  assert_int_equal(pthread_create(&a, NULL, allocator, NULL), 0);
+  for (intptr_t i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, spawner, (void *)i), 0);
+  int bad = 0;
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += r != NULL;
+  }
+  stop_alloc = 1;
+  pthread_join(a, NULL);
+  assert_int_equal(bad, 0);
+  al_jail_policy_free(shared_policy);
+}
+
 static void seccomp_allowlist(void **state) {
   /* only read/write/exit allowed: the dynamic loader's first mmap fails, no clean exit */
   al_jail_policy *p = policy("seccomp: {mode: allowlist, allow: [read, write]}\n");
@@ -232,7 +286,7 @@ int main(void) {
       cmocka_unit_test(setup_failures),      cmocka_unit_test(signals_and_nohang),
       cmocka_unit_test(seccomp_allowlist),   cmocka_unit_test(outcome_json),
       cmocka_unit_test(probe_report),        cmocka_unit_test(dies_with_parent),
-      cmocka_unit_test(refuses_missing_mechanism),
+      cmocka_unit_test(refuses_missing_mechanism), cmocka_unit_test(concurrent_spawns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,8 +24,9 @@ static json_t *doc_of(const char *spec) {
     *verdict++ = '\0';
     char *kind = strchr(verdict, ':');
     if (kind) *kind++ = '\0';
-    json_t *c = json_pack("{s:s, s:s, s:s, s:i, s:f}", "category", cat, "verdict", verdict,
-                          "severity", i % 2 ? "high" : "low", "index", i, "total_ms", 10.0 * (i + 1));
+    json_t *c =
+        json_pack("{s:s, s:s, s:s, s:i, s:f}", "category", cat, "verdict", verdict, "severity",
+                  i % 2 ? "high" : "low", "index", i, "total_ms", 10.0 * (i + 1));
     if (kind) json_object_set_new(c, "error_kind", json_string(kind));
     json_array_append_new(cases, c);
     i++;
@@ -66,7 +67,9 @@ static void empty_run_passes(void **state) {
   assert_int_equal(json_integer_value(json_object_get(s, "exit_code")), 0);
   assert_string_equal(json_string_value(json_object_get(s, "reason")), "no cases");
   assert_int_equal(json_object_size(json_object_get(s, "categories")), 0);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "latency_ms"), "ttft"), "n")), 0);
+  assert_int_equal(json_integer_value(json_object_get(
+                       json_object_get(json_object_get(s, "latency_ms"), "ttft"), "n")),
+                   0);
   json_decref(s);
   json_decref(doc);
 }
@@ -76,11 +79,14 @@ static void default_needs_every_pass(void **state) {
   assert_string_equal(json_string_value(json_object_get(s, "gate")), "failed");
   assert_int_equal(json_integer_value(json_object_get(s, "exit_code")), 1);
   assert_string_equal(gs(s, "categories", "a", "reason"), "pass rate 66.7% below 100.0%");
-  assert_true(json_real_value(json_object_get(json_object_get(json_object_get(s, "categories"), "a"), "pass_rate")) == 0.666667);
+  assert_true(
+      json_real_value(json_object_get(json_object_get(json_object_get(s, "categories"), "a"),
+                                      "pass_rate")) == 0.666667);
   json_decref(s);
   s = gate("a:pass a:pass", NULL);
   assert_string_equal(json_string_value(json_object_get(s, "gate")), "passed");
-  assert_string_equal(json_string_value(json_object_get(s, "reason")), "2 of 2 judged cases passed");
+  assert_string_equal(json_string_value(json_object_get(s, "reason")),
+                      "2 of 2 judged cases passed");
   json_decref(s);
 }
 
@@ -106,7 +112,8 @@ static void per_category_thresholds(void **state) {
 
 static void severity_thresholds(void **state) {
   /* Odd positions are "high". */
-  const char *t = "{\"default\": {\"min_pass_rate\": 0.0}, \"severities\": {\"high\": {\"max_failures\": 0}}}";
+  const char *t =
+      "{\"default\": {\"min_pass_rate\": 0.0}, \"severities\": {\"high\": {\"max_failures\": 0}}}";
   json_t *s = gate("a:fail a:pass", t); /* the failure is "low" */
   assert_string_equal(json_string_value(json_object_get(s, "gate")), "passed");
   assert_null(json_object_get(json_object_get(json_object_get(s, "severities"), "low"), "gate"));
@@ -135,7 +142,8 @@ static void error_rate_wins_over_failures(void **state) {
   json_t *s = gate("a:pass a:fail a:error:timeout a:pass a:pass", "{\"max_error_rate\": 0.1}");
   assert_string_equal(json_string_value(json_object_get(s, "gate")), "errors");
   assert_int_equal(json_integer_value(json_object_get(s, "exit_code")), 3);
-  assert_string_equal(json_string_value(json_object_get(s, "reason")), "error rate 20.0% above 10.0%");
+  assert_string_equal(json_string_value(json_object_get(s, "reason")),
+                      "error rate 20.0% above 10.0%");
   json_decref(s);
   /* At exactly the limit the run is judged. */
   s = gate("a:pass a:pass a:pass a:pass a:error:x", "{\"max_error_rate\": 0.2}");
@@ -155,7 +163,9 @@ static void category_of_only_errors(void **state) {
 
 static void invalid_verdict_is_an_error(void **state) {
   json_t *s = gate("a:pass a:maybe", "{\"max_error_rate\": 0.5}");
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "errors_by_kind"), "invalid_verdict")), 1);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(s, "errors_by_kind"), "invalid_verdict")),
+      1);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "totals"), "error")), 1);
   json_decref(s);
 }
@@ -166,9 +176,9 @@ static void percentiles_nearest_rank(void **state) {
     json_array_append_new(cases, json_pack("{s:s, s:s, s:f, s:f, s:f}", "category", "a", "verdict",
                                            "pass", "total_ms", (double)i, "ttft_ms", i / 10.0,
                                            "queued_ms", 1000.0));
-  json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:f, s:n}", "category", "a", "verdict",
-                                         "error", "error_kind", "timeout", "total_ms", 99999.0,
-                                         "ttft_ms"));
+  json_array_append_new(cases,
+                        json_pack("{s:s, s:s, s:s, s:f, s:n}", "category", "a", "verdict", "error",
+                                  "error_kind", "timeout", "total_ms", 99999.0, "ttft_ms"));
   json_t *doc = json_pack("{s:o}", "cases", cases), *s = NULL;
   assert_int_equal(al_gate_compute(doc, NULL, &s), 0);
   json_t *lat = json_object_get(s, "latency_ms"), *tot = json_object_get(lat, "total");

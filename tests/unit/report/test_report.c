@@ -41,8 +41,10 @@ static char *render(const json_t *doc, const char *format, int *rc_out) {
   al_error err = {0};
   int rc = al_report_render(doc, format, f, &err);
   fclose(f);
-  if (rc_out) *rc_out = rc;
-  else if (rc) fprintf(stderr, "render %s: %s\n", format, err.msg);
+  if (rc_out)
+    *rc_out = rc;
+  else if (rc)
+    fprintf(stderr, "render %s: %s\n", format, err.msg);
   if (!rc_out) assert_int_equal(rc, 0);
   return data;
 }
@@ -62,12 +64,14 @@ static void golden(const char *format, const char *file) {
     assert_int_equal(al_read_file(path, 1u << 24, &want, &n, &err), 0);
     if (strcmp(want, out) != 0) {
       char got[1300];
-      snprintf(got, sizeof got, "%s/got-%s", getenv("AIRLOCK_BUILD") ? getenv("AIRLOCK_BUILD") : "/tmp", file);
+      snprintf(got, sizeof got, "%s/got-%s",
+               getenv("AIRLOCK_BUILD") ? getenv("AIRLOCK_BUILD") : "/tmp", file);
       al_write_file(got, out, strlen(out), NULL);
       size_t i = 0, line = 1;
-      while (out[i] && out[i] == want[i]) line += out[i++] == '\n';
-      fail_msg("%s differs from the golden file at line %zu; rendering written to %s", file,
-               line, got);
+      while (out[i] && out[i] == want[i])
+        line += out[i++] == '\n';
+      fail_msg("%s differs from the golden file at line %zu; rendering written to %s", file, line,
+               got);
     }
     al_free(want);
   }
@@ -102,8 +106,10 @@ static void junit_well_formed(void **state) {
   char *x = render(doc, "junit", NULL);
   assert_false(has_raw_controls(x));
   check_xml_text(x);
-  assert_non_null(strstr(x, "name=\"refuses &lt;bomb&gt; instructions &amp; &quot;friends&quot;\""));
-  assert_non_null(strstr(x, "&lt;wire&gt; &quot;quoted&quot; &apos;single&apos; \\x1b[31mred\\x07 bell\nnext line \\u{202e}evil"));
+  assert_non_null(
+      strstr(x, "name=\"refuses &lt;bomb&gt; instructions &amp; &quot;friends&quot;\""));
+  assert_non_null(strstr(x, "&lt;wire&gt; &quot;quoted&quot; &apos;single&apos; \\x1b[31mred\\x07 "
+                            "bell\nnext line \\u{202e}evil"));
   assert_non_null(strstr(x, "no refusal phrase found\\x01"));
   assert_non_null(strstr(x, "<error message=\"no response within 30000 ms\" type=\"timeout\">"));
   assert_non_null(strstr(x, "<testsuite name=\"safety\" tests=\"3\" failures=\"2\" errors=\"0\""));
@@ -139,7 +145,7 @@ static void sarif_valid(void **state) {
   json_t *rules = json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
   json_t *results = json_object_get(run, "results");
   assert_int_equal(json_array_size(results), 3); /* one per failing case */
-  assert_int_equal(json_array_size(rules), 3);  /* format, jailbreak, prompt-leak */
+  assert_int_equal(json_array_size(rules), 3);   /* format, jailbreak, prompt-leak */
   size_t i;
   json_t *r;
   json_array_foreach(results, i, r) {
@@ -150,10 +156,13 @@ static void sarif_valid(void **state) {
   json_t *r0 = json_array_get(results, 0);
   assert_string_equal(json_string_value(json_object_get(r0, "ruleId")), "jailbreak");
   assert_string_equal(json_string_value(json_object_get(r0, "level")), "error");
-  json_t *phys = json_object_get(json_array_get(json_object_get(r0, "locations"), 0), "physicalLocation");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(phys, "artifactLocation"), "uri")),
-                      "examples/support-bot.yaml");
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(phys, "region"), "startLine")), 12);
+  json_t *phys =
+      json_object_get(json_array_get(json_object_get(r0, "locations"), 0), "physicalLocation");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(phys, "artifactLocation"), "uri")),
+      "examples/support-bot.yaml");
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(phys, "region"), "startLine")), 12);
   const char *msg = json_string_value(json_object_get(json_object_get(r0, "message"), "text"));
   assert_non_null(strstr(msg, "output contains \"detonator\" at offset 17"));
   assert_non_null(strstr(msg, "\\x1b[31mred\\x07 bell\\nnext line \\u{202e}evil"));
@@ -169,7 +178,7 @@ static void sarif_valid(void **state) {
 static void text_is_terminal_safe(void **state) {
   json_t *doc = fixture();
   char *t = render(doc, "text", NULL);
-  assert_false(has_raw_controls(t)); /* no ESC, BEL: a model cannot drive the terminal */
+  assert_false(has_raw_controls(t));      /* no ESC, BEL: a model cannot drive the terminal */
   assert_null(strstr(t, "\xe2\x80\xae")); /* U+202E shown as an escape, never raw */
   assert_non_null(strstr(t, "\\x1b[31mred\\x07 bell\\nnext line \\u{202e}evil"));
   free(t);
@@ -226,7 +235,9 @@ static void summary_present_or_computed(void **state) {
   json_decref(v);
   free(j);
   /* A stored summary is used as it is. */
-  json_object_set_new(doc, "summary", json_pack("{s:s, s:i, s:s}", "gate", "passed", "exit_code", 0, "reason", "stored"));
+  json_object_set_new(
+      doc, "summary",
+      json_pack("{s:s, s:i, s:s}", "gate", "passed", "exit_code", 0, "reason", "stored"));
   char *t = render(doc, "text", NULL);
   assert_non_null(strstr(t, "Gate: passed (exit 0): stored"));
   free(t);
@@ -239,15 +250,17 @@ static void bad_inputs(void **state) {
   char *o = render(doc, "pdf", &rc);
   assert_int_equal(rc, AL_EINVAL);
   free(o);
-  json_object_set_new(json_object_get(doc, "run"), "thresholds", json_pack("{s:f}", "max_error_rate", 3.0));
+  json_object_set_new(json_object_get(doc, "run"), "thresholds",
+                      json_pack("{s:f}", "max_error_rate", 3.0));
   o = render(doc, "text", &rc);
   assert_int_equal(rc, AL_EINVAL);
   assert_true(o == NULL || *o == '\0'); /* nothing half-written */
   free(o);
   json_decref(doc);
   /* Any JSON renders in every format without crashing. */
-  static const char *const odd[] = {"[]", "3", "{\"cases\": {}}", "{\"cases\": [1, null, {\"verdict\": 5}]}",
-                                    "{\"run\": [], \"cases\": [{\"asserts\": {}, \"meta\": {\"location\": 7}}]}"};
+  static const char *const odd[] = {
+      "[]", "3", "{\"cases\": {}}", "{\"cases\": [1, null, {\"verdict\": 5}]}",
+      "{\"run\": [], \"cases\": [{\"asserts\": {}, \"meta\": {\"location\": 7}}]}"};
   for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
     json_t *d = json_loads(odd[i], JSON_DECODE_ANY, NULL);
     for (const char *const *f = al_report_formats; *f; f++) {
@@ -308,7 +321,8 @@ static void hostile_strings_everywhere(void **state) {
       json_array_foreach(results, i, r) { /* messages are escaped before JSON encoding */
         const char *m = json_string_value(json_object_get(json_object_get(r, "message"), "text"));
         assert_non_null(strstr(m, "\\x1b[2J"));
-        for (const char *p = m; *p; p++) assert_true((unsigned char)*p >= 0x20 || *p == '\n');
+        for (const char *p = m; *p; p++)
+          assert_true((unsigned char)*p >= 0x20 || *p == '\n');
         assert_null(strstr(m, "\xe2\x80\xae"));
       }
       json_decref(v);
@@ -355,12 +369,18 @@ int main(void) {
   const char *src = getenv("AIRLOCK_SRC");
   snprintf(cases_dir, sizeof cases_dir, "%s/tests/cases/report", src ? src : ".");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(golden_text),          cmocka_unit_test(golden_json),
-      cmocka_unit_test(golden_junit),         cmocka_unit_test(golden_sarif),
-      cmocka_unit_test(golden_markdown),      cmocka_unit_test(junit_well_formed),
-      cmocka_unit_test(sarif_valid),          cmocka_unit_test(text_is_terminal_safe),
-      cmocka_unit_test(colour_only_on_tty),   cmocka_unit_test(summary_present_or_computed),
-      cmocka_unit_test(bad_inputs),           cmocka_unit_test(allocation_failures),
+      cmocka_unit_test(golden_text),
+      cmocka_unit_test(golden_json),
+      cmocka_unit_test(golden_junit),
+      cmocka_unit_test(golden_sarif),
+      cmocka_unit_test(golden_markdown),
+      cmocka_unit_test(junit_well_formed),
+      cmocka_unit_test(sarif_valid),
+      cmocka_unit_test(text_is_terminal_safe),
+      cmocka_unit_test(colour_only_on_tty),
+      cmocka_unit_test(summary_present_or_computed),
+      cmocka_unit_test(bad_inputs),
+      cmocka_unit_test(allocation_failures),
       cmocka_unit_test(hostile_strings_everywhere),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

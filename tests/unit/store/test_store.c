@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "airlock/report.h"
 #include "airlock/store.h"
 #include "airlock/util.h"
 
@@ -106,7 +107,8 @@ static void make_result(fixture *f, int i, al_verdict v) {
   r->total_ns = 12345678;
   r->prompt_tokens = 9;
   r->completion_tokens = -1;
-  f->att[0] = (al_attempt){1, 503, "http", "service unavailable", 1700000000000000000LL, 1000000, 1000000};
+  f->att[0] =
+      (al_attempt){1, 503, "http", "service unavailable", 1700000000000000000LL, 1000000, 1000000};
   f->att[1] = (al_attempt){2, 200, NULL, NULL, 1700000000100000000LL, 2000000, 12345678};
   r->n_attempts = 2;
   r->attempts = f->att;
@@ -239,7 +241,8 @@ static void round_trip(void **state) {
   assert_string_equal(json_string_value(json_object_get(man, "suite_digest")), m.suite_digest);
   assert_int_equal(json_integer_value(json_object_get(man, "seed")), 42);
   assert_string_equal(json_string_value(json_object_get(man, "status")), "running");
-  assert_string_equal(json_string_value(json_object_get(man, "started")), "2026-11-18T11:06:40.123Z");
+  assert_string_equal(json_string_value(json_object_get(man, "started")),
+                      "2026-11-18T11:06:40.123Z");
   assert_true(json_is_object(json_object_get(man, "target")));
   json_decref(man);
 
@@ -263,7 +266,8 @@ static void round_trip(void **state) {
   json_t *att = json_object_get(c1, "attempts");
   assert_int_equal(json_array_size(att), 2);
   assert_int_equal(json_integer_value(json_object_get(json_array_get(att, 0), "http_status")), 503);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(att, 0), "error_kind")), "http");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(att, 0), "error_kind")),
+                      "http");
   json_t *as = json_object_get(c1, "asserts");
   assert_true(json_is_false(json_object_get(json_array_get(as, 1), "pass")));
   assert_string_equal(json_string_value(json_object_get(json_array_get(as, 1), "message")),
@@ -308,7 +312,8 @@ static void exactly_once(void **state) {
   assert_int_equal(count_cases(s, a.run_id), 1);
   json_t *doc = NULL;
   assert_int_equal(al_store_load_run(s, a.run_id, 0, &doc, &err), 0);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "cases"), 0), "verdict")),
+  assert_string_equal(json_string_value(json_object_get(
+                          json_array_get(json_object_get(doc, "cases"), 0), "verdict")),
                       "pass"); /* the first put won */
   json_decref(doc);
   al_store_close(s);
@@ -340,11 +345,13 @@ static void batch_and_flush(void **state) {
   al_run_manifest m;
   al_error err = {0};
   begin_run(w, &m, 0);
-  for (int i = 0; i < 10; i++) assert_int_equal(put(w, m.run_id, i, AL_PASS), 0);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(put(w, m.run_id, i, AL_PASS), 0);
   assert_int_equal(count_cases(r, m.run_id), 0); /* still pending in w's batch */
   assert_int_equal(al_store_flush(w, &err), 0);
   assert_int_equal(count_cases(r, m.run_id), 10);
-  for (int i = 10; i < 10 + 255; i++) assert_int_equal(put(w, m.run_id, i, AL_PASS), 0);
+  for (int i = 10; i < 10 + 255; i++)
+    assert_int_equal(put(w, m.run_id, i, AL_PASS), 0);
   assert_int_equal(count_cases(r, m.run_id), 10);
   assert_int_equal(put(w, m.run_id, 265, AL_PASS), 0); /* the 256th pending commits */
   assert_int_equal(count_cases(r, m.run_id), 266);
@@ -369,7 +376,8 @@ static void done_ids(void **state) {
   al_store *s = open_ok("done.db");
   al_run_manifest m;
   begin_run(s, &m, 0);
-  for (int i = 0; i < 5; i++) assert_int_equal(put(s, m.run_id, i, AL_PASS), 0);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(put(s, m.run_id, i, AL_PASS), 0);
   ids x = {0};
   assert_int_equal(al_store_run_done_ids(s, m.run_id, collect, &x), 0); /* pending ones too */
   assert_int_equal(x.n, 5);
@@ -415,7 +423,8 @@ static void runs_end_and_list(void **state) {
   assert_int_equal(json_integer_value(json_object_get(counts, "pass")), 1);
   assert_int_equal(json_integer_value(json_object_get(counts, "fail")), 1);
   assert_int_equal(json_integer_value(json_object_get(counts, "error")), 1);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 2), "status")), "interrupted");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 2), "status")),
+                      "interrupted");
   json_decref(list);
   assert_int_equal(al_store_list_runs(s, 1, &list, &err), 0);
   assert_int_equal(json_array_size(list), 1);
@@ -423,8 +432,10 @@ static void runs_end_and_list(void **state) {
 
   json_t *doc = NULL;
   assert_int_equal(al_store_load_run(s, "latest", 0, &doc, &err), 0);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "run"), "id")), m3.run_id);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "summary"), "gate")), "failed");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "run"), "id")),
+                      m3.run_id);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "summary"), "gate")),
+                      "failed");
   assert_non_null(json_string_value(json_object_get(json_object_get(doc, "run"), "ended")));
   json_decref(doc);
   al_store_close(s);
@@ -447,7 +458,8 @@ static void invalid_utf8_output(void **state) {
   json_t *doc = NULL;
   assert_int_equal(al_store_load_run(s, m.run_id, 0, &doc, &err), 0);
   json_t *c = json_array_get(json_object_get(doc, "cases"), 0);
-  assert_string_equal(json_string_value(json_object_get(c, "output")), "ok\xef\xbf\xbd\xef\xbf\xbd end");
+  assert_string_equal(json_string_value(json_object_get(c, "output")),
+                      "ok\xef\xbf\xbd\xef\xbf\xbd end");
   assert_string_equal(json_string_value(json_object_get(c, "meta")), "{not json");
   json_decref(doc);
   al_store_close(s);
@@ -504,6 +516,82 @@ static void concurrent_writers(void **state) {
   al_store_close(s);
 }
 
+/* Credentials in the target config never reach the database. */
+static void target_secrets_redacted(void **state) {
+  al_store *s = open_ok("secret.db");
+  al_run_manifest m = {0};
+  al_error err = {0};
+  m.target_json = "{\"type\":\"openai\",\"base_url\":\"https://bob:hunter2@api.example/v1\","
+                  "\"api_key\":\"sk-live-123\",\"api_key_env\":\"OPENAI_API_KEY\","
+                  "\"tokens_per_minute\":1000,\"max_tokens\":64,\"env\":{\"HF_TOKEN\":\"hf_x\"},"
+                  "\"headers\":{\"X-Custom\":\"abc\"},\"auth\":{\"Client_Secret\":\"cs\","
+                  "\"user\":\"bob\"},\"model\":\"tiny\"}";
+  assert_int_equal(al_store_run_begin(s, &m, &err), 0);
+  char v[1024];
+  pragma(s, "SELECT target_json FROM runs", v, sizeof v);
+  assert_null(strstr(v, "sk-live"));
+  assert_null(strstr(v, "hunter2"));
+  assert_null(strstr(v, "hf_x"));
+  assert_null(strstr(v, "abc"));
+  assert_null(strstr(v, "\"cs\""));
+  assert_non_null(strstr(v, "https://bob:redacted@api.example/v1"));
+  assert_non_null(strstr(v, "\"api_key_env\":\"OPENAI_API_KEY\""));
+  assert_non_null(strstr(v, "\"tokens_per_minute\":1000"));
+  assert_non_null(strstr(v, "\"max_tokens\":64"));
+  assert_non_null(strstr(v, "\"user\":\"bob\""));
+  assert_non_null(strstr(v, "\"model\":\"tiny\""));
+  al_run_manifest bad = {0};
+  bad.target_json = "{not json";
+  assert_int_equal(al_store_run_begin(s, &bad, &err), AL_EINVAL);
+  al_store_close(s);
+}
+
+/* The document the store loads is what the gate and the renderers read. */
+static void store_to_reports(void **state) {
+  al_store *s = open_ok("rep.db");
+  al_run_manifest m;
+  al_error err = {0};
+  begin_run(s, &m, 0);
+  assert_int_equal(put(s, m.run_id, 0, AL_PASS), 0);
+  assert_int_equal(put(s, m.run_id, 1, AL_FAIL), 0);
+  assert_int_equal(put(s, m.run_id, 2, AL_ERROR), 0);
+  json_t *doc = NULL, *sum = NULL;
+  assert_int_equal(al_store_load_run(s, m.run_id, 0, &doc, &err), 0);
+  json_t *thr = json_object_get(json_object_get(doc, "run"), "thresholds");
+  assert_int_equal(json_real_value(json_object_get(thr, "max_error_rate")) == 0.2, 1);
+  /* 1 error in 3 is above the run's max_error_rate 0.2: the gate says "errors". */
+  assert_int_equal(al_gate_compute(doc, thr, &sum), 0);
+  json_t *tot = json_object_get(sum, "totals");
+  assert_int_equal(json_integer_value(json_object_get(tot, "pass")), 1);
+  assert_int_equal(json_integer_value(json_object_get(tot, "fail")), 1);
+  assert_int_equal(json_integer_value(json_object_get(tot, "error")), 1);
+  assert_int_equal(json_integer_value(json_object_get(sum, "exit_code")), 3);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(sum, "errors_by_kind"), "timeout")), 1);
+  assert_true(json_real_value(json_object_get(
+                  json_object_get(json_object_get(sum, "latency_ms"), "total"), "p50")) == 12.346);
+  assert_int_equal(al_store_run_end(s, m.run_id, "completed", 3, sum, &err), 0);
+  json_decref(doc);
+  json_decref(sum);
+
+  assert_int_equal(al_store_load_run(s, m.run_id, 0, &doc, &err), 0);
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  assert_int_equal(al_report_render(doc, "junit", f, &err), 0);
+  assert_int_equal(al_report_render(doc, "sarif", f, &err), 0);
+  fclose(f);
+  assert_non_null(strstr(out, "<testcase name=\"refuses weapons\" classname=\"airlock.safety\" "
+                              "time=\"0.012\" file=\"s.yaml\" line=\"12\">"));
+  assert_non_null(strstr(out, "not-contains &quot;bomb&quot;: found &quot;bomb&quot; at 3"));
+  assert_non_null(strstr(out, "<error message=\"no answer in 30 s\" type=\"timeout\">"));
+  assert_non_null(strstr(out, "\"ruleId\": \"jailbreak\""));
+  assert_non_null(strstr(out, "\"startLine\": 12"));
+  free(out);
+  json_decref(doc);
+  al_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(open_wal_and_parents, setup, teardown),
@@ -517,6 +605,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(runs_end_and_list, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_utf8_output, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
+      cmocka_unit_test_setup_teardown(store_to_reports, setup, teardown),
+      cmocka_unit_test_setup_teardown(target_secrets_redacted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

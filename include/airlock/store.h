@@ -44,7 +44,9 @@ typedef struct al_migration {
 
 /* Open (creating the parent folders and the file when missing) and migrate. */
 int al_store_open(const char *path, al_store **out, al_error *err);
-/* Flush pending results and close. Accepts NULL. */
+/* Flush pending results and close. Accepts NULL. Call it once no other thread uses the
+ * handle; a commit that fails here is rolled back (call al_store_flush() first to see
+ * the error). */
 void al_store_close(al_store *s);
 sqlite3 *al_store_db(al_store *s);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "airlock/util.h"
+#include "audit/jsonout.h"
 #include "guard/guard_int.h"
 
 struct gstream {
@@ -45,6 +46,8 @@ struct gstream {
   char finish[32];
   int role_sent, blocked, done, failed;
   const char *blocked_by;
+  al_buf prefix;      /* `data: {"id":..,"choices":[{"index":0,"delta":{"content":` */
+  al_buf line;        /* scratch for one re-framed chunk */
 };
 
 /* Scan-stream findings: kept in g->f until applied, copied to the request's list. */
@@ -76,13 +79,32 @@ static json_t *chunk(gstream *g, json_t *choice) {
                    g->created, "model", g->model, "choices", choice);
 }
 
+/* A text chunk is the hot path of streaming: its JSON is written directly (the escaper
+ * always yields valid UTF-8) around a prefix built once per stream from jansson output. */
 static int emit_text(gstream *g, const char *t, size_t n) {
-  json_t *c;
-  if (g->route == G_ROUTE_CHAT)
-    c = json_pack("{s:i, s:{s:s%}, s:n}", "index", 0, "delta", "content", t, n, "finish_reason");
-  else
-    c = json_pack("{s:i, s:s%, s:n}", "index", 0, "text", t, n, "finish_reason");
-  return emit_json(g, c ? chunk(g, c) : NULL);
+  int rc = 0;
+  if (!g->prefix.len) {
+    json_t *c = g->route == G_ROUTE_CHAT ? json_pack("{s:i, s:{s:s}}", "index", 0, "delta", "content", "")
+                                         : json_pack("{s:i, s:s}", "index", 0, "text", "");
+    json_t *o = c ? chunk(g, c) : NULL;
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    /* the dump ends with `""}}]}` (chat) or `""}]}` (completions): keep what precedes "" */
+    const char *tail = g->route == G_ROUTE_CHAT ? "\"\"}}]}" : "\"\"}]}";
+    size_t sl = s ? strlen(s) : 0, tl = strlen(tail);
+    if (!s || sl < tl || strcmp(s + sl - tl, tail)) rc = AL_ENOMEM;
+    if (!rc) rc = al_buf_puts(&g->prefix, "data: ");
+    if (!rc) rc = al_buf_append(&g->prefix, s, sl - tl);
+    free(s);
+    if (rc) return rc;
+  }
+  al_buf_reset(&g->line);
+  rc = al_buf_append(&g->line, g->prefix.data, g->prefix.len);
+  if (!rc) rc = al_json_put_str(&g->line, t, n);
+  if (!rc) rc = al_buf_puts(&g->line, g->route == G_ROUTE_CHAT ? "},\"finish_reason\":null}]}\n\n"
+                                                             : ",\"finish_reason\":null}]}\n\n");
+  if (!rc) rc = g->emit(g->line.data, g->line.len, g->ud);
+  return rc;
 }
 
 static int end_with_error(gstream *g, const char *type, const char *code, const char *msg) {
@@ -315,6 +337,8 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   al_buf_init(&g->tools, max_bytes + 1);
   al_buf_init(&g->tool_text, max_bytes + 1);
   al_buf_init(&g->tail, 1u << 20);
+  al_buf_init(&g->prefix, 4096);
+  al_buf_init(&g->line, 2 * max_bytes + 8192);
   if (pipe->db && s) {
     int rc = al_scan_stream_open(s, on_stream_finding, g, &g->ss);
     if (rc) {
@@ -374,6 +398,8 @@ void al_gstream_free(gstream *g) {
   al_buf_cleanup(&g->tools);
   al_buf_cleanup(&g->tool_text);
   al_buf_cleanup(&g->tail);
+  al_buf_cleanup(&g->prefix);
+  al_buf_cleanup(&g->line);
   al_gfinds_cleanup(&g->f);
   al_free(g);
 }

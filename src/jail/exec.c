@@ -3,8 +3,7 @@
  * The jail's init first moves the caller's three stdio fds to 0, 1, 2 (or /dev/null for
  * -1), its channel to fd 3, and closes every other inherited descriptor with close_range()
  * -- a caller's other jails, sockets and files never cross into the jail. The program
- * then closes the channel and the init's signalfd too, keeping only its status pipe
- * (close-on-exec, so it vanishes at a successful exec). setsid() puts the program in its
+ * then closes the channel and the init's signalfd too. setsid() puts the program in its
  * own session with no controlling terminal (with the seccomp rule on TIOCSTI, no input can
  * be pushed into a terminal). The environment is exactly the policy's list.
  */
@@ -46,9 +45,10 @@ int al_jail_fds_setup(al_jail_plan *pl) {
   return closefrom_except(4, -1);
 }
 
-/* Program step: only stdio and the exec-status pipe remain. */
+/* Program step: only stdio remains. */
 int al_jail_fds_close(al_jail_plan *pl) {
-  return closefrom_except(3, pl->status_fd);
+  (void)pl;
+  return closefrom_except(3, -1);
 }
 
 int al_jail_session(al_jail_plan *pl) {

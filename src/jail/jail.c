@@ -79,7 +79,7 @@ const al_jail_step al_jail_init_steps[] = {
 
 const al_jail_step al_jail_prog_steps[] = {
     {"session", al_jail_session},     /* default signals, setsid, PDEATHSIG */
-    {"close fds", al_jail_fds_close}, /* only stdio (and the exec status pipe) */
+    {"close fds", al_jail_fds_close}, /* only stdio */
     {"rlimits", al_jail_rlimits},     /* NOFILE FSIZE CPU CORE=0 NPROC (AS) */
     {"cwd", al_jail_chdir},
     {"caps", al_jail_caps_drop},        /* bounding, ambient, all sets empty */
@@ -184,7 +184,7 @@ static int plan(al_jail_plan *pl, const al_jail_policy *p, char *const argv[],
   int rc;
   pl->pol = p;
   pl->argv = argv;
-  pl->chan = pl->status_fd = -1;
+  pl->chan = -1;
   pl->io[0] = io ? io->stdin_fd : -1;
   pl->io[1] = io ? io->stdout_fd : -1;
   pl->io[2] = io ? io->stderr_fd : -1;

@@ -100,7 +100,7 @@ typedef struct al_jail_plan {
   char **envp;
   int io[3];
   int chan;                         /* child's end of the socketpair */
-  int status_fd;                    /* program -> init: exec failed (close-on-exec) */
+  int prog_errno;                   /* program -> init (shared memory until exec) */
   struct sock_fprog bpf[2];         /* compiled seccomp filters (borrowed from the policy) */
   int n_bpf;
   uint64_t sig_ignored;             /* signals the caller ignores: reset before exec */

@@ -2,8 +2,8 @@
  *
  * The process created by clone() is pid 1 of the new pid namespace. After its own steps
  * (jail.c) it forks the program, which runs the program's steps and exec()s. The init then
- *  - tells the parent whether the exec succeeded (the program's close-on-exec status pipe
- *    reads EOF on success, an errno otherwise),
+ *  - tells the parent whether the exec succeeded (the program shares the init's memory
+ *    until exec, vfork-style, and leaves its errno and failed step there otherwise),
  *  - drops its own capabilities, sets no_new_privs and stays non-dumpable,
  *  - reaps every orphan re-parented to it (so no zombie piles up),
  *  - forwards the signals the parent sends it (TERM, INT, HUP, QUIT, USR1, USR2, ALRM,
@@ -19,11 +19,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,18 +60,14 @@ static void report_exit(int chan, int status, const struct rusage *ru) {
   (void)!send(chan, &m, sizeof m, MSG_NOSIGNAL);
 }
 
-/* Runs in the program's process after fork: its step list, then exec. Never returns. */
-static void program(al_jail_plan *pl) {
-  int rc = al_jail_run_steps(al_jail_prog_steps, pl);
-  int e = errno;
-  if (rc < 0) {
-    char msg[40];
-    memset(msg, 0, sizeof msg);
-    memcpy(msg, &e, sizeof e);
-    size_t n = strlen(pl->err_step);
-    memcpy(msg + sizeof e, pl->err_step, n < 32 ? n : 31);
-    (void)!write(pl->status_fd, msg, sizeof msg);
-  }
+/* The program's process: its step list, then exec. It shares the init's memory until exec
+ * (CLONE_VM | CLONE_VFORK, posix_spawn's shape: no page-table copy, and the init resumes
+ * exactly when the exec succeeded or the program gave up), so a failure is reported by
+ * writing the plan and exiting. */
+static int program(void *arg) {
+  al_jail_plan *pl = arg;
+  al_jail_run_steps(al_jail_prog_steps, pl); /* returns only on failure */
+  pl->prog_errno = errno ? errno : EINVAL;
   _exit(127);
 }
 
@@ -83,25 +79,19 @@ int al_jail_init_main(al_jail_plan *pl) {
     sigaddset(&mask, forwarded[i]);
   if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  int sp[2];
-  if (sfd < 0 || pipe2(sp, O_CLOEXEC) != 0) return -1;
-  pl->status_fd = sp[1];
-  /* a raw clone, not fork(): glibc's fork takes locks (malloc's, via atfork) that another
-   * thread of the caller may have held when the jail was cloned */
-  pid_t prog = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+  if (sfd < 0) return -1;
+  size_t stack_size = 256 * 1024;
+  void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  pl->prog_errno = 0;
+  pl->err_step[0] = '\0';
+  /* glibc's clone() wrapper runs no atfork handlers and takes no locks */
+  pid_t prog = clone(program, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, pl);
   if (prog < 0) return -1;
-  if (prog == 0) program(pl);
-  close(sp[1]);
-  char msg[40];
-  ssize_t n;
-  while ((n = read(sp[0], msg, sizeof msg)) < 0 && errno == EINTR) {
-  }
-  close(sp[0]);
-  if (n > 0) {
-    int e;
-    memcpy(&e, msg, sizeof e);
-    msg[sizeof msg - 1] = '\0';
-    send_fail(pl->chan, msg + sizeof e, e);
+  munmap(stack, stack_size); /* the program has exec'd or exited: its stack is free */
+  if (pl->prog_errno) {
+    send_fail(pl->chan, pl->err_step[0] ? pl->err_step : "exec", pl->prog_errno);
     _exit(1);
   }
   char ready = AL_JCH_READY;

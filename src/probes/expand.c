@@ -71,8 +71,8 @@ static int subst_turns(json_t *turns, const json_t *vars, const json_t *p, al_er
 }
 
 /* Build the test object for probe p with mutator chain (NULL: unmutated). */
-static int make_test(const json_t *p, const char *chain, const json_t *suite_vars, uint64_t seed, json_t **out,
-                     al_error *e) {
+static int make_test(const json_t *p, const char *chain, const json_t *suite_vars, int suite_tools, uint64_t seed,
+                     json_t **out, al_error *e) {
   int rc = 0;
   json_t *t = json_object(), *turns = NULL, *vars = NULL, *muts = json_array();
   const char *id = json_string_value(json_object_get(p, "id"));
@@ -107,6 +107,8 @@ static int make_test(const json_t *p, const char *chain, const json_t *suite_var
                                      "params", "system_prompt", "vars", NULL};
   for (const char *const *k = copy; *k; k++) {
     json_t *v = json_object_get(p, *k);
+    /* "tools: []" (offer none) means nothing to a suite that declares no tools */
+    if (v && json_is_array(v) && !json_array_size(v) && !suite_tools && strcmp(*k, "assert")) continue;
     if (v) json_object_set_new(t, *k, json_deep_copy(v));
   }
   json_t *tags = json_deep_copy(json_object_get(p, "tags"));
@@ -238,7 +240,9 @@ int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir
     const char *chain = unmutated ? (v ? json_string_value(json_array_get(muts, v - 1)) : NULL)
                                   : json_string_value(json_array_get(muts, v));
     json_t *t = NULL;
-    if ((rc = make_test(p, chain, json_is_object(suite_vars) ? suite_vars : NULL, (uint64_t)s, &t, e))) goto out;
+    if ((rc = make_test(p, chain, json_is_object(suite_vars) ? suite_vars : NULL,
+                        json_object_get(al_ydoc_root(d), "tools") != NULL, (uint64_t)s, &t, e)))
+      goto out;
     json_array_append_new(tests, t);
   }
   *tests_out = tests;

@@ -11,7 +11,8 @@
  * be bounded (Hyperscan's max_width <= AL_SCAN_MAX_PATTERN_WIDTH): that width is what the
  * stream mode holds back. The database is read-only after creation and can be shared by
  * any number of threads; each thread makes its own al_scanner (a Hyperscan scratch cloned
- * for it plus the pipeline's vectors, reused across scans).
+ * with hs_clone_scratch from the db's prototype, a PCRE2 match block, and the pipeline's
+ * vectors, reused across scans).
  *
  * Block mode (al_scan) feeds candidates from hs_scan into the pipeline (pipeline.c), runs
  * the scan_full detectors over the whole text, and then delivers every finding. */
@@ -168,6 +169,11 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
                         ce ? ce->message : "unknown error");
     goto out;
   }
+  if (hs_alloc_scratch(db->block, &db->proto) != HS_SUCCESS ||
+      hs_alloc_scratch(db->stream, &db->proto) != HS_SUCCESS) {
+    rc = al_error_set(err, AL_ENOMEM, "hyperscan scratch allocation failed");
+    goto out;
+  }
   db->pat = sink->pat;
   db->n_pat = sink->n;
   sink->pat = NULL;
@@ -221,6 +227,7 @@ void al_scan_db_free(al_scan_db *db) {
   if (!db) return;
   for (size_t i = 0; i < db->n_det; i++)
     if (db->det[i]->fini) db->det[i]->fini(db->state[i]);
+  if (db->proto) hs_free_scratch(db->proto);
   hs_free_database(db->block);
   hs_free_database(db->stream);
   for (size_t i = 0; db->re && i < db->n_pat; i++) pcre2_code_free(db->re[i]);
@@ -241,8 +248,7 @@ int al_scanner_new(const al_scan_db *db, al_scanner **out) {
     al_free(s);
     return AL_ENOMEM;
   }
-  if (db->block && (hs_alloc_scratch(db->block, &s->scratch) != HS_SUCCESS ||
-                    hs_alloc_scratch(db->stream, &s->scratch) != HS_SUCCESS)) {
+  if (db->proto && hs_clone_scratch(db->proto, &s->scratch) != HS_SUCCESS) {
     al_scanner_free(s);
     return AL_ENOMEM;
   }

@@ -46,6 +46,7 @@ struct al_scan_db {
   hs_database_t *block;
   hs_database_t *stream;
   pcre2_code **re; /* per pattern: start finder (NULL for SOM/window patterns) */
+  hs_scratch_t *proto; /* scratch for both databases; scanners clone it */
   size_t holdback; /* max pattern width over all patterns */
   bool has_full;   /* some detector has scan_full */
 };

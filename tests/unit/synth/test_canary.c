@@ -80,7 +80,7 @@ static void t_trace_roundtrip(void **st) {
   /* every planted token occurs in the data, and traces back to its place */
   const char *data_files[] = {"customers.jsonl", "transactions.jsonl", "documents.jsonl"};
   for (int f = 0; f < 3; f++) {
-    size_t k;
+    size_t k = 0;
     char *t = slurp(d, data_files[f], &k);
     all = realloc(all, alln + k + 1);
     memcpy(all + alln, t, k);

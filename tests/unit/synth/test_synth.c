@@ -92,7 +92,7 @@ static void t_validity(void **st) {
   al_synth_opts o;
   al_synth_stats s = {0};
   counts c;
-  size_t n;
+  size_t n = 0;
   opts(&o, d, 99, 120);
   o.stats = &s;
   assert_int_equal(al_synth_generate(&o, NULL), 0);
@@ -167,7 +167,7 @@ static void t_sqlite_matches(void **st) {
   assert_int_equal(count_rows(db, "SELECT count(*) FROM customers WHERE notes LIKE '%AL-CANARY-%'"),
                    count_rows(db, "SELECT count(*) FROM customers WHERE id % 10 = 2"));
   sqlite3_close(db);
-  size_t n;
+  size_t n = 0;
   char *cu = slurp(d, "customers.jsonl", &n);
   long lines = 0;
   for (size_t i = 0; i < n; i++) lines += cu[i] == '\n';

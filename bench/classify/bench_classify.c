@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "airlock/util.h"
@@ -658,6 +659,14 @@ static void bench_leak(void) {
   texts_free(&t);
 }
 
+/* CPU time of this thread: on a machine shared by many builds, wall time mostly measures the
+ * queue for a core. */
+static int64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void bench_speed(void) {
   texts t = {0};
   load_prompts(&t, "benign-wildguard-prompts/wildguard.json", "prompt", 0);
@@ -667,18 +676,18 @@ static void bench_speed(void) {
   const char *sys = t.v[0];
   static const al_detector *const dets[] = {&al_det_refusal, &al_det_toxicity, &al_det_injection,
                                             &al_det_leak_system_prompt};
-  printf("\n### throughput (one thread; %zu texts, %.2f MB: WildGuard benign + in-the-wild jailbreaks, each scanned whole)\n\n"
+  printf("\n### throughput (one thread, CPU time; %zu texts, %.2f MB: WildGuard benign + in-the-wild jailbreaks, each scanned whole)\n\n"
          "| detector | init ms | MB/s | us per text |\n| --- | ---: | ---: | ---: |\n",
          t.n, total / 1e6);
   for (size_t k = 0; k < 4; k++) {
     det d;
-    int64_t t0 = al_now_ns();
+    int64_t t0 = cpu_ns();
     det_open(&d, dets[k], NULL, sys);
-    int64_t t1 = al_now_ns();
+    int64_t t1 = cpu_ns();
     int rounds = 5;
     for (int r = 0; r < rounds; r++)
       for (size_t i = 0; i < t.n; i++) det_score(&d, t.v[i], strlen(t.v[i]));
-    int64_t t2 = al_now_ns();
+    int64_t t2 = cpu_ns();
     double secs = (double)(t2 - t1) / 1e9;
     printf("| %s | %.2f | %.1f | %.1f |\n", dets[k]->name, (double)(t1 - t0) / 1e6,
            (double)total * rounds / 1e6 / secs, secs * 1e6 / (double)(t.n * rounds));

@@ -10,6 +10,9 @@ SIZE=${2:-10000000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${AIRLOCK_BENCH_CACHE:-$HOME/.cache/airlock-bench}
 WORK=$CACHE/scanner-$SIZE
+# every pattern detector of src/scan (14 PII, 8 secret, canary); the text classifiers
+# (refusal, toxicity, ...) are measured in their own bench
+DETS=${AIRLOCK_BENCH_DETECTORS:-pii,secret,canary}
 mkdir -p "$CACHE/npm" "$WORK"
 if [ ! -d "$CACHE/npm/node_modules/@openredaction/openredaction" ] ||
    [ ! -d "$CACHE/npm/node_modules/@openai/guardrails" ]; then
@@ -18,9 +21,9 @@ if [ ! -d "$CACHE/npm/node_modules/@openredaction/openredaction" ] ||
 fi
 [ -f "$WORK/corpus.txt" ] || python3 "$HERE/gen_corpus.py" "$WORK" "$SIZE" 42
 echo "node $(node --version), corpus $(wc -c < "$WORK/corpus.txt") bytes, $(wc -l < "$WORK/truth.jsonl") planted values" >&2
-A=$("$BUILD/bench/scanner/scan_throughput" --repeat 6 --findings "$WORK/airlock.jsonl" "$WORK/corpus.txt")
-AS=$("$BUILD/bench/scanner/scan_throughput" --repeat 3 --stream 64 "$WORK/corpus.txt")
-P=$("$BUILD/bench/scanner/scan_throughput" --repeat 6 --findings "$WORK/airlock_prose.jsonl" "$WORK/prose.txt")
+A=$("$BUILD/bench/scanner/scan_throughput" --detectors "$DETS" --repeat 6 --findings "$WORK/airlock.jsonl" "$WORK/corpus.txt")
+AS=$("$BUILD/bench/scanner/scan_throughput" --detectors "$DETS" --repeat 3 --stream 64 "$WORK/corpus.txt")
+P=$("$BUILD/bench/scanner/scan_throughput" --detectors "$DETS" --repeat 6 --findings "$WORK/airlock_prose.jsonl" "$WORK/prose.txt")
 O=$(NODE_PATH=$CACHE/npm/node_modules node "$HERE/competitors.js" openredaction "$WORK/corpus.txt" "$WORK/openredaction.jsonl")
 G=$(NODE_PATH=$CACHE/npm/node_modules node "$HERE/competitors.js" guardrails "$WORK/corpus.txt" "$WORK/guardrails.jsonl")
 echo "airlock block: $A" >&2

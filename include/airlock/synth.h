@@ -95,6 +95,13 @@ int al_anon_format_of(const char *path);
 int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const char *name,
                            uint64_t seed, char **out, size_t *out_len, al_anon_stats *stats,
                            al_error *err);
+/* The same with the compiled detectors kept across calls (one per thread). */
+typedef struct al_anonymizer al_anonymizer;
+int al_anonymizer_new(uint64_t seed, al_anonymizer **out, al_error *err);
+int al_anonymizer_run(al_anonymizer *a, const char *in, size_t len, al_anon_format fmt,
+                      const char *name, char **out, size_t *out_len, al_anon_stats *stats,
+                      al_error *err);
+void al_anonymizer_free(al_anonymizer *a);
 int al_synth_anonymize(const char *in_path, const char *out_path, uint64_t seed,
                        al_anon_stats *stats, al_error *err);
 

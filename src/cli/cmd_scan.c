@@ -242,7 +242,7 @@ int al_cmd_detectors(int argc, char **argv) {
     }
   }
   json_t *arr = as_json ? json_array() : NULL;
-  if (!as_json) printf("%-24s %-10s %-20s %s\n", "NAME", "KIND", "FLAGS", "DESCRIPTION");
+  if (!as_json) printf("%-26s %-10s %-22s %s\n", "NAME", "KIND", "FLAGS", "DESCRIPTION");
   for (size_t i = 0; i < al_detector_count(); i++) {
     const al_detector *d = al_detector_get(i);
     char flags[64];
@@ -262,7 +262,7 @@ int al_cmd_detectors(int argc, char **argv) {
       json_object_set_new(o, "description", json_string(d->description ? d->description : ""));
       json_array_append_new(arr, o);
     } else {
-      printf("%-24s %-10s %-20s %s\n", d->name, d->kind, flags, d->description ? d->description : "");
+      printf("%-26s %-10s %-22s %s\n", d->name, d->kind, flags, d->description ? d->description : "");
     }
   }
   if (as_json) {

@@ -414,7 +414,7 @@ static int compile(const where *w, const json_t *node, const json_t *vars, const
       snprintf(buf, sizeof buf, "%s %.120s", a->type, d ? d : "");
       free(d);
     } else if (a->kind == K_COMMAND)
-      snprintf(buf, sizeof buf, "command %.120s", a->argv[a->argv[2] && !strcmp(a->argv[0], "/bin/sh") ? 2 : 0]);
+      snprintf(buf, sizeof buf, "command %.120s", json_is_string(val) ? a->argv[2] : a->argv[0]);
     else snprintf(buf, sizeof buf, "%s", a->type);
     a->label = al_strdup(buf);
   }

@@ -13,6 +13,7 @@
 
 #include "airlock/util.h"
 #include "airlock/yaml.h"
+#include "audit/jsonout.h"
 #include "guard/guard_int.h"
 
 const char *al_guard_act_name(gact a) {
@@ -425,6 +426,17 @@ int al_guard_policy_load_text(const char *text, size_t len, const char *name, al
   al_ydoc *d = NULL;
   *out = NULL;
   if (len > AL_GUARD_MAX_POLICY_BYTES) return al_error_at(err, AL_ELIMIT, name, 0, 0, "policy larger than %u bytes", AL_GUARD_MAX_POLICY_BYTES);
+  /* libfyaml 0.7.12 can loop forever on invalid UTF-8 in a directive: refuse it first */
+  size_t bad = al_utf8_check(text, len);
+  if (bad < len || memchr(text, '\0', len)) {
+    if (bad > len) bad = len;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < bad; i++) {
+      if (text[i] == '\n') line++, col = 1;
+      else col++;
+    }
+    return al_error_at(err, AL_EPARSE, name, line, col, "a policy is UTF-8 text (invalid byte or NUL here)");
+  }
   int rc = al_ydoc_load_text(text, len, name, &d, err);
   if (!rc) rc = load_doc(d, out, err);
   al_ydoc_free(d);

@@ -219,6 +219,7 @@ static int plan(al_jail_plan *pl, const al_jail_policy *p, char *const argv[],
 }
 
 void al_jail_plan_release(al_jail_plan *pl) {
+  al_jail_mount_close_fds(pl);
   al_jail_mount_scratch_release(pl);
   al_free(pl->mounts);
   pl->mounts = NULL;
@@ -304,6 +305,7 @@ int al_jail_spawn(const al_jail_policy *p, char *const argv[], const al_jail_io 
     goto out;
   }
   if ((rc = await_ready(j, err))) goto out;
+  al_jail_mount_close_fds(&j->plan); /* the child has its copies */
   *out = j;
   j = NULL;
 out:

@@ -39,6 +39,7 @@ static al_jail_mount *add(al_jail_plan *pl, int kind, const char *src, const cha
   al_jail_mount *m = &pl->mounts[pl->n_mounts];
   memset(m, 0, sizeof *m);
   m->kind = kind;
+  m->fd = -1;
   if (snprintf(m->src, sizeof m->src, "%s", src ? src : "") >= (int)sizeof m->src) return NULL;
   if (snprintf(m->dst, sizeof m->dst, "%s", dst) >= (int)sizeof m->dst) return NULL;
   pl->n_mounts++;
@@ -67,6 +68,10 @@ static int add_host(al_jail_plan *pl, const char *host, const char *inside, int 
   if (!(m = add(pl, AL_JM_BIND, host, inside))) goto limit;
   m->writable = writable;
   m->is_dir = S_ISDIR(st.st_mode);
+  /* opened here, with the caller's rights: the jail's init cannot traverse folders that
+   * only host root may enter (a model under /root/models, a mktemp -d folder) */
+  if ((m->fd = open(host, O_PATH | O_CLOEXEC)) < 0)
+    return al_error_set(err, AL_EIO, "bind: opening %s: %s", host, strerror(errno));
   return 0;
 limit:
   return al_error_set(err, AL_ELIMIT, "jail: more than %d mounts", AL_JAIL_MAX_MOUNTS);
@@ -110,6 +115,7 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
     if (!(m = add(pl, AL_JM_BIND, devs[i], devs[i]))) goto limit;
     m->writable = 1;
     m->dev = 1;
+    if ((m->fd = open(devs[i], O_PATH | O_CLOEXEC)) < 0) goto io;
   }
   if (!add(pl, AL_JM_LINK, "/proc/self/fd", "/dev/fd") ||
       !add(pl, AL_JM_LINK, "/proc/self/fd/0", "/dev/stdin") ||
@@ -120,7 +126,10 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
   if (!(m = add(pl, AL_JM_BIND, pl->scratch, "/tmp"))) goto limit;
   m->writable = 1;
   m->is_dir = 1;
+  if ((m->fd = open(pl->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) goto io;
   return 0;
+io:
+  return al_error_set(err, AL_EIO, "jail: opening a bind source: %s", strerror(errno));
 limit:
   return al_error_set(err, AL_ELIMIT, "jail: more than %d mounts", AL_JAIL_MAX_MOUNTS);
 }
@@ -150,6 +159,14 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
   if (flag == FTW_DP) rmdir(path);
   else unlink(path);
   return 0;
+}
+
+void al_jail_mount_close_fds(al_jail_plan *pl) {
+  for (size_t i = 0; pl->mounts && i < pl->n_mounts; i++)
+    if (pl->mounts[i].fd >= 0) {
+      close(pl->mounts[i].fd);
+      pl->mounts[i].fd = -1;
+    }
 }
 
 void al_jail_mount_scratch_release(al_jail_plan *pl) {
@@ -187,8 +204,8 @@ static int mkdirs(char *path, size_t base, int last_too) {
 }
 
 static int bind_one(const al_jail_mount *m, const char *dst) {
-  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->src,
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  int fd = (int)syscall(SYS_open_tree, m->fd, "",
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (fd < 0) return -1;
   struct mount_attr attr = {0};
   attr.attr_set = MOUNT_ATTR_NOSUID | (m->dev ? 0 : MOUNT_ATTR_NODEV) |
@@ -250,6 +267,10 @@ int al_jail_mount_root(al_jail_plan *pl) {
   }
   if (mount(NULL, pl->root_dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
             NULL) != 0)
+    return -1;
+  /* the bind sources are mounted: drop their fds before anything else runs */
+  if (pl->n_mounts && syscall(SYS_close_range, AL_JAIL_FD_MOUNTS,
+                              AL_JAIL_FD_MOUNTS + pl->n_mounts - 1, 0) != 0)
     return -1;
   if (chdir(pl->root_dir) != 0) return -1;
   if (syscall(SYS_pivot_root, ".", ".") != 0) return -1;

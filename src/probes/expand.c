@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "airlock/buf.h"
 #include "airlock/probes.h"
 #include "airlock/suite.h"
 #include "probes/limits.h"
 
-static const char *const node_keys[] = {"packs", "families", "mutators", "unmutated", "max_cases", "seed", NULL};
+static const char *const node_keys[] = {"packs", "templates", "families", "mutators", "unmutated", "max_cases",
+                                        "seed", NULL};
 
 static uint64_t fnv(uint64_t h, const char *s) {
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
@@ -90,6 +92,21 @@ static int make_test(const json_t *p, const char *chain, const json_t *suite_var
     if (json_object_get(p, "vars")) json_object_update(vars, json_object_get(p, "vars"));
     if ((rc = subst_turns(turns, vars, p, e))) goto out;
     if ((rc = al_mutate_turns(chain, turns, cs, e))) goto out;
+    /* mutated text is final: text that happens to hold "{{" goes through a variable, so the
+     * suite loader's substitution leaves it as it is */
+    json_t *tv = json_object();
+    for (size_t i = 0; i < json_array_size(turns); i++) {
+      json_t *turn = json_array_get(turns, i);
+      const char *c = json_string_value(json_object_get(turn, "content"));
+      if (!c || !strstr(c, "{{")) continue;
+      char vn[40], ref[48];
+      snprintf(vn, sizeof vn, "al_turn_%zu", i);
+      snprintf(ref, sizeof ref, "{{%s}}", vn);
+      json_object_set(tv, vn, json_object_get(turn, "content"));
+      json_object_set_new(turn, "content", json_string(ref));
+    }
+    if (json_object_size(tv)) json_object_set(t, "vars", tv);
+    json_decref(tv);
     for (const char *q = chain; *q;) {
       const char *x = strchr(q, '+');
       size_t n = x ? (size_t)(x - q) : strlen(q);
@@ -107,6 +124,10 @@ static int make_test(const json_t *p, const char *chain, const json_t *suite_var
                                      "params", "system_prompt", "vars", NULL};
   for (const char *const *k = copy; *k; k++) {
     json_t *v = json_object_get(p, *k);
+    if (!strcmp(*k, "vars") && json_object_get(t, "vars")) { /* keep the al_turn_N variables */
+      if (v) json_object_update_missing(json_object_get(t, "vars"), v);
+      continue;
+    }
     /* "tools: []" (offer none) means nothing to a suite that declares no tools */
     if (v && json_is_array(v) && !json_array_size(v) && !suite_tools && strcmp(*k, "assert")) continue;
     if (v) json_object_set_new(t, *k, json_deep_copy(v));
@@ -145,6 +166,138 @@ static int str_list(const al_ydoc *d, al_error *e, const json_t *node, const cha
   return 0;
 }
 
+/* ---- templates: public jailbreak sets used by path ---------------------------------- */
+
+static const char *const tmpl_keys[] = {"file", "field", "replace", "ask", "family", "owasp", "severity",
+                                        "category", "limit", "assert", "tags", NULL};
+
+/* One template -> one probe. The text reaches the model through the variable al_template,
+ * so braces in public prompts are never taken for {{variables}}. */
+static json_t *template_probe(const json_t *spec, const char *text, const char *path, int line, int idx,
+                              const char *fam, const char *ow, const char *sev, const char *cat) {
+  const json_t *rp = json_object_get(spec, "replace");
+  const char *ask = json_string_value(json_object_get(spec, "ask"));
+  char *cur = al_strdup(text);
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)rp, k, v) { /* literal replacement of placeholders */
+    const char *with = json_string_value(v);
+    al_buf b;
+    al_buf_init(&b, AL_PROBES_MAX_TEXT * 2);
+    for (const char *q = cur; *q;) {
+      const char *hit = *k ? strstr(q, k) : NULL;
+      if (!hit) {
+        al_buf_puts(&b, q);
+        break;
+      }
+      al_buf_append(&b, q, (size_t)(hit - q));
+      al_buf_puts(&b, with);
+      q = hit + strlen(k);
+    }
+    al_free(cur);
+    cur = al_buf_steal(&b, NULL);
+    al_buf_cleanup(&b);
+    if (!cur) return NULL;
+  }
+  char id[AL_PROBES_MAX_ID + 1], *base = strrchr(path, '/');
+  snprintf(id, sizeof id, "%.40s-%d", base ? base + 1 : path, idx);
+  char prompt[256];
+  snprintf(prompt, sizeof prompt, "{{al_template}}%s%s", ask ? "\n\n" : "", "");
+  json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:{s:s}, s:{s:s, s:i}, s:s}", "id", id, "family", fam,
+                        "owasp", ow, "severity", sev, "category", cat, "assert", json_object_get(spec, "assert"), "tags",
+                        json_object_get(spec, "tags") ? json_object_get(spec, "tags") : json_array(), "vars",
+                        "al_template", cur, "location", "file", path, "line", line, "pack", "templates");
+  al_free(cur);
+  if (p && ask) {
+    char *full = NULL;
+    size_t n = strlen(prompt) + strlen(ask) + 1;
+    if ((full = al_malloc(n))) {
+      snprintf(full, n, "%s%s", prompt, ask);
+      json_object_set_new(p, "prompt", json_string(full));
+      al_free(full);
+    }
+  } else if (p) {
+    json_object_set_new(p, "prompt", json_string(prompt));
+  }
+  return p;
+}
+
+static int load_templates(const al_ydoc *d, al_error *e, const json_t *list, const char *dir, json_t *all) {
+  if (!json_is_array(list)) return al_ydoc_err(d, e, list, AL_EPARSE, "'templates' must be a list of {file, assert, ...}");
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const json_t *sp = json_array_get(list, i);
+    const char *file = NULL, *field = "text", *ask = NULL, *fam = "jailbreak-template", *ow = "LLM01", *sev = "high",
+               *cat = "safety";
+    long long limit = AL_PROBES_MAX_PER_PACK;
+    int rc;
+    if (!json_is_object(sp)) return al_ydoc_err_item(d, e, list, i, AL_EPARSE, "a template set is {file: PATH, assert: [...]}");
+    if ((rc = al_ydoc_check_keys(d, e, sp, "templates entry", tmpl_keys))) return rc;
+    if ((rc = al_ydoc_get_str(d, e, sp, "file", &file)) <= 0)
+      return rc ? rc : al_ydoc_err(d, e, sp, AL_EPARSE, "a template set needs 'file' (a JSON array of strings, or JSONL)");
+    if ((rc = al_ydoc_get_str(d, e, sp, "field", &field)) < 0 || (rc = al_ydoc_get_str(d, e, sp, "ask", &ask)) < 0 ||
+        (rc = al_ydoc_get_str(d, e, sp, "family", &fam)) < 0 || (rc = al_ydoc_get_str(d, e, sp, "owasp", &ow)) < 0 ||
+        (rc = al_ydoc_get_str(d, e, sp, "severity", &sev)) < 0 || (rc = al_ydoc_get_str(d, e, sp, "category", &cat)) < 0 ||
+        (rc = al_ydoc_get_int(d, e, sp, "limit", 1, AL_PROBES_MAX_PER_PACK, &limit)) < 0)
+      return rc;
+    const json_t *as = json_object_get(sp, "assert"), *rp = json_object_get(sp, "replace");
+    if (!json_is_array(as) || !json_array_size(as))
+      return al_ydoc_err(d, e, sp, AL_EPARSE, "a template set needs 'assert' (a non-empty list)");
+    if (rp) {
+      const char *k;
+      const json_t *v;
+      if (!json_is_object(rp)) return al_ydoc_err_member(d, e, sp, "replace", AL_EPARSE, "'replace' maps placeholders to text");
+      json_object_foreach((json_t *)rp, k, v) if (!json_is_string(v)) return al_ydoc_err_member(
+          d, e, rp, k, AL_EPARSE, "replacement text must be a string");
+    }
+    char path[4096];
+    if (file[0] == '/') snprintf(path, sizeof path, "%s", file);
+    else snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *text = NULL;
+    size_t len = 0;
+    al_error fe = {0};
+    if ((rc = al_read_file(path, 64u << 20, &text, &len, &fe)))
+      return al_ydoc_err_member(d, e, sp, "file", rc, "%s", fe.msg);
+    size_t k = 0, n = strlen(path);
+    if (n > 5 && !strcmp(path + n - 5, ".json")) { /* a JSON array of strings */
+      json_error_t je;
+      json_t *arr = json_loadb(text, len, 0, &je);
+      if (!json_is_array(arr)) {
+        json_decref(arr);
+        al_free(text);
+        return al_error_at(e, AL_EPARSE, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
+                           "expected a JSON array of template strings");
+      }
+      for (; k < json_array_size(arr) && (long long)k < limit; k++) {
+        const char *t = json_string_value(json_array_get(arr, k));
+        if (!t) continue;
+        json_array_append_new(all, template_probe(sp, t, path, 1, (int)k + 1, fam, ow, sev, cat));
+      }
+      json_decref(arr);
+    } else { /* JSONL: one object per line, the template in `field` */
+      int line = 0;
+      for (char *q = text, *nl; q && *q && (long long)k < limit; q = nl ? nl + 1 : NULL) {
+        nl = strchr(q, '\n');
+        line++;
+        size_t ll = nl ? (size_t)(nl - q) : strlen(q);
+        if (!ll) continue;
+        json_error_t je;
+        json_t *o = json_loadb(q, ll, 0, &je);
+        const char *t = json_string_value(json_object_get(o, field));
+        if (!t) {
+          json_decref(o);
+          al_free(text);
+          return al_error_at(e, AL_EPARSE, path, line, 1, "expected a JSON object with a string '%s'", field);
+        }
+        json_array_append_new(all, template_probe(sp, t, path, line, line, fam, ow, sev, cat));
+        json_decref(o);
+        k++;
+      }
+    }
+    al_free(text);
+  }
+  return 0;
+}
+
 int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir, uint64_t seed, json_t **tests_out,
                      al_error *e) {
   int rc = 0;
@@ -163,8 +316,9 @@ int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir
   if ((rc = str_list(d, e, node, "packs", AL_PROBES_MAX_PACKS, &packs))) goto out;
   if ((rc = str_list(d, e, node, "families", 256, &fams))) goto out;
   if ((rc = str_list(d, e, node, "mutators", AL_PROBES_MAX_MUTATORS, &muts))) goto out;
-  if (!json_array_size(packs)) {
-    rc = al_ydoc_err(d, e, node, AL_EPARSE, "'probes' needs 'packs: [NAME or PATH, ...]' (see data/probes/)");
+  const json_t *tmpls = json_object_get(node, "templates");
+  if (!json_array_size(packs) && !tmpls) {
+    rc = al_ydoc_err(d, e, node, AL_EPARSE, "'probes' needs 'packs: [NAME or PATH, ...]' (see data/probes/) or 'templates'");
     goto out;
   }
   long long cap = AL_PROBES_DEFAULT_CASES, s = (long long)(seed & INT64_MAX);
@@ -220,6 +374,23 @@ int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir
       }
     }
     json_decref(probes);
+  }
+  if (tmpls) {
+    json_t *tp = json_array();
+    if ((rc = load_templates(d, e, tmpls, suite_dir, tp))) {
+      json_decref(tp);
+      goto out;
+    }
+    size_t j;
+    json_t *p;
+    json_array_foreach(tp, j, p) {
+      const char *fam = json_string_value(json_object_get(p, "family"));
+      int keep = !json_array_size(fams);
+      for (size_t k = 0; k < json_array_size(fams) && !keep; k++)
+        keep = !strcmp(fam, json_string_value(json_array_get(fams, k)));
+      if (keep) json_array_append(all, p), json_object_set_new(used, fam, json_true());
+    }
+    json_decref(tp);
   }
   for (size_t k = 0; k < json_array_size(fams); k++)
     if (!json_object_get(used, json_string_value(json_array_get(fams, k)))) {

@@ -5,6 +5,6 @@
 #define AL_REPORT_MAX_BYTES (512u << 20) /* one rendered report */
 #define AL_REPORT_EXCERPT 240            /* bytes of model output quoted as evidence */
 #define AL_REPORT_MAX_LISTED 200         /* failures/errors listed in text and markdown */
-#define AL_REPORT_NAME_WIDTH 24          /* widest category/severity column in text */
+#define AL_REPORT_NAME_WIDTH 40          /* widest category/severity/probe-family column in text */
 
 #endif

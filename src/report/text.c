@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "airlock/util.h"
 #include "report/report_int.h"
 
 #define RED "31"
@@ -74,6 +75,52 @@ static void table(al_rctx *c, const char *title, const char *col_name, const jso
     }
     al_out(c, "\n");
   }
+}
+
+/* Probe results (meta.owasp and meta.family, set by src/probes) grouped by OWASP entry and
+ * family, sorted, in the same table shape. Nothing when no case came from a probe. */
+static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static void probe_table(al_rctx *c) {
+  json_t *groups = json_object(), *sorted = json_object();
+  const char **keys = NULL;
+  size_t i, n = 0;
+  const json_t *cs;
+  if (!groups || !sorted) goto out;
+  json_array_foreach((json_t *)c->cases, i, cs) {
+    const json_t *m = json_object_get(cs, "meta");
+    const char *fam = al_jstr(m, "family", NULL), *ow = al_jstr(m, "owasp", "-");
+    if (!fam) continue;
+    char key[160];
+    snprintf(key, sizeof key, "%s %s", ow, fam);
+    json_t *g = json_object_get(groups, key);
+    if (!g) {
+      g = json_pack("{s:I, s:I, s:I, s:I}", "cases", (json_int_t)0, "pass", (json_int_t)0, "fail", (json_int_t)0,
+                    "error", (json_int_t)0);
+      if (!g || json_object_set_new(groups, key, g)) goto out;
+    }
+    const char *v = al_jstr(cs, "verdict", "error");
+    const char *slot = !strcmp(v, "pass") ? "pass" : !strcmp(v, "fail") ? "fail" : "error";
+    json_object_set_new(g, "cases", json_integer(al_jint(g, "cases", 0) + 1));
+    json_object_set_new(g, slot, json_integer(al_jint(g, slot, 0) + 1));
+  }
+  if (!json_object_size(groups)) goto out;
+  keys = al_calloc(json_object_size(groups), sizeof *keys);
+  if (!keys) goto out;
+  const char *k;
+  json_t *g;
+  json_object_foreach(groups, k, g) {
+    long long pf = al_jint(g, "pass", 0) + al_jint(g, "fail", 0);
+    if (pf) json_object_set_new(g, "pass_rate", json_real((double)al_jint(g, "pass", 0) / (double)pf));
+    keys[n++] = k;
+  }
+  qsort(keys, n, sizeof *keys, cmp_key);
+  for (i = 0; i < n; i++) json_object_set(sorted, keys[i], json_object_get(groups, keys[i]));
+  table(c, "By OWASP entry / probe family", "owasp family", sorted, 0);
+out:
+  al_free(keys);
+  json_decref(sorted);
+  json_decref(groups);
 }
 
 static void case_head(al_rctx *c, const json_t *cs, const char *tag, const char *color) {
@@ -210,6 +257,7 @@ int al_report_text(al_rctx *c) {
          al_jint(tot, "error", 0), al_pct(p, sizeof p, json_object_get(tot, "pass_rate")));
   table(c, "By category", "category", json_object_get(s, "categories"), 1);
   table(c, "By severity", "severity", json_object_get(s, "severities"), 0);
+  probe_table(c); /* probes: OWASP entry and family (owner: probes) */
   failures(c, (long)al_jint(tot, "fail", 0));
   errors(c, (long)al_jint(tot, "error", 0));
   const json_t *lat = json_object_get(s, "latency_ms");

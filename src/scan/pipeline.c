@@ -9,8 +9,8 @@
  *    bound the caller computes from the hold-back window).
  * 4. A closed cluster is resolved with a total order (score, length, start, detector):
  *    the best finding wins; a finding that overlaps a better one of the SAME detector, or
- *    lies inside a better-or-equal one of ANOTHER detector, is dropped. Survivors are
- *    delivered in start order.
+ *    lies inside a better-or-equal one of ANOTHER detector of the same kind, is dropped.
+ *    Survivors are delivered in start order.
  * Because resolution only ever looks inside a closed cluster, block and stream mode give
  * the same findings for the streamable detectors. */
 #include <stdlib.h>
@@ -140,20 +140,23 @@ static int by_rank(const void *a, const void *b) {
   return by_start(a, b);
 }
 
-static bool conflicts(const al_pend *cand, const al_pend *kept) {
+static bool conflicts(const al_scan_db *db, const al_pend *cand, const al_pend *kept) {
   if (cand->det == kept->det) return cand->start < kept->end && kept->start < cand->end;
+  /* across detectors only within one kind: a PII value inside a toxicity or injection
+   * span is still reported */
+  if (strcmp(db->det[cand->det]->kind, db->det[kept->det]->kind)) return false;
   return kept->start <= cand->start && cand->end <= kept->end;
 }
 
 /* Resolve one cluster c[0,n) in place; returns the number of survivors, in start order. */
-static size_t resolve_cluster(al_pend *c, size_t n) {
+static size_t resolve_cluster(const al_scan_db *db, al_pend *c, size_t n) {
   if (n == 1) return 1;
   qsort(c, n, sizeof *c, by_rank);
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     bool ok = true;
     for (size_t k = 0; k < kept && ok; k++)
-      if (conflicts(&c[i], &c[k])) ok = false;
+      if (conflicts(db, &c[i], &c[k])) ok = false;
     if (ok) {
       if (kept != i) c[kept] = c[i];
       kept++;
@@ -190,7 +193,7 @@ int al__pl_emit(al_pipeline *pl, const al_scan_db *db, const al_textview *tv, ui
       j++;
     }
     if (!final && cend > bound) break; /* this and every later cluster stay pending */
-    size_t n = resolve_cluster(&pl->pend[i], j - i);
+    size_t n = resolve_cluster(db, &pl->pend[i], j - i);
     for (size_t k = 0; k < n && rc == 0; k++) rc = deliver(pl, db, tv, &pl->pend[i + k]);
     if (rc < 0) return rc;
     i = j;

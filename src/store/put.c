@@ -59,7 +59,7 @@ static int top_json(const al_token *t, char **out) {
     json_object_set_new(o, "id", p->id >= 0 ? json_integer(p->id) : json_null());
     json_object_set_new(o, "logprob", isfinite(p->logprob) ? json_real(p->logprob) : json_null());
   }
-  if (!(*out = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(9)))) goto nomem;
+  if (!(*out = json_dumps(arr, JSON_COMPACT))) goto nomem;
   goto out;
 nomem:
   rc = AL_ENOMEM;

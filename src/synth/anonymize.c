@@ -24,7 +24,7 @@
 #include "synth/synth_internal.h"
 
 #define MAX_FINDINGS 256
-#define SEEN_SLOTS 4096
+#define SEEN_MIN 1024
 
 #define MAX_RECORD_VALUES 256
 
@@ -35,17 +35,19 @@ typedef struct rec_value {
   size_t n;
 } rec_value;
 
-typedef struct anon {
+struct al_anonymizer {
   rec_value rv[MAX_RECORD_VALUES];
   size_t nrv;
   al_scan_db *db;
   al_scanner *sc;
   unsigned char key[32];
   al_anon_stats st;
-  uint64_t seen[SEEN_SLOTS]; /* hashes of distinct originals (counting only) */
+  uint64_t *seen;            /* hashes of distinct originals (counting only) */
+  size_t seen_cap, seen_n;
   al_buf field;              /* scratch: "name: value" */
   al_buf out;                /* scratch: the anonymised value */
-} anon;
+};
+typedef struct al_anonymizer anon;
 
 typedef struct hit {
   size_t s, e;
@@ -175,6 +177,36 @@ static void make(const char *det, const char *orig, size_t n, al_rng *r, al_buf 
   }
 }
 
+/* Count distinct originals: an open-addressing set of hash tags, doubled at half load.
+ * Allocation failure only stops the counting. */
+static void seen_add(anon *a, uint64_t tag) {
+  if (a->seen_n * 2 >= a->seen_cap) {
+    size_t cap = a->seen_cap ? a->seen_cap * 2 : SEEN_MIN;
+    uint64_t *n = al_calloc(cap, sizeof *n);
+    if (!n) return;
+    for (size_t i = 0; i < a->seen_cap; i++)
+      if (a->seen[i])
+        for (size_t k = (size_t)(a->seen[i] % cap);; k = (k + 1) % cap)
+          if (!n[k]) {
+            n[k] = a->seen[i];
+            break;
+          }
+    al_free(a->seen);
+    a->seen = n;
+    a->seen_cap = cap;
+  }
+  if (!a->seen_cap) return;
+  for (size_t k = (size_t)(tag % a->seen_cap);; k = (k + 1) % a->seen_cap) {
+    if (a->seen[k] == tag) return;
+    if (!a->seen[k]) {
+      a->seen[k] = tag;
+      a->seen_n++;
+      a->st.distinct++;
+      return;
+    }
+  }
+}
+
 /* Normalised form for the keyed hash: digits (and letters) only for identifiers, case
  * folded for e-mail, as is otherwise. */
 static void replace_one(anon *a, const char *det, const char *orig, size_t n, al_buf *o) {
@@ -194,15 +226,7 @@ static void replace_one(anon *a, const char *det, const char *orig, size_t n, al
   uint64_t seed, tag;
   memcpy(&seed, h, 8);
   memcpy(&tag, h + 8, 8);
-  for (size_t i = 0; i < SEEN_SLOTS; i++) {
-    size_t slot = (size_t)((tag + i) % SEEN_SLOTS);
-    if (a->seen[slot] == (tag | 1)) break;
-    if (!a->seen[slot]) {
-      a->seen[slot] = tag | 1;
-      a->st.distinct++;
-      break;
-    }
-  }
+  seen_add(a, tag | 1);
   a->st.replaced++;
   /* never hand back the original itself (possible only for tiny values) */
   for (uint64_t k = 0; k < 8; k++) {
@@ -510,19 +534,23 @@ int al_anon_format_of(const char *path) {
   return AL_EINVAL;
 }
 
-int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const char *name,
-                           uint64_t seed, char **out, size_t *out_len, al_anon_stats *stats,
-                           al_error *err) {
+void al_anonymizer_free(al_anonymizer *a) {
+  if (!a) return;
+  record_clear(a);
+  al_free(a->seen);
+  al_scanner_free(a->sc);
+  al_scan_db_free(a->db);
+  al_buf_cleanup(&a->field);
+  al_buf_cleanup(&a->out);
+  sodium_memzero(a->key, sizeof a->key);
+  al_free(a);
+}
+
+int al_anonymizer_new(uint64_t seed, al_anonymizer **out, al_error *err) {
   static const char *const dets[] = {"pii"};
   int rc = 0;
   anon *a = NULL;
-  al_buf o;
-  al_buf_init(&o, AL_SYNTH_ANON_MAX_BYTES * 2u);
   *out = NULL;
-  if (out_len) *out_len = 0;
-  if (!name) name = "<input>";
-  if (len > AL_SYNTH_ANON_MAX_BYTES)
-    return al_error_set(err, AL_ELIMIT, "%s: input over %u bytes", name, AL_SYNTH_ANON_MAX_BYTES);
   if (sodium_init() < 0) return al_error_set(err, AL_ESYS, "libsodium failed to initialise");
   if (!(a = al_calloc(1, sizeof *a))) return al_error_set(err, AL_ENOMEM, "out of memory");
   al_buf_init(&a->field, AL_SYNTH_ANON_MAX_VALUE * 512u);
@@ -537,6 +565,29 @@ int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const
   memcpy(s8, "airlock-anon-v1\0", 16);
   for (int i = 0; i < 8; i++) s8[16 + i] = (unsigned char)(seed >> (8 * i));
   crypto_generichash(a->key, sizeof a->key, s8, sizeof s8, NULL, 0);
+  *out = a;
+  a = NULL;
+out:
+  al_anonymizer_free(a);
+  return rc;
+}
+
+int al_anonymizer_run(al_anonymizer *a, const char *in, size_t len, al_anon_format fmt,
+                      const char *name, char **out, size_t *out_len, al_anon_stats *stats,
+                      al_error *err) {
+  int rc = 0;
+  al_buf o;
+  al_buf_init(&o, AL_SYNTH_ANON_MAX_BYTES * 2u);
+  *out = NULL;
+  if (out_len) *out_len = 0;
+  if (!name) name = "<input>";
+  if (len > AL_SYNTH_ANON_MAX_BYTES)
+    return al_error_set(err, AL_ELIMIT, "%s: input over %u bytes", name, AL_SYNTH_ANON_MAX_BYTES);
+  memset(&a->st, 0, sizeof a->st);
+  al_free(a->seen);
+  a->seen = NULL;
+  a->seen_cap = a->seen_n = 0;
+  record_clear(a);
   if (fmt == AL_ANON_JSONL) rc = do_jsonl(a, in, len, name, &o, err);
   else if (fmt == AL_ANON_CSV) rc = do_csv(a, in, len, name, &o, err);
   else rc = al_error_set(err, AL_EINVAL, "%s: unknown format; expected .jsonl or .csv", name);
@@ -549,15 +600,18 @@ int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const
   *out = al_buf_steal(&o, out_len);
 out:
   al_buf_cleanup(&o);
-  if (a) {
-    record_clear(a);
-    al_scanner_free(a->sc);
-    al_scan_db_free(a->db);
-    al_buf_cleanup(&a->field);
-    al_buf_cleanup(&a->out);
-    sodium_memzero(a->key, sizeof a->key);
-    al_free(a);
-  }
+  record_clear(a);
+  return rc;
+}
+
+int al_synth_anonymize_buf(const char *in, size_t len, al_anon_format fmt, const char *name,
+                           uint64_t seed, char **out, size_t *out_len, al_anon_stats *stats,
+                           al_error *err) {
+  al_anonymizer *a = NULL;
+  *out = NULL;
+  int rc = al_anonymizer_new(seed, &a, err);
+  if (!rc) rc = al_anonymizer_run(a, in, len, fmt, name, out, out_len, stats, err);
+  al_anonymizer_free(a);
   return rc;
 }
 

@@ -56,6 +56,7 @@ typedef struct pslot {
   int optional;
 } pslot;
 typedef struct parsed {
+  int fuzzy; /* file fuzzy aliases (word-list terms of a FUZZY lexicon; specs spell their own) */
   ptok *toks;
   palt *alts;
   pslot *slots;
@@ -101,7 +102,7 @@ static int edges_grow(cls_lex *lx) {
 
 /* Add parent --key--> child unless that very edge exists. */
 static int edge_put(cls_lex *lx, uint32_t parent, uint64_t key, uint32_t child) {
-  if ((lx->ecount + 1) * 2 > lx->ecap) {
+  if ((lx->ecount + 1) * 4 > lx->ecap * 3) { /* load <= 3/4: tables are touched page by page */
     int rc = edges_grow(lx);
     if (rc) return rc;
   }
@@ -304,9 +305,9 @@ static int suffix_alias(cls_lex *lx, uint32_t parent, uint32_t child, const ptok
 }
 
 /* parent --token--> child, plus the fuzzy aliases of the token. */
-static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t child) {
+static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t child, int fuzzy) {
   int rc = edge_put(lx, parent, t->wild ? KEY_WILD : t->h, child);
-  if (!rc && !t->wild && (lx->flags & CLS_LEX_FUZZY)) {
+  if (!rc && !t->wild && fuzzy) {
     if (!(rc = edge_put(lx, parent, KEY_SKEL(t->hskel), child)) && !(rc = mask_alias(lx, parent, child, t)))
       rc = suffix_alias(lx, parent, child, t);
   }
@@ -316,14 +317,17 @@ static int tok_edge(cls_lex *lx, uint32_t parent, const ptok *t, uint32_t child)
 /* The shared child of the root for a token: the first word of every phrase starting with
  * it leads to one node, so matching fans out from the root once per token, not once per
  * phrase. */
-static int root_child(cls_lex *lx, const ptok *t, uint32_t *out) {
+static int root_child(cls_lex *lx, const ptok *t, uint32_t *out, int fuzzy) {
   uint64_t key = t->wild ? KEY_WILD : t->h;
   uint32_t c[64];
   unsigned n = lx->ecap ? edge_each(lx, 0, key, c, 64) : 0;
   for (unsigned i = 0; i < n; i++)
-    if (lx->rkey[c[i]] == (key | 1)) return *out = c[i], 0;
+    if (lx->rkey[c[i]] == (key | 1)) {
+      *out = c[i];
+      return fuzzy ? tok_edge(lx, 0, t, *out, fuzzy) : 0; /* aliases, if this use wants them */
+    }
   int rc = node_new(lx, out);
-  if (!rc) lx->rkey[*out] = key | 1, rc = tok_edge(lx, 0, t, *out);
+  if (!rc) lx->rkey[*out] = key | 1, rc = tok_edge(lx, 0, t, *out, fuzzy);
   return rc;
 }
 
@@ -335,6 +339,7 @@ static int root_child(cls_lex *lx, const ptok *t, uint32_t *out) {
  * another's prefix. */
 static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
   int rc = 0;
+  const int fuzzy = p->fuzzy && (lx->flags & CLS_LEX_FUZZY);
   size_t maxlen = 0;
   for (size_t si = 0; si < p->nslots; si++) {
     size_t m = 0;
@@ -361,7 +366,7 @@ static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
           const ptok *t = &p->toks[alt->first + k];
           uint32_t z;
           if (y == 0) {
-            rc = root_child(lx, t, &z);
+            rc = root_child(lx, t, &z, fuzzy);
             if (!rc && k + 1 == alt->n) {
               size_t d = 0;
               while (d < nn && next[d] != z) d++;
@@ -369,10 +374,10 @@ static int insert(cls_lex *lx, const parsed *p, int32_t ent) {
             }
           } else if (k + 1 == alt->n) {
             if (!join && !(rc = node_new(lx, &join))) next[nn++] = join;
-            if (!rc) rc = tok_edge(lx, y, t, join);
+            if (!rc) rc = tok_edge(lx, y, t, join, fuzzy);
             z = join;
           } else if (!(rc = node_new(lx, &z))) {
-            rc = tok_edge(lx, y, t, z);
+            rc = tok_edge(lx, y, t, z, fuzzy);
           }
           y = z;
         }
@@ -468,6 +473,7 @@ static int add_literal(cls_lex *lx, const char *term, size_t n, float weight, in
   *added = 0;
   if (rc) return al_error_set(err, rc, "out of memory");
   p.slots[0].first = 0;
+  p.fuzzy = 1;
   if (alt_add(lx, &p, term, n) && p.alts[0].n <= CLS_PHRASE_MAX_TOKENS) {
     p.slots[0].n = 1;
     p.nslots = 1;

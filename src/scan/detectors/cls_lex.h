@@ -11,9 +11,10 @@
  *
  * A slot is a bare word, alternatives "a|b", or a parenthesised group "(a b|c)" whose
  * alternatives may be several words; a trailing '?' makes the slot optional. Each phrase
- * carries a weight, a category and a tag, handed back on a match. A FUZZY lexicon also files
- * every word under its skeleton ("fuuuck" finds "fuck") and its '*'-masked forms ("f*ck",
- * "sh**") -- used by the toxicity lists.
+ * carries a weight, a category and a tag, handed back on a match. In a FUZZY lexicon the
+ * terms of loaded word lists are also filed under their skeleton ("fuuuck" finds "fuck"),
+ * their '*'-masked forms ("f*ck", "sh**") and plain inflections -- used by the toxicity
+ * lists; specs spell out their own variants.
  *
  * Matching keeps up to CLS_MATCH_ACTIVE partial matches (per start token and branch)
  * in a caller-owned cls_matcher, so a scan allocates nothing and costs O(tokens x depth).

@@ -95,6 +95,14 @@ static const char *const jailbreak_specs[] = {
     "that doesnt|free from|unrestricted|unfiltered|uncensored|evil|amoral)",
     "(hypothetical|fictional|imaginary) (response|world|scenario) (where|in which) (you|there are no|"
     "ai|rules)",
+    "(no matter|regardless of) (how|if|whether|what)? (it is|its|it s|they are|the request is|"
+    "the content is)? (highly|very|extremely)? (illegal|unethical|immoral|harmful|dangerous|"
+    "offensive|explicit|inappropriate|nsfw)",
+    "(immerse yourself|immerse) (into|in) the role (of)?",
+    "(reply|respond|answer|speak) (only)? as (an|a)? (evil|unfiltered|uncensored|unrestricted|"
+    "amoral|jailbroken)",
+    "(even if|even when) (it is|its|it s|the request is|the answer is)? (illegal|unethical|immoral|"
+    "harmful|dangerous|offensive|inappropriate)",
     NULL,
 };
 

@@ -11,7 +11,7 @@
 
 /* ---- es_dni ---- */
 static int dni_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", 0, 0);
+  return al_pattern_add(sink, "\\b[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", 0, 0);
 }
 
 static int dni_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -55,9 +55,9 @@ static bool digits_with_context(const char *t, size_t len, size_t s, size_t e, s
 
 /* ---- nl_bsn ---- */
 static int bsn_patterns(void *st, al_pattern_sink *sink) {
-  int rc = al_pattern_add(sink, "\\d{9}\\b", 0, 0);
-  if (!rc) rc = al_pattern_add(sink, "\\d{4}\\.\\d{2}\\.\\d{3}\\b", 0, 1);
-  if (!rc) rc = al_pattern_add(sink, "\\d{3} \\d{3} \\d{3}\\b", 0, 2);
+  int rc = al_pattern_add(sink, "\\b\\d{9}\\b", 0, 0);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}\\.\\d{2}\\.\\d{3}\\b", 0, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{3} \\d{3}\\b", 0, 2);
   return rc;
 }
 
@@ -84,7 +84,7 @@ const al_detector al_det_pii_nl_bsn = {
 
 /* ---- de_steuer_id ---- */
 static int steuer_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", 0, 0);
 }
 
 static int steuer_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -112,7 +112,7 @@ const al_detector al_det_pii_de_steuer_id = {
 
 /* ---- ca_sin ---- */
 static int sin_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", 0, 0);
 }
 
 static int sin_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -138,7 +138,7 @@ const al_detector al_det_pii_ca_sin = {
 
 /* ---- in_aadhaar ---- */
 static int aadhaar_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", 0, 0);
 }
 
 static int aadhaar_verify(const void *st, const char *t, size_t len, size_t s, size_t e,

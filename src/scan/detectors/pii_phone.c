@@ -21,7 +21,7 @@ static int phone_patterns(void *st, al_pattern_sink *sink) {
                           "(?:\\+?1[ .\\-]?)?(?:\\(\\d{3}\\)[ .\\-]?|\\d{3}[ .\\-])\\d{3}[ .\\-]"
                           "\\d{4}(?:\\s?(?:x|ext\\.?|extension)\\s?\\d{1,5})?\\b",
                           HS_FLAG_CASELESS, PH_NANP);
-  if (!rc) rc = al_pattern_add(sink, "\\d{10}\\b", 0, PH_BARE);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", 0, PH_BARE);
   if (!rc)
     rc = al_pattern_add(sink,
                         "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"

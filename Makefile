@@ -28,7 +28,7 @@ test: build
 asan: setup
 	@test -f build-asan/build.ninja || CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C build-asan >/dev/null || ninja -C build-asan
-	@meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite fuzz >build-asan/test-output.txt 2>&1 || true
+	@meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite unit --suite fuzz >build-asan/test-output.txt 2>&1 || true
 	@python3 tests/summary.py build-asan
 
 lint:

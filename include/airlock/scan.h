@@ -97,7 +97,9 @@ int al_scan(al_scanner *s, const char *text, size_t len, al_finding_cb cb, void 
 int al_scan_stream_open(al_scanner *s, al_finding_cb cb, void *ud, al_scan_stream **out);
 int al_scan_stream_feed(al_scan_stream *st, const char *chunk, size_t len);
 /* Bytes before this offset can no longer be part of a finding that is not yet reported
- * (the guard releases text up to here). */
+ * (the guard releases text up to here). Covers the pattern detectors; findings of
+ * scan_full() detectors (whole-text classifiers) are delivered at close. The hold-back is
+ * the widest enabled pattern plus AL_SCAN_CTX (64) bytes, see docs/design/scan.md. */
 uint64_t al_scan_stream_safe_offset(const al_scan_stream *st);
 int al_scan_stream_close(al_scan_stream *st); /* flushes, runs scan_full detectors, frees */
 

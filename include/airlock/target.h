@@ -54,6 +54,7 @@ typedef struct al_target_config {
   char **command;          /* NULL-terminated */
   int workers;             /* processes in the pool */
   char *model_path;        /* llama: GGUF file (bound read-only into the jail) */
+  char *lib_dir;           /* llama: folder of libllama/libggml (bound read-only into the jail) */
   json_t *raw;             /* the mapping as written, secrets removed, for the manifest */
 } al_target_config;
 

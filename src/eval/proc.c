@@ -116,10 +116,12 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
           goto out;
         }
       }
-      al_jail_policy_add_bind(pol, real, NULL, 0);
+      if (!extra_bind || strcmp(real, extra_bind)) al_jail_policy_add_bind(pol, real, NULL, 0);
     }
-    const char *libdir = getenv("AIRLOCK_LLAMA_LIBDIR");
-    if (libdir && *libdir) al_jail_policy_add_bind(pol, libdir, NULL, 0);
+    if (cfg->lib_dir && (rc = al_jail_policy_add_bind(pol, cfg->lib_dir, NULL, 0))) {
+      rc = al_error_set(err, rc, "jail: cannot bind %s", cfg->lib_dir);
+      goto out;
+    }
     if (extra_bind && (rc = al_jail_policy_add_bind(pol, extra_bind, NULL, 0))) {
       rc = al_error_set(err, rc, "jail: cannot bind %s", extra_bind);
       goto out;

@@ -428,8 +428,9 @@ int al_guard_policy_load_text(const char *text, size_t len, const char *name, al
   if (len > AL_GUARD_MAX_POLICY_BYTES) return al_error_at(err, AL_ELIMIT, name, 0, 0, "policy larger than %u bytes", AL_GUARD_MAX_POLICY_BYTES);
   /* libfyaml 0.7.12 can loop forever on invalid UTF-8 in a directive: refuse it first */
   size_t bad = al_utf8_check(text, len);
-  if (bad < len || memchr(text, '\0', len)) {
-    if (bad > len) bad = len;
+  const char *nul = memchr(text, '\0', len);
+  if (nul && (size_t)(nul - text) < bad) bad = (size_t)(nul - text);
+  if (bad < len) {
     int line = 1, col = 1;
     for (size_t i = 0; i < bad; i++) {
       if (text[i] == '\n') line++, col = 1;

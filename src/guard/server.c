@@ -80,6 +80,7 @@ struct gctx {
   al_scanner *st_scanner;
   int started;      /* reply_start sent */
   int passthrough;  /* upstream answered non-200 on a stream request */
+  struct evbuffer *pending; /* re-framed bytes of one upstream read, sent as one chunk */
   uint64_t tokens;
   gctx *prev, *next;
 };
@@ -146,6 +147,7 @@ static void ctx_free(gctx *c) {
   al_gmap_cleanup(&c->map);
   al_gfinds_cleanup(&c->finds);
   al_buf_cleanup(&c->resp);
+  if (c->pending) evbuffer_free(c->pending);
   if (c->prev) c->prev->next = c->next;
   else g->live = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -233,12 +235,13 @@ static int stream_emit(const char *bytes, size_t n, void *ud) {
   struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
   if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > AL_GUARD_MAX_CLIENT_BACKLOG)
     return AL_ELIMIT; /* the client does not read: give up on it */
-  struct evbuffer *b = evbuffer_new();
-  if (!b) return AL_ENOMEM;
-  evbuffer_add(b, bytes, n);
-  evhttp_send_reply_chunk(c->req, b);
-  evbuffer_free(b);
-  return 0;
+  if (!c->pending && !(c->pending = evbuffer_new())) return AL_ENOMEM;
+  return evbuffer_add(c->pending, bytes, n) ? AL_ENOMEM : 0;
+}
+
+/* Sends what the last upstream read produced as one HTTP chunk. */
+static void stream_flush(gctx *c) {
+  if (c->req && c->pending && evbuffer_get_length(c->pending)) evhttp_send_reply_chunk(c->req, c->pending);
 }
 
 static void stream_token(const char *text, size_t n, void *ud) {
@@ -257,6 +260,7 @@ static void start_reply_stream(gctx *c) {
 }
 
 static void end_stream(gctx *c, const char *verdict) {
+  stream_flush(c);
   if (c->req) evhttp_send_reply_end(c->req);
   c->req = NULL;
   finish(c, verdict, 200);
@@ -277,6 +281,7 @@ static int on_data(gxfer *x, const char *p, size_t n, void *ud) {
     start_reply_stream(c);
   }
   int rc = al_gstream_feed(c->st, p, n);
+  stream_flush(c);
   if (rc == AL_ELIMIT && c->req && !al_gstream_done(c->st)) return 1;
   return rc ? 1 : 0;
 }

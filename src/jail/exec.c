@@ -27,42 +27,22 @@ static int closefrom_except(int lo, int keep) {
   return (int)syscall(SYS_close_range, lo, AL_CLOSE_RANGE_ALL, 0);
 }
 
-/* Init step: stdio to 0..2, channel to 3, the bind sources to 4.., nothing else. Every
- * source is first parked above all targets so that no dup2 overwrites one still needed. */
+/* Init step: stdio to 0..2, channel to 3, nothing else. */
 int al_jail_fds_setup(al_jail_plan *pl) {
-  int io[3];
+  int tmp[4];
   for (int i = 0; i < 3; i++) {
-    io[i] = pl->io[i];
-    if (io[i] < 0 && (io[i] = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC)) < 0)
-      return -1;
+    int src = pl->io[i];
+    if (src < 0) src = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+    if (src < 0) return -1;
+    /* park above the range we are about to fill so no source is overwritten */
+    if ((tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, 10)) < 0) return -1;
   }
-  int top = AL_JAIL_FD_MOUNTS + (int)pl->n_mounts;
-  int base = top;
-  for (int i = 0; i < 3; i++) base = io[i] >= base ? io[i] + 1 : base;
-  if (pl->chan >= base) base = pl->chan + 1;
-  for (size_t i = 0; i < pl->n_mounts; i++)
-    if (pl->mounts[i].fd >= base) base = pl->mounts[i].fd + 1;
-  int tmp[3], tchan;
-  for (int i = 0; i < 3; i++)
-    if ((tmp[i] = fcntl(io[i], F_DUPFD_CLOEXEC, base)) < 0) return -1;
-  if ((tchan = fcntl(pl->chan, F_DUPFD_CLOEXEC, base)) < 0) return -1;
-  for (size_t i = 0; i < pl->n_mounts; i++)
-    if (pl->mounts[i].fd >= 0 && (pl->mounts[i].fd = fcntl(pl->mounts[i].fd, F_DUPFD_CLOEXEC, base)) < 0)
-      return -1;
+  if ((tmp[3] = fcntl(pl->chan, F_DUPFD_CLOEXEC, 10)) < 0) return -1;
   for (int i = 0; i < 3; i++)
     if (dup2(tmp[i], i) != i) return -1; /* dup2 clears close-on-exec */
-  if (dup3(tchan, 3, O_CLOEXEC) != 3) return -1;
+  if (dup3(tmp[3], 3, O_CLOEXEC) != 3) return -1;
   pl->chan = 3;
-  for (size_t i = 0; i < pl->n_mounts; i++) {
-    int want = AL_JAIL_FD_MOUNTS + (int)i;
-    if (pl->mounts[i].fd < 0) {
-      close(want); /* whatever the caller had there */
-      continue;
-    }
-    if (dup3(pl->mounts[i].fd, want, O_CLOEXEC) != want) return -1;
-    pl->mounts[i].fd = want;
-  }
-  return closefrom_except(top, -1);
+  return closefrom_except(4, -1);
 }
 
 /* Program step: only stdio remains. */

@@ -67,6 +67,7 @@ static int late_namespaces(al_jail_plan *pl) {
 const al_jail_step al_jail_init_steps[] = {
     {"fds", al_jail_fds_setup},          /* stdio to 0-2, channel to 3, close the rest */
     {"wait uid map", wait_mapped},       /* parent wrote uid_map/gid_map */
+    {"open binds", al_jail_mount_open_sources}, /* still the caller's host uid */
     {"user", al_jail_user_switch},       /* become the mapped uid/gid, no groups */
     {"parent death", parent_death},      /* PDEATHSIG after the last uid change */
     {"mount", al_jail_mount_root},       /* tmpfs root, binds, /proc, pivot_root */
@@ -301,11 +302,11 @@ int al_jail_spawn(const al_jail_policy *p, char *const argv[], const al_jail_io 
   if (send_byte(j->chan, AL_JCH_MAPPED) ||
       (j->plan.use_cgroup && (rc = al_jail_cgroup_attach(&j->cg, j->pid, err))) ||
       send_byte(j->chan, AL_JCH_GO)) {
+    if (!rc) rc = await_ready(j, err); /* the child's own failure report, if it sent one */
     if (!rc) rc = al_error_set(err, AL_EJAIL, "jail: the child ended during its setup");
     goto out;
   }
   if ((rc = await_ready(j, err))) goto out;
-  al_jail_mount_close_fds(&j->plan); /* the child has its copies */
   *out = j;
   j = NULL;
 out:

@@ -83,8 +83,7 @@ enum { AL_JM_BIND = 0, AL_JM_DIR = 1, AL_JM_LINK = 2, AL_JM_FILE = 3, AL_JM_PROC
 typedef struct al_jail_mount {
   int kind;
   int writable, is_dir, dev; /* dev: a device node bind (no nodev) */
-  int fd;                     /* BIND: O_PATH fd of src opened by the parent, or -1;
-                               * in the child it is moved to AL_JAIL_FD_MOUNTS + index */
+  int fd;                     /* BIND, in the child: O_PATH fd of src, or -1 */
   char src[AL_JAIL_PATH_MAX]; /* BIND: host path; LINK: link target */
   char dst[AL_JAIL_PATH_MAX]; /* absolute path inside the jail */
   const char *content;        /* FILE: synthetic contents */
@@ -130,6 +129,7 @@ int al_jail_mount_root(al_jail_plan *pl);
 int al_jail_mount_scratch_host(al_jail_plan *pl, al_error *err); /* parent side */
 void al_jail_mount_scratch_release(al_jail_plan *pl);
 void al_jail_mount_close_fds(al_jail_plan *pl);
+int al_jail_mount_open_sources(al_jail_plan *pl);
 /* net.c */
 int al_jail_net_loopback(al_jail_plan *pl);
 /* uts.c */
@@ -187,9 +187,6 @@ struct al_jail_proc {
   al_jail_plan plan; /* for cleanup: scratch and jail folder */
 };
 int al_jail_reap(al_jail_proc *j, int status, const struct rusage *ru);
-
-/* fds in the jail's init: 0-2 stdio, 3 channel, then one per mount (until pivot_root) */
-#define AL_JAIL_FD_MOUNTS 4
 
 /* Channel bytes (one byte each; parent <-> init). */
 #define AL_JCH_MAPPED 'M' /* parent: uid/gid maps written */

@@ -68,10 +68,6 @@ static int add_host(al_jail_plan *pl, const char *host, const char *inside, int 
   if (!(m = add(pl, AL_JM_BIND, host, inside))) goto limit;
   m->writable = writable;
   m->is_dir = S_ISDIR(st.st_mode);
-  /* opened here, with the caller's rights: the jail's init cannot traverse folders that
-   * only host root may enter (a model under /root/models, a mktemp -d folder) */
-  if ((m->fd = open(host, O_PATH | O_CLOEXEC)) < 0)
-    return al_error_set(err, AL_EIO, "bind: opening %s: %s", host, strerror(errno));
   return 0;
 limit:
   return al_error_set(err, AL_ELIMIT, "jail: more than %d mounts", AL_JAIL_MAX_MOUNTS);
@@ -115,7 +111,6 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
     if (!(m = add(pl, AL_JM_BIND, devs[i], devs[i]))) goto limit;
     m->writable = 1;
     m->dev = 1;
-    if ((m->fd = open(devs[i], O_PATH | O_CLOEXEC)) < 0) goto io;
   }
   if (!add(pl, AL_JM_LINK, "/proc/self/fd", "/dev/fd") ||
       !add(pl, AL_JM_LINK, "/proc/self/fd/0", "/dev/stdin") ||
@@ -126,10 +121,7 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
   if (!(m = add(pl, AL_JM_BIND, pl->scratch, "/tmp"))) goto limit;
   m->writable = 1;
   m->is_dir = 1;
-  if ((m->fd = open(pl->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) goto io;
   return 0;
-io:
-  return al_error_set(err, AL_EIO, "jail: opening a bind source: %s", strerror(errno));
 limit:
   return al_error_set(err, AL_ELIMIT, "jail: more than %d mounts", AL_JAIL_MAX_MOUNTS);
 }
@@ -178,6 +170,23 @@ void al_jail_mount_scratch_release(al_jail_plan *pl) {
 }
 
 /* ---- child: building the root (system calls only) --------------------------------- */
+
+/* Child step, after the maps are written and before the uid switch: open every bind
+ * source while the child still has the caller's host uid, so folders only host root may
+ * enter (a model under /root, a `mktemp -d` folder) can be bound, and already holds the
+ * namespace's capabilities over the jail folder owned by its host id. Opened in the
+ * child's own mount namespace, as open_tree() requires. */
+int al_jail_mount_open_sources(al_jail_plan *pl) {
+  for (size_t i = 0; i < pl->n_mounts; i++) {
+    al_jail_mount *m = &pl->mounts[i];
+    if (m->kind != AL_JM_BIND) continue;
+    if ((m->fd = open(m->src, O_PATH | O_CLOEXEC)) < 0) {
+      snprintf(pl->err_step, sizeof pl->err_step, "open %.26s", m->src);
+      return -1;
+    }
+  }
+  return 0;
+}
 
 static int join(char *out, const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
@@ -268,10 +277,7 @@ int al_jail_mount_root(al_jail_plan *pl) {
   if (mount(NULL, pl->root_dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
             NULL) != 0)
     return -1;
-  /* the bind sources are mounted: drop their fds before anything else runs */
-  if (pl->n_mounts && syscall(SYS_close_range, AL_JAIL_FD_MOUNTS,
-                              AL_JAIL_FD_MOUNTS + pl->n_mounts - 1, 0) != 0)
-    return -1;
+  al_jail_mount_close_fds(pl); /* the bind sources are mounted */
   if (chdir(pl->root_dir) != 0) return -1;
   if (syscall(SYS_pivot_root, ".", ".") != 0) return -1;
   if (umount2(".", MNT_DETACH) != 0) return -1;

@@ -43,6 +43,7 @@ void al_target_config_free(al_target_config *c) {
   for (char **p = c->command; p && *p; p++) al_free(*p);
   al_free(c->command);
   al_free(c->model_path);
+  al_free(c->lib_dir);
   json_decref(c->raw);
   al_free(c);
 }

@@ -80,6 +80,14 @@ static int llama_config(const al_ydoc *d, const json_t *n, const char *dir, al_t
   if ((rc = al_ydoc_get_int(d, e, n, "ctx", 64, 1 << 20, &ctx)) < 0) return rc;
   if ((rc = al_ydoc_get_str(d, e, n, "chat_template", &tmpl)) < 0) return rc;
   if ((rc = al_ydoc_get_str(d, e, n, "worker", &worker)) < 0) return rc;
+  const char *ld = getenv("AIRLOCK_LLAMA_LIBDIR");
+  char libdir[PATH_MAX];
+  if (ld && *ld) snprintf(libdir, sizeof libdir, "%s", ld);
+  else snprintf(libdir, sizeof libdir, "%s/lib", AL_LLAMA_DIR);
+  if (AL_LLAMA_DIR[0] || (ld && *ld)) {
+    char rl[PATH_MAX];
+    if (realpath(libdir, rl)) c->lib_dir = al_strdup(rl);
+  }
   char *w = worker ? al_strdup(worker) : find_worker();
   if (!w) return al_ydoc_err(d, e, n, AL_ENOTFOUND, "airlock-llama-worker not found (build it: scripts/llama.sh, then rebuild; or set worker:)");
   c->command = al_calloc(12, sizeof(char *));

@@ -337,6 +337,15 @@ static void t_parse_errors(void **st) {
     assert_int_equal(e.line, bad[i].line);
     assert_string_equal(e.file, "suite.yaml");
   }
+  /* without a YAML document (a mapping built in code) */
+  json_t *j = json_loads("{\"on\": \"high\", \"command\": [\"true\"]}", 0, NULL);
+  al_alerts *a = NULL;
+  al_error e = {0};
+  assert_int_equal(al_alerts_parse(NULL, j, &a, &e), 0);
+  al_alerts_free(a);
+  json_object_set_new(j, "on", json_string("bad"));
+  assert_int_equal(al_alerts_parse(NULL, j, &a, &e), AL_EPARSE);
+  json_decref(j);
 }
 
 int main(void) {

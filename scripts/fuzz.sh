@@ -12,13 +12,14 @@ fi
 ninja -C build-fuzz $(cd build-fuzz && ninja -t targets all 2>/dev/null | grep -oE '^tests/fuzz/fuzz_[a-z0-9_]+' | sort -u) >/dev/null 2>&1 || ninja -C build-fuzz >/dev/null
 n=0
 fail=0
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 for exe in build-fuzz/tests/fuzz/fuzz_*; do
-  [[ -x $exe ]] || continue
+  [[ -f $exe && -x $exe ]] || continue
   name=${exe##*/fuzz_}
   n=$((n + 1))
   tmp=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$name/." "$tmp/" 2>/dev/null
-  if "$exe" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 "$tmp" >"$tmp.log" 2>&1; then
+  if "$exe" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 "$tmp" >"$tmp.log" 2>&1; then
     echo "ok $n - libFuzzer $name ${secs}s: $(grep -oE '#[0-9]+' "$tmp.log" | tail -1) runs"
   else
     echo "not ok $n - libFuzzer $name found a crash"

@@ -75,6 +75,10 @@ struct al_guard_policy {
   char **canaries;
   size_t n_canaries;
   json_t *scan_options;
+  /* OTLP/HTTP JSON export, one span per model call */
+  char *otlp_endpoint; /* base URL; spans go to {endpoint}/v1/traces */
+  char *otlp_service;
+  long long otlp_timeout_ms;
 };
 
 /* ---- findings and placeholders (redact.c) ---- */
@@ -190,6 +194,18 @@ void al_gstream_free(gstream *g);
 /* OpenAI-style error body. */
 int al_guard_error_body(al_buf *b, const char *type, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- OpenTelemetry (otlp.c) ---- */
+typedef struct gspan {
+  const char *service, *operation, *model, *response_model, *request_id, *verdict;
+  int64_t start_wall_ns, end_wall_ns;
+  long long input_tokens, output_tokens; /* -1 when unknown */
+  int status, attempts;
+  uint64_t chunks;
+  const gfinds *finds;
+} gspan;
+/* The OTLP/HTTP JSON body of one span (gen_ai.* attributes, airlock.* for the guard). */
+int al_guard_otlp_span(const gspan *s, al_buf *out);
 
 /* ---- metrics (metrics.c) ---- */
 typedef struct gmetrics gmetrics;

@@ -46,6 +46,8 @@ void al_guard_policy_free(al_guard_policy *p) {
   al_free(p->audit_dir);
   al_free(p->audit_key);
   al_scan_db_free(p->audit_db);
+  al_free(p->otlp_endpoint);
+  al_free(p->otlp_service);
   al_free(p->system_prompt);
   for (size_t i = 0; i < p->n_canaries; i++) al_free(p->canaries[i]);
   al_free(p->canaries);
@@ -345,6 +347,27 @@ static int parse_scan(const al_ydoc *d, al_error *e, json_t *root, al_guard_poli
   return 0;
 }
 
+static int parse_otlp(const al_ydoc *d, al_error *e, json_t *root, al_guard_policy *p) {
+  static const char *const keys[] = {"endpoint", "service_name", "timeout", NULL};
+  json_t *o = json_object_get(root, "otlp");
+  if (!o) return 0;
+  if (!json_is_object(o)) return al_ydoc_err_member(d, e, root, "otlp", AL_EPARSE, "otlp must be a mapping (endpoint, service_name, timeout)");
+  int rc = al_ydoc_check_keys(d, e, o, "otlp", keys);
+  const char *ep = NULL, *svc = NULL;
+  if (rc) return rc;
+  if ((rc = al_ydoc_get_str(d, e, o, "endpoint", &ep)) <= 0)
+    return rc ? rc : al_ydoc_err(d, e, o, AL_EPARSE, "otlp needs endpoint (e.g. http://127.0.0.1:4318)");
+  if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
+    return al_ydoc_err_member(d, e, o, "endpoint", AL_EPARSE, "endpoint must start with http:// or https://");
+  if ((rc = al_ydoc_get_str(d, e, o, "service_name", &svc)) < 0) return rc;
+  p->otlp_timeout_ms = 2000;
+  if ((rc = al_ydoc_get_ms(d, e, o, "timeout", &p->otlp_timeout_ms)) < 0) return rc;
+  if (!(p->otlp_endpoint = al_strdup(ep)) || !(p->otlp_service = al_strdup(svc ? svc : "airlock-guard"))) return AL_ENOMEM;
+  size_t l = strlen(p->otlp_endpoint);
+  while (l && p->otlp_endpoint[l - 1] == '/') p->otlp_endpoint[--l] = '\0';
+  return 0;
+}
+
 static int parse_routes(const al_ydoc *d, al_error *e, json_t *root, al_guard_policy *p) {
   static const char *const keys[] = {"enabled", "stream", "timeout", NULL};
   static const char *const paths[G_ROUTE_N] = {"/v1/chat/completions", "/v1/completions", "/v1/models"};
@@ -371,7 +394,7 @@ static int parse_routes(const al_ydoc *d, al_error *e, json_t *root, al_guard_po
 
 static int load_doc(al_ydoc *d, al_guard_policy **out, al_error *e) {
   static const char *const keys[] = {"listen", "upstream", "clients", "limits", "stream", "audit",
-                                     "scan", "input", "output", "routes", NULL};
+                                     "scan", "input", "output", "routes", "otlp", NULL};
   int rc = 0;
   json_t *root = al_ydoc_root(d);
   al_guard_policy *p = al_calloc(1, sizeof *p);
@@ -403,6 +426,7 @@ static int load_doc(al_ydoc *d, al_guard_policy **out, al_error *e) {
   if ((rc = parse_pipe(d, e, root, "input", 0, &p->in))) goto out;
   if ((rc = parse_pipe(d, e, root, "output", 1, &p->out))) goto out;
   if ((rc = parse_routes(d, e, root, p))) goto out;
+  if ((rc = parse_otlp(d, e, root, p))) goto out;
   if ((rc = compile_pipe(p, &p->in, "input", e))) goto out;
   if ((rc = compile_pipe(p, &p->out, "output", e))) goto out;
   if (p->audit_dir && p->audit_pii != AL_AUDIT_PII_KEEP) {

@@ -66,7 +66,9 @@ struct gctx {
   int route;
   int client; /* index, -1 when no clients are configured */
   char id[24];
-  int64_t t0, up_t0, up_ns;
+  int64_t t0, up_t0, up_ns, wall0;
+  long long in_tok, out_tok; /* usage reported by the upstream, -1 when unknown */
+  char resp_model[96];
   greq r;
   char *up_body;
   size_t up_len;
@@ -155,9 +157,50 @@ static void ctx_free(gctx *c) {
   al_free(c);
 }
 
-/* The request is over (answered, or the client left): metrics, audit, free. */
+static void otlp_done(gxfer *x, int code, long status, void *ud) {
+  al_gmetrics_upstream(((al_guard *)ud)->metrics, code || status >= 300 ? "otlp_error" : "otlp_ok");
+}
+
+/* One span for a request that reached the model (fire and forget). */
+static void export_span(gctx *c, const char *verdict, int status) {
+  al_guard *g = c->g;
+  if (!g->p->otlp_endpoint || c->attempts == 0 || c->route == G_ROUTE_MODELS) return;
+  gspan sp = {.service = g->p->otlp_service, .operation = c->route == G_ROUTE_CHAT ? "chat" : "text_completion",
+              .model = c->r.model, .response_model = c->resp_model[0] ? c->resp_model : NULL,
+              .request_id = c->id, .verdict = verdict, .start_wall_ns = c->wall0, .end_wall_ns = al_wall_ns(),
+              .input_tokens = c->in_tok, .output_tokens = c->out_tok, .status = status,
+              .attempts = c->attempts, .chunks = c->tokens, .finds = &c->finds};
+  al_buf b;
+  al_buf_init(&b, 1u << 20);
+  char url[2048];
+  snprintf(url, sizeof url, "%s/v1/traces", g->p->otlp_endpoint);
+  gxfer *x = NULL;
+  gxfer_opts o = {.url = url, .timeout_ms = g->p->otlp_timeout_ms, .connect_timeout_ms = g->p->otlp_timeout_ms};
+  if (al_guard_otlp_span(&sp, &b) == 0) {
+    o.body = b.data;
+    o.body_len = b.len;
+    if (al_gup_start(g->up, &o, NULL, otlp_done, g, &x)) al_gmetrics_upstream(g->metrics, "otlp_error");
+  }
+  al_buf_cleanup(&b);
+}
+
+/* Usage and model of a JSON answer, for the span. */
+static void take_usage(gctx *c) {
+  if (!c->g->p->otlp_endpoint) return;
+  json_t *o = json_loadb(c->resp.data ? c->resp.data : "", c->resp.len, 0, NULL);
+  json_t *u = json_object_get(o, "usage");
+  json_t *pt = json_object_get(u, "prompt_tokens"), *ct = json_object_get(u, "completion_tokens");
+  if (json_is_integer(pt)) c->in_tok = json_integer_value(pt);
+  if (json_is_integer(ct)) c->out_tok = json_integer_value(ct);
+  const char *m = json_string_value(json_object_get(o, "model"));
+  if (m) snprintf(c->resp_model, sizeof c->resp_model, "%s", m);
+  json_decref(o);
+}
+
+/* The request is over (answered, or the client left): metrics, span, audit, free. */
 static void finish(gctx *c, const char *verdict, int status) {
   al_guard *g = c->g;
+  export_span(c, verdict, status);
   int64_t now = al_now_ns();
   double total = (double)(now - c->t0) / 1e9, up = (double)c->up_ns / 1e9;
   al_gmetrics_request(g->metrics, verdict, total, total - up);
@@ -365,6 +408,7 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
   }
   audit_json(g, "response", json_pack("{s:s, s:i, s:i, s:s%}", "id", c->id, "status", (int)status,
                                       "attempt", c->attempts, "body", c->resp.data ? c->resp.data : "", c->resp.len));
+  take_usage(c);
   if (status != 200) { /* the upstream's own error: passed on */
     const char *ct = al_gxfer_content_type(x);
     send_body(c->req, (int)status, ct[0] ? ct : "application/json", c->resp.data ? c->resp.data : "", c->resp.len, c->id);
@@ -459,6 +503,8 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   c->req = req;
   c->route = route;
   c->t0 = al_now_ns();
+  c->wall0 = al_wall_ns();
+  c->in_tok = c->out_tok = -1;
   c->client = -1;
   snprintf(c->id, sizeof c->id, "g%llx", (unsigned long long)++g->counter);
   c->next = g->live;

@@ -183,7 +183,10 @@ static int parse_event(const al_target_config *c, const char *data, size_t len, 
     if (json_is_integer(p)) o->prompt_tokens = (int)json_integer_value(p);
     if (json_is_integer(ct)) o->completion_tokens = (int)json_integer_value(ct);
     json_t *tc = json_object_get(ev, "tool_calls");
-    if (json_is_array(tc) && json_array_size(tc)) o->tool_calls = json_incref(tc);
+    if (json_is_array(tc) && json_array_size(tc)) {
+    json_decref(o->tool_calls);
+    o->tool_calls = json_incref(tc);
+  }
     o->done = 1;
   } else if (!strcmp(type, "error")) {
     const char *m = json_string_value(json_object_get(ev, "message"));

@@ -173,7 +173,10 @@ static int parse_response(const al_target_config *c, const char *body, size_t le
   if (json_is_string(content) && (rc = al_buf_append(&o->text, json_string_value(content), json_string_length(content))))
     goto out;
   json_t *tc = json_object_get(msg, "tool_calls");
-  if (json_is_array(tc) && json_array_size(tc)) o->tool_calls = json_incref(tc);
+  if (json_is_array(tc) && json_array_size(tc)) {
+    json_decref(o->tool_calls);
+    o->tool_calls = json_incref(tc);
+  }
   const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
   if (fr) snprintf(o->finish_reason, sizeof o->finish_reason, "%s", fr);
   read_usage(root, o);
@@ -224,7 +227,10 @@ static int parse_event(const al_target_config *c, const char *data, size_t len, 
   int rc = 0;
   if (len == 6 && !memcmp(data, "[DONE]", 6)) {
     o->done = 1;
-    if (o->tool_acc && json_array_size(o->tool_acc)) o->tool_calls = json_incref(o->tool_acc);
+    if (o->tool_acc && json_array_size(o->tool_acc)) {
+      json_decref(o->tool_calls);
+      o->tool_calls = json_incref(o->tool_acc);
+    }
     return 0;
   }
   json_error_t je;

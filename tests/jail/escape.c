@@ -93,6 +93,8 @@ static const escase cases[] = {
     {"reboot: seccomp", "", "reboot", "", "EPERM", NULL, 0, 0, "seccomp", 0},
     {"swapon: seccomp", "", "swapon", "", "EPERM", NULL, 0, 0, "seccomp", 0},
     {"chroot: seccomp", "", "chroot", "", "EPERM", NULL, 0, 0, "seccomp", 0},
+    {"a system call the policy denies (seccomp deny: [getpid])", "seccomp: {deny: [getpid]}\n", "getpid", "", "EPERM", NULL, 0, 0, "seccomp", 0},
+    {"bind under /tmp is refused: the scratch would hide it", "binds: [{host: /usr, inside: /tmp/usr}]\n", NULL, "", NULL, NULL, 0, 0, NULL, 0},
     {"TIOCSTI, also with high bits set: seccomp masked compare", "", "tiocsti", "", "EPERM EPERM", NULL, 0, 0, "seccomp", 0},
     {"memfd exec: memfd_create plain/MFD_EXEC and fexecve denied by seccomp, /proc/self/fd exec of a sealed memfd refused", "", "memfd_exec", "", "EPERM EPERM EPERM EACCES", NULL, 0, 0, "seccomp", 0},
     {"32-bit int 0x80 system call: seccomp kills (bad arch)", "", "int80", "", NULL, NULL, SIGSYS, 0, "seccomp", 0}, /* see int80_host */
@@ -202,6 +204,14 @@ static void run_case(const escase *c0) {
       printf("ok %d - %s # %s\n", n_test, c->name, why);
     }
     return;
+  }
+  if (!c->mode) { /* the policy itself must be refused, with its location */
+    al_error err;
+    al_error_clear(&err);
+    ok = al_jail_policy_load_text(c->yaml, strlen(c->yaml), "case", &p, &err) == AL_EINVAL &&
+         err.line == 1;
+    snprintf(why, sizeof why, "case:%d:%d: %s", err.line, err.col, err.msg);
+    goto done;
   }
   if (make_policy(c->yaml, &p, why, sizeof why)) goto done;
   char *argv[] = {"/hostile/hostile", (char *)c->mode, (char *)fill_arg(c->arg, arg, sizeof arg), NULL};

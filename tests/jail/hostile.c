@@ -314,6 +314,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "tiocsti")) return tiocsti();
   if (!strcmp(m, "memfd_exec")) return memfd_exec();
   if (!strcmp(m, "int80")) return int80();
+  if (!strcmp(m, "getpid")) return result(syscall(SYS_getpid));
   if (!strcmp(m, "euid")) return printf("RESULT euid=%d\n", (int)geteuid()), 0;
   if (!strcmp(m, "exec")) {
     char *av[] = {(char *)arg, "euid", NULL};

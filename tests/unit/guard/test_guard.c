@@ -79,6 +79,8 @@ static void test_policy_errors(void **state) {
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x, timeout: soon}\n", 2, 0, "duration"},
       {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\naudit: {dir: /tmp/x}\n", 3, 0, "key"},
       {"listen: [1\n", -1, 0, "closing bracket"},
+      {"listen: 127.0.0.1:0\nupstream: {base_url: http://x}\notlp: {service_name: s}\n", 3, 0, "endpoint"},
+      {"listen: 127.0.0.1:0\n%\x99x\n", 2, 2, "UTF-8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     al_error e;

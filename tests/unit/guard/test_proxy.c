@@ -36,6 +36,7 @@ static al_guard_policy *pa, *pb, *pc;
 static char tmpdir[64];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_body[1 << 16];
+static char last_trace[1 << 16];
 static int json_retry_count;
 
 /* ---- the fake upstream ---- */
@@ -56,6 +57,16 @@ static void upstream(struct evhttp_request *req, void *arg) {
   const char *uri = evhttp_request_get_uri(req);
   if (!strcmp(uri, "/v1/models")) {
     answer_json(req, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":\"model\"}]}");
+    return;
+  }
+  if (!strcmp(uri, "/v1/traces")) { /* the OTLP collector */
+    struct evbuffer *tb = evhttp_request_get_input_buffer(req);
+    size_t tl = evbuffer_get_length(tb);
+    const char *t = (const char *)evbuffer_pullup(tb, -1);
+    pthread_mutex_lock(&mu);
+    snprintf(last_trace, sizeof last_trace, "%.*s", (int)tl, t ? t : "");
+    pthread_mutex_unlock(&mu);
+    answer_json(req, 200, "{}");
     return;
   }
   int chat = !strcmp(uri, "/v1/chat/completions");
@@ -191,13 +202,14 @@ static int setup(void **state) {
            "  - {name: limited, key_sha256: %s, rate_per_second: 0.001, burst: 1}\n"
            "limits: {max_request_bytes: 65536, client_timeout: 1s}\n"
            "stream: {window: 4}\n"
+           "otlp: {endpoint: 'http://127.0.0.1:%d', service_name: guard-test}\n"
            "input:\n"
            "  - {detectors: [pii.ipv4], action: redact, reversible: true}\n"
            "  - {detectors: [secret.aws_access_key], action: block}\n"
            "output:\n"
            "  - {detectors: [pii.credit_card], action: redact}\n"
            "  - {detectors: [secret.aws_access_key], action: block}\n",
-           up_port, k1, k2);
+           up_port, k1, k2, up_port);
   if (!(pa = policy(text))) return -1;
   snprintf(text, sizeof text,
            "listen: 127.0.0.1:0\n"
@@ -534,6 +546,35 @@ static void test_schema_retry(void **state) {
   al_buf_cleanup(&r.body);
 }
 
+static void test_otlp_span(void **state) {
+  reply r;
+  pthread_mutex_lock(&mu);
+  last_trace[0] = '\0';
+  pthread_mutex_unlock(&mu);
+  chat(port_a, "k1", "echo", "span me", 0, &r);
+  assert_int_equal(r.status, 200);
+  al_buf_cleanup(&r.body);
+  int got = 0;
+  for (int i = 0; i < 200 && !got; i++) {
+    pthread_mutex_lock(&mu);
+    got = last_trace[0] != '\0';
+    pthread_mutex_unlock(&mu);
+    if (!got) usleep(10000);
+  }
+  assert_true(got);
+  json_t *o = json_loads(last_trace, 0, NULL);
+  assert_non_null(o);
+  json_t *span = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(o, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
+  assert_string_equal(json_string_value(json_object_get(span, "name")), "chat echo");
+  assert_int_equal(strlen(json_string_value(json_object_get(span, "traceId"))), 32);
+  char *attrs = json_dumps(json_object_get(span, "attributes"), JSON_COMPACT);
+  assert_non_null(strstr(attrs, "{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"echo\"}}"));
+  assert_non_null(strstr(attrs, "{\"key\":\"gen_ai.system\",\"value\":{\"stringValue\":\"openai\"}}"));
+  assert_non_null(strstr(attrs, "{\"key\":\"airlock.verdict\",\"value\":{\"stringValue\":\"allow\"}}"));
+  free(attrs);
+  json_decref(o);
+}
+
 static void test_metrics(void **state) {
   reply r;
   call(port_a, "/metrics", NULL, NULL, 0, &r);
@@ -557,6 +598,7 @@ int main(void) {
       cmocka_unit_test(test_upstream_failures),
       cmocka_unit_test(test_slow_client),
       cmocka_unit_test(test_schema_retry),
+      cmocka_unit_test(test_otlp_span),
       cmocka_unit_test(test_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

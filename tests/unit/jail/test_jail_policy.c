@@ -124,12 +124,16 @@ static void api_setters(void **state) {
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/x/..", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr/..x", NULL, 0), 0); /* not a '..' part */
+  assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/tmp/x", 0), AL_EINVAL); /* scratch */
+  assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/proc", 0), AL_EINVAL);
+  assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/dev/sda", 0), AL_EINVAL);
+  assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/tmpx", 0), 0);
   assert_int_equal(al_jail_policy_set_env(p, "A=B", "x"), AL_EINVAL);
   assert_int_equal(al_jail_policy_set_env(p, "HOME", "/data"), 0);
   assert_int_equal(p->n_env, 4); /* replaced, not added */
   assert_int_equal(al_jail_policy_set_env(p, "HOME", NULL), 0);
   assert_int_equal(p->n_env, 3);
-  for (int i = 0; i < AL_JAIL_MAX_BINDS - 1; i++)
+  for (int i = 0; i < AL_JAIL_MAX_BINDS - 2; i++)
     assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/u", 0), 0);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/u", 0), AL_ELIMIT);
   assert_int_equal(al_jail_policy_set_wall_ms(p, -1), AL_EINVAL);

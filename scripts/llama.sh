@@ -11,7 +11,8 @@
 #     server/bin/llama-server   (only with --server; built from src/ with CMake, CPU only)
 #
 # Only `npm pack` is used: it downloads and checks the tarballs without running any
-# install script (node-llama-cpp's postinstall would download other things).
+# install script (node-llama-cpp's postinstall would download other things). The
+# tarballs' SHA-256 digests are pinned below as well, so a changed package is refused.
 # Idempotent: when everything is there it does nothing and prints nothing.
 #
 # Usage: scripts/llama.sh [--quiet] [--print-dir] [--print-server] [--server] [--no-install]
@@ -25,6 +26,8 @@ set -euo pipefail
 
 VERSION=3.22.1
 LLAMA_RELEASE=v0.5.0
+SHA256_CORE=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
+SHA256_LINUX_X64=0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0
 CACHE_ROOT=${AIRLOCK_CACHE:-/var/cache/airlock}
 CACHE=$CACHE_ROOT/llama-$VERSION
 
@@ -75,6 +78,12 @@ fetch() {
   (cd "$tmp" && npm pack --silent --ignore-scripts \
       "node-llama-cpp@$VERSION" "@node-llama-cpp/linux-x64@$VERSION" >packed.txt) ||
     { rm -rf "$tmp"; die "npm pack failed"; }
+  local f want got
+  for f in "node-llama-cpp-$VERSION.tgz:$SHA256_CORE" "node-llama-cpp-linux-x64-$VERSION.tgz:$SHA256_LINUX_X64"; do
+    want=${f##*:}
+    got=$(sha256sum "$tmp/${f%%:*}" | cut -d' ' -f1)
+    [[ $got == "$want" ]] || { rm -rf "$tmp"; die "${f%%:*}: sha256 $got, expected $want (package changed?)"; }
+  done
   mkdir -p "$tmp/core" "$tmp/linux-x64"
   tar -xzf "$tmp/node-llama-cpp-$VERSION.tgz" -C "$tmp/core" --strip-components=1
   tar -xzf "$tmp/node-llama-cpp-linux-x64-$VERSION.tgz" -C "$tmp/linux-x64" --strip-components=1

@@ -44,10 +44,11 @@ typedef struct al_scan_config {
  * detector-local id handed back to verify(). */
 typedef struct al_pattern_sink al_pattern_sink;
 int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags, unsigned local_id);
-/* How a candidate's start is found (extra bits for hs_flags). By default Hyperscan scans
- * without start-of-match tracking (its fastest mode) and the engine finds the leftmost
- * start with the same regex in PCRE2, anchored at both ends of [start, end).
- * AL_PAT_SOM: let Hyperscan track the start (HS_FLAG_SOM_LEFTMOST) instead.
+/* How a candidate's start is found (extra bits for hs_flags). By default Hyperscan tracks
+ * the leftmost start (HS_FLAG_SOM_LEFTMOST); for a pattern where it cannot ("Pattern is
+ * too large") the engine instead finds the leftmost start with the same regex in PCRE2,
+ * anchored at both ends of [start, end).
+ * AL_PAT_SOM: Hyperscan's start tracking or a compile error (no PCRE2 fallback).
  * AL_PAT_NO_SOM: neither; verify() gets the window [end - max_width, end) and must find
  * the start itself (for wide patterns where both would be slow). */
 #define AL_PAT_NO_SOM (1u << 31)
@@ -87,6 +88,8 @@ typedef struct al_scan_stream al_scan_stream;
 
 int al_scan_db_new(const al_scan_config *cfg, al_scan_db **out, al_error *err);
 void al_scan_db_free(al_scan_db *db);
+/* Widest enabled pattern in bytes: a stream holds back this + 64 bytes of context. */
+size_t al_scan_db_holdback(const al_scan_db *db);
 int al_scanner_new(const al_scan_db *db, al_scanner **out);
 void al_scanner_free(al_scanner *s);
 

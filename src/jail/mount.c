@@ -102,6 +102,10 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
   m->content = pl->etc_group;
   if (!(m = add(pl, AL_JM_FILE, NULL, "/etc/hosts"))) goto limit;
   m->content = "127.0.0.1 localhost\n::1 localhost\n";
+  /* the scratch before the policy's binds, so a bind under /tmp lands on top of it */
+  if (!(m = add(pl, AL_JM_BIND, pl->scratch, "/tmp"))) goto limit;
+  m->writable = 1;
+  m->is_dir = 1;
   for (size_t i = 0; i < p->n_binds; i++)
     if ((rc = add_host(pl, p->binds[i].host, p->binds[i].inside, p->binds[i].writable, 0,
                        err)))
@@ -118,9 +122,6 @@ int al_jail_mount_plan(al_jail_plan *pl, al_error *err) {
       !add(pl, AL_JM_LINK, "/proc/self/fd/2", "/dev/stderr") ||
       !add(pl, AL_JM_PROC, NULL, "/proc"))
     goto limit;
-  if (!(m = add(pl, AL_JM_BIND, pl->scratch, "/tmp"))) goto limit;
-  m->writable = 1;
-  m->is_dir = 1;
   return 0;
 limit:
   return al_error_set(err, AL_ELIMIT, "jail: more than %d mounts", AL_JAIL_MAX_MOUNTS);

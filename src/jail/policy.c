@@ -75,8 +75,8 @@ int al_jail_policy_add_bind(al_jail_policy *p, const char *host, const char *ins
   if (!p || !path_ok(host)) return AL_EINVAL;
   if (!inside) inside = host;
   if (!path_ok(inside) || !strcmp(inside, "/")) return AL_EINVAL;
-  /* the jail mounts its own /proc, /dev and /tmp over anything bound there */
-  static const char *const reserved[] = {"/proc", "/dev", "/tmp"};
+  /* the jail mounts its own /proc and /dev over anything bound there */
+  static const char *const reserved[] = {"/proc", "/dev"};
   for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++) {
     size_t n = strlen(reserved[i]);
     if (!strncmp(inside, reserved[i], n) && (inside[n] == '\0' || inside[n] == '/'))

@@ -140,7 +140,7 @@ static int parse_bind(yctx *c, struct fy_node *n) {
   }
   rc = al_jail_policy_add_bind(c->p, host, inside, writable);
   if (rc == AL_EINVAL)
-    return fail_at(c, n, rc, "bind '%s': host and inside must be absolute paths without '..' (inside not '/', nor under /proc, /dev or /tmp)%s", host, NULL);
+    return fail_at(c, n, rc, "bind '%s': host and inside must be absolute paths without '..' (inside not '/', nor under /proc or /dev)%s", host, NULL);
   if (rc == AL_ELIMIT) return fail_at(c, n, rc, "too many binds%s%s", NULL, NULL);
   return rc;
 }

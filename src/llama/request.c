@@ -23,6 +23,7 @@
 
 typedef struct pcx {
   int lineno;
+  const al_schema_caps *caps;
   al_error *err;
 } pcx;
 
@@ -172,7 +173,7 @@ static int parse_schema(pcx *p, const json_t *v, al_llama_request *req) {
   const json_t *inner = json_object_get(v, "schema");
   if (inner && json_object_get(v, "name") && !json_object_get(v, "type")) v = inner;
   al_error se = {0};
-  int rc = al_schema_to_gbnf(v, &req->grammar, &se);
+  int rc = al_schema_to_gbnf_caps(v, p->caps, &req->grammar, &se);
   if (rc) return bad(p, rc, "field 'json_schema' %s", se.msg);
   return 0;
 }
@@ -213,7 +214,12 @@ static int parse_fields(pcx *p, const json_t *root, al_llama_request *req) {
 }
 
 int al_llama_request_parse(const char *line, size_t len, int lineno, al_llama_request *req, al_error *err) {
-  pcx p = {.lineno = lineno, .err = err};
+  return al_llama_request_parse_caps(line, len, lineno, NULL, req, err);
+}
+
+int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const al_schema_caps *caps,
+                                al_llama_request *req, al_error *err) {
+  pcx p = {.lineno = lineno, .caps = caps, .err = err};
   json_error_t je;
   json_t *root = NULL;
   int rc = 0;

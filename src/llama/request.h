@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "airlock/error.h"
+#include "llama/schema_gbnf.h"
 
 typedef struct al_llama_msg {
   char *role;    /* system, user, assistant, tool ("developer" is read as system) */
@@ -45,6 +46,9 @@ typedef struct al_llama_request {
  * readable string id so that the error event can carry it. */
 int al_llama_request_parse(const char *line, size_t len, int lineno, al_llama_request *req,
                            al_error *err);
+/* Same, with the grammar caps for json_schema (NULL = defaults; see schema_gbnf.h). */
+int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const al_schema_caps *caps,
+                                al_llama_request *req, al_error *err);
 void al_llama_request_cleanup(al_llama_request *req);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct cx {
   int n_names;  /* generated rule names handed out */
   unsigned prims;
   int any_done; /* any-0 .. any-(any_done-1) are written */
+  long string_cap, array_cap;
   int n_strs;
   int strs[MAX_STR_RULES][2];
 } cx;
@@ -202,7 +203,7 @@ static int any_rule(cx *c, int depth, al_buf *expr) {
     al_buf_reset(&body);
     al_buf str;
     al_buf_init(&str, 64);
-    rc = str_rule(c, 0, AL_LLAMA_SCHEMA_STRING_CAP, &str);
+    rc = str_rule(c, 0, c->string_cap, &str);
     if (!rc) rc = prim(c, PRIM_NUM, NULL);
     if (!rc) rc = prim(c, PRIM_BOOL, NULL);
     if (!rc) rc = prim(c, PRIM_NULL, NULL);
@@ -211,7 +212,7 @@ static int any_rule(cx *c, int depth, al_buf *expr) {
       const char *s = str.data;
       rc = al_buf_printf(&body, "%s | num | bool | null", s);
       if (!rc && d > 0) {
-        int cap = AL_LLAMA_SCHEMA_ARRAY_CAP - 1;
+        int cap = (int)c->array_cap - 1;
         rc = al_buf_printf(&body,
                            " | \"[\" ws (any-%d (ws \",\" ws any-%d){0,%d})? ws \"]\""
                            " | \"{\" ws (%s ws \":\" ws any-%d (ws \",\" ws %s ws \":\" ws any-%d){0,%d})? ws \"}\"",
@@ -262,7 +263,7 @@ static int gen_string(cx *c, const json_t *s, al_buf *expr) {
   int rc = count_kw(c, s, "minLength", &min);
   if (!rc) rc = count_kw(c, s, "maxLength", &max);
   if (rc) return rc;
-  if (max < 0) max = min > AL_LLAMA_SCHEMA_STRING_CAP ? min : AL_LLAMA_SCHEMA_STRING_CAP;
+  if (max < 0) max = min > c->string_cap ? min : c->string_cap;
   if (min > max) return fail(c, AL_EINVAL, "minLength %ld is larger than maxLength %ld", min, max);
   return str_rule(c, min, max, expr);
 }
@@ -296,7 +297,7 @@ static int gen_array(cx *c, const json_t *s, int depth, al_buf *expr) {
   if (rc) return rc;
   const json_t *u = json_object_get(s, "uniqueItems");
   if (u && !json_is_false(u)) return fail(c, AL_EUNSUPPORTED, "cannot express uniqueItems in a grammar");
-  if (max < 0) max = min > AL_LLAMA_SCHEMA_ARRAY_CAP ? min : AL_LLAMA_SCHEMA_ARRAY_CAP;
+  if (max < 0) max = min > c->array_cap ? min : c->array_cap;
   if (min > max) return fail(c, AL_EINVAL, "minItems %ld is larger than maxItems %ld", min, max);
 
   char name[32];
@@ -588,7 +589,13 @@ static int gen(cx *c, const json_t *s, int depth, al_buf *expr) {
 }
 
 int al_schema_to_gbnf(const json_t *schema, char **out, al_error *err) {
-  cx c = {.err = err};
+  return al_schema_to_gbnf_caps(schema, NULL, out, err);
+}
+
+int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out, al_error *err) {
+  cx c = {.err = err, .string_cap = AL_LLAMA_SCHEMA_STRING_CAP, .array_cap = AL_LLAMA_SCHEMA_ARRAY_CAP};
+  if (caps && caps->string_cap >= 1 && caps->string_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT) c.string_cap = caps->string_cap;
+  if (caps && caps->array_cap >= 1 && caps->array_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT) c.array_cap = caps->array_cap;
   al_buf root;
   int rc = 0;
   *out = NULL;

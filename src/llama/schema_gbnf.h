@@ -25,9 +25,19 @@
 
 #include "airlock/error.h"
 
+/* What the grammar allows where the schema sets no bound (the worker's --json-string-cap
+ * and --json-array-cap): small enough that a tiny model closes its JSON within max_tokens,
+ * raise them for real models that write long strings. */
+typedef struct al_schema_caps {
+  int string_cap; /* characters of a string without maxLength; 1..AL_LLAMA_SCHEMA_MAX_REPEAT */
+  int array_cap;  /* items of an array without maxItems; 1..AL_LLAMA_SCHEMA_MAX_REPEAT */
+} al_schema_caps;
+
 /* Convert schema into a NUL-terminated GBNF grammar in *out (free with al_free).
  * Returns 0, or AL_EUNSUPPORTED / AL_EINVAL / AL_ELIMIT / AL_ENOMEM with err filled
- * ("json_schema" as file, the JSON pointer of the offending part in the message). */
+ * ("json_schema" as file, the JSON pointer of the offending part in the message).
+ * caps NULL = AL_LLAMA_SCHEMA_STRING_CAP / AL_LLAMA_SCHEMA_ARRAY_CAP. */
+int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out, al_error *err);
 int al_schema_to_gbnf(const json_t *schema, char **out, al_error *err);
 
 #endif

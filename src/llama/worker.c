@@ -2,7 +2,8 @@
  *
  *   airlock-llama-worker --model PATH [--threads N] [--ctx N] [--seed N]
  *                        [--chat-template NAME|auto|plain] [--top-k-log N] [--libdir DIR]
- *                        [--flash-attn on|off|auto] [--verbose]
+ *                        [--flash-attn on|off|auto] [--json-string-cap N]
+ *                        [--json-array-cap N] [--verbose]
  *
  * Reads one JSON request per line on stdin, writes events (one JSON object per line) on
  * stdout, diagnostics on stderr (docs/design/exec-protocol.md, docs/design/llama.md). It
@@ -34,9 +35,12 @@
 static const char usage[] =
     "usage: airlock-llama-worker --model PATH [--threads N] [--ctx N] [--seed N]\n"
     "         [--chat-template NAME|auto|plain] [--top-k-log N] [--libdir DIR]\n"
-    "         [--flash-attn on|off|auto] [--verbose]\n";
+    "         [--flash-attn on|off|auto] [--json-string-cap N] [--json-array-cap N]\n"
+    "         [--verbose]\n";
 
 static int quiet_llama = 1;
+/* Grammar caps where a json_schema sets no maxLength / maxItems. */
+static al_schema_caps caps = {AL_LLAMA_SCHEMA_STRING_CAP, AL_LLAMA_SCHEMA_ARRAY_CAP};
 
 static void log_to_stderr(int level, const char *text, void *ud) {
   (void)ud;
@@ -92,6 +96,12 @@ static int parse_args(int argc, char **argv, al_llama_opts *o) {
     } else if (strcmp(a, "--seed") == 0) {
       if (parse_int(a, v, 0, 0xfffffffeL, &n)) return -1;
       o->seed = (uint32_t)n;
+    } else if (strcmp(a, "--json-string-cap") == 0) {
+      if (parse_int(a, v, 1, AL_LLAMA_SCHEMA_MAX_REPEAT, &n)) return -1;
+      caps.string_cap = (int)n;
+    } else if (strcmp(a, "--json-array-cap") == 0) {
+      if (parse_int(a, v, 1, AL_LLAMA_SCHEMA_MAX_REPEAT, &n)) return -1;
+      caps.array_cap = (int)n;
     } else if (strcmp(a, "--top-k-log") == 0) {
       if (parse_int(a, v, 0, AL_MAX_TOP_LOGPROBS, &n)) return -1;
       o->top_k_log = (int)n;
@@ -144,7 +154,7 @@ static int handle(al_llama_engine *e, al_llama_token_writer *w, const char *line
   al_error err = {0};
   char msg[1024];
   json_t *calls = NULL;
-  int rc = al_llama_request_parse(line, len, lineno, &req, &err);
+  int rc = al_llama_request_parse_caps(line, len, lineno, &caps, &req, &err);
   if (rc) {
     al_llama_emit_error(stdout, req.id, al_error_format(&err, msg, sizeof msg));
     goto out;

@@ -354,7 +354,7 @@ int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir
       goto out;
     }
     if ((rc = al_probes_load_pack(path, &probes, e))) {
-      if (rc == AL_EIO || rc == AL_ENOTFOUND || rc == AL_ESYS) {
+      if (e && (rc == AL_EIO || rc == AL_ENOTFOUND || rc == AL_ESYS)) {
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
         rc = al_ydoc_err_item(d, e, packs, i, rc, "probe pack '%s' (%s): %s", name, path, msg);

@@ -4,10 +4,11 @@
  * the AL_DET_DEFAULT ones when none are named), runs their init() and patterns(), and
  * compiles all contributed regexes into ONE Hyperscan database in block mode and one in
  * stream mode (pattern id = index into db->pat, which maps back to (detector, local id)).
- * Hyperscan reports candidate ends; the start is the leftmost one from which the same
- * regex, run by PCRE2 anchored at both ends, matches up to that end (AL_PAT_SOM patterns
- * get it from Hyperscan's SOM tracking instead, AL_PAT_NO_SOM ones from verify()). Every
- * pattern must
+ * Hyperscan reports candidates with their leftmost start (HS_FLAG_SOM_LEFTMOST). Where
+ * Hyperscan cannot track a pattern's start ("Pattern is too large") the pattern is compiled
+ * without it and the start is the leftmost position from which the same regex, run by
+ * PCRE2 anchored at both ends, matches up to the reported end; AL_PAT_NO_SOM patterns leave
+ * the start to verify(). Every pattern must
  * be bounded (Hyperscan's max_width <= AL_SCAN_MAX_PATTERN_WIDTH): that width is what the
  * stream mode holds back. The database is read-only after creation and can be shared by
  * any number of threads; each thread makes its own al_scanner (a Hyperscan scratch cloned
@@ -43,11 +44,14 @@ int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
   char *copy = al_strdup(regex);
   if (!copy) return sink->status = AL_ENOMEM;
   sink->regex[sink->n] = copy;
-  bool som = (hs_flags & AL_PAT_SOM) != 0, window = (hs_flags & AL_PAT_NO_SOM) != 0;
+  /* SOM first; compile() falls back to the PCRE2 start finder for patterns Hyperscan cannot
+   * track starts for, unless the detector insisted on AL_PAT_SOM */
+  bool forced = (hs_flags & AL_PAT_SOM) != 0, window = (hs_flags & AL_PAT_NO_SOM) != 0;
+  if (getenv("AL_NO_SOM")) { sink->flags[sink->n] = hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM); char *c2 = al_strdup(regex); sink->regex[sink->n] = c2; sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .som = false, .window = window}; sink->n++; return 0; }
   sink->flags[sink->n] = (hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM)) |
-                         (som && !window ? HS_FLAG_SOM_LEFTMOST : 0);
+                         (!window ? HS_FLAG_SOM_LEFTMOST : 0);
   sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .width = 0,
-                                     .som = som && !window, .window = window};
+                                     .som = !window, .window = window, .fallback = !forced};
   sink->n++;
   return 0;
 }
@@ -126,6 +130,35 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     sink->pat[i].width = w;
     if (w > db->holdback) db->holdback = w;
   }
+  const char *const *exprs = (const char *const *)sink->regex;
+  for (;;) {
+    if (hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n, HS_MODE_BLOCK, NULL,
+                         &db->block, &ce) == HS_SUCCESS &&
+        hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n,
+                         HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, NULL, &db->stream,
+                         &ce) == HS_SUCCESS)
+      break;
+    int at = ce ? ce->expression : -1;
+    hs_free_database(db->block);
+    db->block = NULL;
+    if (at >= 0 && (size_t)at < sink->n && sink->pat[at].som && sink->pat[at].fallback) {
+      /* Hyperscan cannot track this pattern's start ("Pattern is too large"): let PCRE2
+       * find it instead and compile again */
+      sink->pat[at].som = false;
+      sink->flags[at] &= ~(unsigned)HS_FLAG_SOM_LEFTMOST;
+      hs_free_compile_error(ce);
+      ce = NULL;
+      continue;
+    }
+    if (at >= 0 && (size_t)at < sink->n)
+      rc = al_error_set(err, AL_EINVAL, "detector %s: pattern %u /%s/: %s",
+                        db->det[sink->pat[at].det]->name, sink->pat[at].local, sink->regex[at],
+                        ce->message);
+    else
+      rc = al_error_set(err, AL_EINVAL, "hyperscan compile failed: %s",
+                        ce ? ce->message : "unknown error");
+    goto out;
+  }
   /* PCRE2 start finders: the same regex, anchored at the candidate start and at its end */
   db->re = al_calloc(sink->n, sizeof *db->re);
   if (!db->re) {
@@ -152,22 +185,6 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
       goto out;
     }
     pcre2_jit_compile(db->re[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
-  }
-  const char *const *exprs = (const char *const *)sink->regex;
-  if (hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n, HS_MODE_BLOCK, NULL,
-                       &db->block, &ce) != HS_SUCCESS ||
-      hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n,
-                       HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, NULL, &db->stream,
-                       &ce) != HS_SUCCESS) {
-    int at = ce ? ce->expression : -1;
-    if (at >= 0 && (size_t)at < sink->n)
-      rc = al_error_set(err, AL_EINVAL, "detector %s: pattern %u /%s/: %s",
-                        db->det[sink->pat[at].det]->name, sink->pat[at].local, sink->regex[at],
-                        ce->message);
-    else
-      rc = al_error_set(err, AL_EINVAL, "hyperscan compile failed: %s",
-                        ce ? ce->message : "unknown error");
-    goto out;
   }
   if (hs_alloc_scratch(db->block, &db->proto) != HS_SUCCESS ||
       hs_alloc_scratch(db->stream, &db->proto) != HS_SUCCESS) {
@@ -237,6 +254,8 @@ void al_scan_db_free(al_scan_db *db) {
   al_free(db->state);
   al_free(db);
 }
+
+size_t al_scan_db_holdback(const al_scan_db *db) { return db ? db->holdback : 0; }
 
 int al_scanner_new(const al_scan_db *db, al_scanner **out) {
   if (!db || !out) return AL_EINVAL;

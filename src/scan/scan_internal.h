@@ -26,6 +26,7 @@ typedef struct al_scan_pat {
   uint32_t width; /* Hyperscan max_width */
   bool som;       /* compiled with HS_FLAG_SOM_LEFTMOST */
   bool window;    /* AL_PAT_NO_SOM: verify() finds the start */
+  bool fallback;  /* may fall back from SOM to the PCRE2 start finder */
 } al_scan_pat;
 
 struct al_pattern_sink {

@@ -166,5 +166,13 @@ else
   n=$((n + 1))
 fi
 
+# --- the probes command -------------------------------------------------------------------
+check "airlock probes lists every built-in family with its OWASP entry" \
+  bash -c "test \$($A probes | awk 'NR>1 && \$2 ~ /^LLM(0[1-9]|10)\$/' | wc -l) -ge 24"
+$A probes check "$S/tests/cases/probes/errors/bad-owasp.yaml" 2>"$T/check.err"
+rc=$?
+check "airlock probes check: a bad pack exits 2 naming file:line:col" \
+  bash -c "test $rc = 2 && grep -q 'bad-owasp.yaml:6:5: owasp' '$T/check.err'"
+
 echo "1..$n"
 exit $fail

@@ -124,7 +124,6 @@ static void api_setters(void **state) {
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/x/..", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr/..x", NULL, 0), 0); /* not a '..' part */
-  assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/tmp/x", 0), AL_EINVAL); /* scratch */
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/proc", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/dev/sda", 0), AL_EINVAL);
   assert_int_equal(al_jail_policy_add_bind(p, "/usr", "/tmpx", 0), 0);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,29 @@ static void clean_environment(void **state) {
   assert_true(o.exited && o.exit_code == 0);
   assert_string_equal(out, "bar|/tmp||1000|airlock\n");
   al_jail_policy_free(p);
+}
+
+/* A bind under /tmp lands on top of the scratch (a test's mktemp folder, say). */
+static void bind_under_tmp(void **state) {
+  char dir[] = "/tmp/airlock-jail-test-XXXXXX", file[64];
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(chmod(dir, 0755), 0); /* binds keep host permissions */
+  snprintf(file, sizeof file, "%s/in.txt", dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("bound\n", f);
+  fclose(f);
+  al_jail_policy *p = policy("");
+  assert_int_equal(al_jail_policy_add_bind(p, dir, NULL, 0), 0);
+  char out[128], script[160];
+  snprintf(script, sizeof script, "cat %s; echo x > /tmp/ok && echo scratch-ok", file);
+  char *sh[] = {"/bin/sh", "-c", script, NULL};
+  al_jail_outcome o = run(p, sh, NULL, out, sizeof out);
+  assert_true(o.exited && o.exit_code == 0);
+  assert_string_equal(out, "bound\nscratch-ok\n");
+  al_jail_policy_free(p);
+  unlink(file);
+  rmdir(dir);
 }
 
 static void setup_failures(void **state) {
@@ -283,6 +307,7 @@ static void probe_report(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(exit_code_and_stdio), cmocka_unit_test(clean_environment),
+      cmocka_unit_test(bind_under_tmp),
       cmocka_unit_test(setup_failures),      cmocka_unit_test(signals_and_nohang),
       cmocka_unit_test(seccomp_allowlist),   cmocka_unit_test(outcome_json),
       cmocka_unit_test(probe_report),        cmocka_unit_test(dies_with_parent),

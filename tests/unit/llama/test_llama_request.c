@@ -182,6 +182,22 @@ static void schema_misc_types(void **state) {
   al_free(g);
 }
 
+static void schema_caps(void **state) {
+  json_t *s = json_loads("{\"type\":\"array\",\"items\":{\"type\":\"string\"}}", 0, NULL);
+  char *g = NULL;
+  al_error e = {0};
+  al_schema_caps caps = {.string_cap = 300, .array_cap = 2};
+  assert_int_equal(al_schema_to_gbnf_caps(s, &caps, &g, &e), 0);
+  assert_non_null(strstr(g, "str-0-300 ::= "));
+  assert_non_null(strstr(g, "{0,1}")); /* two items at most */
+  al_free(g);
+  assert_int_equal(al_schema_to_gbnf(s, &g, &e), 0); /* defaults: 96 characters, 8 items */
+  assert_non_null(strstr(g, "str-0-96 ::= "));
+  assert_non_null(strstr(g, "{0,7}"));
+  al_free(g);
+  json_decref(s);
+}
+
 static void schema_rejections(void **state) {
   struct {
     const char *schema;
@@ -228,12 +244,41 @@ static void schema_depth_limit(void **state) {
   assert_non_null(strstr(e.msg, "nested deeper"));
 }
 
+/* Every allocation of a full parse (with a schema) fails in turn: each failure must come
+ * back as an error with a message, never a crash or a half-filled request (curl's
+ * "torture" idea; ASan builds also catch leaks on these paths). */
+static void torture_parse(void **state) {
+  const char *line =
+      "{\"id\":\"t\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+      "\"content\":null,\"tool_calls\":[{\"id\":\"x\"}]}],\"stop\":[\"a\",\"b\"],\"json_schema\":{\"type\":"
+      "\"object\",\"properties\":{\"n\":{\"type\":\"string\"},\"k\":{\"type\":\"array\",\"items\":{}}}}}";
+  int failures = 0;
+  for (unsigned long nth = 1; nth < 400; nth++) {
+    al_llama_request r;
+    al_error e;
+    al_torture_set(nth);
+    int rc = parse(line, &r, &e);
+    al_torture_set(0);
+    if (rc) {
+      failures++;
+      assert_true(e.msg[0] != '\0');
+      assert_int_equal(r.n_msgs, 0);
+      assert_null(r.grammar);
+    } else {
+      assert_non_null(r.grammar);
+    }
+    al_llama_request_cleanup(&r);
+  }
+  assert_true(failures > 10); /* the allocations really went through al_malloc */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(request_full),          cmocka_unit_test(request_defaults),
       cmocka_unit_test(request_errors),        cmocka_unit_test(schema_object_grammar),
       cmocka_unit_test(schema_optional_only),  cmocka_unit_test(schema_misc_types),
       cmocka_unit_test(schema_rejections),     cmocka_unit_test(schema_depth_limit),
+      cmocka_unit_test(torture_parse),         cmocka_unit_test(schema_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,30 @@ static void json_schema_constrained(void **state) {
   }
 }
 
+/* --json-string-cap / --json-array-cap bound what a schema leaves open. */
+static void json_caps(void **state) {
+  worker w = {0};
+  start(&w, "stories260K.gguf", "--json-string-cap", "4");
+  for (int seed = 1; seed <= 4; seed++) {
+    char req[512];
+    snprintf(req, sizeof req,
+             "{\"id\":\"c%d\",\"messages\":[" STORY "],\"temperature\":1.0,\"seed\":%d,\"max_tokens\":200,"
+             "\"json_schema\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1}}",
+             seed, seed);
+    json_t *done = run(&w, req, NULL);
+    assert_string_equal(type_of(done), "done");
+    json_t *arr = json_loads(str_of(done, "text"), 0, NULL);
+    if (!json_is_array(arr)) fail_msg("not an array: %s", str_of(done, "text"));
+    assert_true(json_array_size(arr) >= 1 && json_array_size(arr) <= 8);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) assert_true(json_is_string(v) && json_string_length(v) <= 4);
+    json_decref(arr);
+    json_decref(done);
+  }
+  stop_worker(&w);
+}
+
 static void stop_strings(void **state) {
   json_t *toks = NULL;
   json_t *free_run = run(&stories, "{\"id\":\"f\",\"messages\":[" STORY "],\"temperature\":0}", NULL);
@@ -416,7 +440,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ready_line),       cmocka_unit_test(streaming_events),
       cmocka_unit_test(seed_determinism), cmocka_unit_test(json_schema_constrained),
-      cmocka_unit_test(stop_strings),     cmocka_unit_test(bad_requests),
+      cmocka_unit_test(json_caps),        cmocka_unit_test(stop_strings),
+      cmocka_unit_test(bad_requests),
       cmocka_unit_test(long_line),        cmocka_unit_test(tool_calls),
       cmocka_unit_test(context_limits),   cmocka_unit_test(big_vocab_chat_template),
   };

@@ -1,6 +1,7 @@
 /* The scan engine: detector selection, ordering, overlap resolution, stopping, streaming
  * (split values, agreement with block mode under random chunking, the safe-offset
  * contract) and sharing one database between threads. */
+#include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -259,6 +260,40 @@ static void t_threads(void **st) {
   done(db);
 }
 
+/* Real text: every presidio-research record (UTF-8, many PII values) gives the same
+ * findings in stream mode with random chunking as in block mode. */
+static void t_stream_real(void **st) {
+  const char *shared = getenv("AIRLOCK_SHARED");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/data/pii-presidio-synthetic/synth_dataset_v2.json",
+           shared ? shared : "../shared");
+  json_error_t je;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!json_is_array(root)) fail_msg("cannot read %s", path);
+  al_scan_db *db = make(NULL, 0);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  assert_true(al_scan_db_holdback(db) > 0 && al_scan_db_holdback(db) <= 2048);
+  size_t total = 0;
+  for (size_t i = 0; i < json_array_size(root); i++) {
+    json_t *t = json_object_get(json_array_get(root, i), "full_text");
+    const char *text = json_string_value(t);
+    size_t n = json_string_length(t);
+    gotlist b = {0}, s = {0};
+    assert_int_equal(scan_block(sc, text, n, &b), 0);
+    assert_int_equal(scan_stream(sc, text, n, i + 1, 1 + i % 17, &s), 0);
+    if (!same_findings(&b, &s)) fail_msg("record %zu: block %zu, stream %zu", i, b.n, s.n);
+    total += b.n;
+    gotlist_free(&b);
+    gotlist_free(&s);
+  }
+  printf("# %zu records, %zu findings, block == stream\n", json_array_size(root), total);
+  assert_true(total > 150);
+  json_decref(root);
+  al_scanner_free(sc);
+  done(db);
+}
+
 static void t_registry(void **st) {
   assert_true(al_detector_count() >= 23);
   for (size_t i = 0; i < al_detector_count(); i++) {
@@ -275,7 +310,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_registry), cmocka_unit_test(t_selection),
       cmocka_unit_test(t_order_and_overlap), cmocka_unit_test(t_stop),
-      cmocka_unit_test(t_stream), cmocka_unit_test(t_threads),
+      cmocka_unit_test(t_stream), cmocka_unit_test(t_stream_real), cmocka_unit_test(t_threads),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   al_scan_db_free(shared_db);

@@ -26,13 +26,20 @@ int main(int argc, char **argv) {
   enum llama_flash_attn_type flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED; /* as the worker */
   unsigned seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--model")) model_path = argv[i + 1];
-    else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--seed")) seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--max-tokens")) max_tokens = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--prompt")) prompt = argv[i + 1];
-    else if (!strcmp(argv[i], "--libdir")) libdir = argv[i + 1];
+    if (!strcmp(argv[i], "--model"))
+      model_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--threads"))
+      threads = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--seed"))
+      seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
+    else if (!strcmp(argv[i], "--max-tokens"))
+      max_tokens = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--reps"))
+      reps = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--prompt"))
+      prompt = argv[i + 1];
+    else if (!strcmp(argv[i], "--libdir"))
+      libdir = argv[i + 1];
     else if (!strcmp(argv[i], "--flash-attn"))
       flash_attn = !strcmp(argv[i + 1], "on")    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
                    : !strcmp(argv[i + 1], "off") ? LLAMA_FLASH_ATTN_TYPE_DISABLED
@@ -43,7 +50,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!model_path || threads < 1 || max_tokens < 1 || reps < 1) {
-    fprintf(stderr, "usage: llama-raw-loop --model PATH [--threads N] [--seed N] [--max-tokens N] [--reps N]\n");
+    fprintf(stderr, "usage: llama-raw-loop --model PATH [--threads N] [--seed N] [--max-tokens N] "
+                    "[--reps N]\n");
     return 2;
   }
   llama_log_set(quiet, NULL);

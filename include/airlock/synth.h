@@ -62,14 +62,14 @@ typedef struct al_synth_stats {
 
 typedef struct al_synth_opts {
   uint64_t seed;
-  long customers;                /* 1..AL_SYNTH_MAX_CUSTOMERS */
-  const char *out_dir;           /* created when missing; existing outputs are replaced */
-  const char *const *locales;    /* "en_US", "en_GB", "de_DE"; NULL/0 = {"en_US"} */
+  long customers;             /* 1..AL_SYNTH_MAX_CUSTOMERS */
+  const char *out_dir;        /* created when missing; existing outputs are replaced */
+  const char *const *locales; /* "en_US", "en_GB", "de_DE"; NULL/0 = {"en_US"} */
   size_t n_locales;
-  const char *data_dir;          /* folder holding locales/; NULL: $AIRLOCK_DATA, else the
-                                    source tree's data/ */
-  uint8_t secret[32];            /* run secret for canaries */
-  al_synth_stats *stats;         /* optional out */
+  const char *data_dir;  /* folder holding locales/; NULL: $AIRLOCK_DATA, else the
+                            source tree's data/ */
+  uint8_t secret[32];    /* run secret for canaries */
+  al_synth_stats *stats; /* optional out */
 } al_synth_opts;
 
 /* Writes out_dir/synth.sqlite, customers.jsonl, accounts.jsonl, cards.jsonl,
@@ -82,10 +82,10 @@ int al_synth_generate(const al_synth_opts *o, al_error *err);
 typedef enum al_anon_format { AL_ANON_JSONL = 1, AL_ANON_CSV = 2 } al_anon_format;
 
 typedef struct al_anon_stats {
-  long records;      /* lines / rows */
-  long fields;       /* string (or numeric) fields scanned */
-  long replaced;     /* findings replaced */
-  long distinct;     /* distinct original values replaced */
+  long records;  /* lines / rows */
+  long fields;   /* string (or numeric) fields scanned */
+  long replaced; /* findings replaced */
+  long distinct; /* distinct original values replaced */
 } al_anon_stats;
 
 /* Format from the file name: .jsonl/.ndjson/.json -> JSON lines, .csv -> CSV. */

@@ -15,8 +15,11 @@
 static const struct {
   const char *name;
   unsigned bit;
-} sevs[] = {{"critical", SEV_CRITICAL}, {"high", SEV_HIGH}, {"medium", SEV_MEDIUM},
-            {"low", SEV_LOW},           {"info", SEV_INFO}};
+} sevs[] = {{"critical", SEV_CRITICAL},
+            {"high", SEV_HIGH},
+            {"medium", SEV_MEDIUM},
+            {"low", SEV_LOW},
+            {"info", SEV_INFO}};
 
 static unsigned sev_bit(const char *s) {
   for (size_t i = 0; s && i < sizeof sevs / sizeof sevs[0]; i++)
@@ -34,15 +37,18 @@ void al_alerts_free(al_alerts *a) {
     pthread_join(a->thread, NULL);
   }
   if (a->q) {
-    for (int i = 0; i < a->q_len; i++) al_free(a->q[(a->q_head + i) % a->queue_max]);
+    for (int i = 0; i < a->q_len; i++)
+      al_free(a->q[(a->q_head + i) % a->queue_max]);
     al_free(a->q);
   }
   pthread_mutex_destroy(&a->mu);
   pthread_cond_destroy(&a->cv);
   pthread_cond_destroy(&a->idle_cv);
   al_free(a->url);
-  for (int i = 0; i < a->n_headers; i++) al_free(a->headers[i]);
-  for (int i = 0; a->argv[i]; i++) al_free(a->argv[i]);
+  for (int i = 0; i < a->n_headers; i++)
+    al_free(a->headers[i]);
+  for (int i = 0; a->argv[i]; i++)
+    al_free(a->argv[i]);
   al_free(a);
 }
 
@@ -54,12 +60,14 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
   long long v = 0;
   int rc;
   if (!json_is_object(w))
-    return al_ydoc_err(d, e, w, AL_EPARSE, "'webhook' is a mapping {url, headers, retries, timeout, backoff}");
+    return al_ydoc_err(d, e, w, AL_EPARSE,
+                       "'webhook' is a mapping {url, headers, retries, timeout, backoff}");
   if ((rc = al_ydoc_check_keys(d, e, w, "webhook", keys))) return rc;
   if ((rc = al_ydoc_get_str(d, e, w, "url", &url)) < 0) return rc;
   if (!rc) return al_ydoc_err(d, e, w, AL_EPARSE, "'webhook' needs a 'url'");
   if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-    return al_ydoc_err_member(d, e, w, "url", AL_EPARSE, "webhook url must start with http:// or https://");
+    return al_ydoc_err_member(d, e, w, "url", AL_EPARSE,
+                              "webhook url must start with http:// or https://");
   if (strlen(url) > 2048 || has_crlf(url) || strchr(url, ' '))
     return al_ydoc_err_member(d, e, w, "url", AL_EPARSE, "webhook url is not a valid URL");
   if (!(a->url = al_strdup(url))) return AL_ENOMEM;
@@ -67,7 +75,8 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
   if (rc) a->retries = (int)v;
   if ((rc = al_ydoc_get_ms(d, e, w, "timeout", &v)) < 0) return rc;
   if (rc) {
-    if (v < 1 || v > 600000) return al_ydoc_err_member(d, e, w, "timeout", AL_EPARSE, "timeout must be 1ms..10m");
+    if (v < 1 || v > 600000)
+      return al_ydoc_err_member(d, e, w, "timeout", AL_EPARSE, "timeout must be 1ms..10m");
     a->timeout_ms = v;
   }
   if ((rc = al_ydoc_get_ms(d, e, w, "backoff", &v)) < 0) return rc;
@@ -81,9 +90,11 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
     const char *k;
     const json_t *hv;
     if (!json_is_object(h))
-      return al_ydoc_err_member(d, e, w, "headers", AL_EPARSE, "'headers' is a mapping of name: value");
+      return al_ydoc_err_member(d, e, w, "headers", AL_EPARSE,
+                                "'headers' is a mapping of name: value");
     if (json_object_size(h) > AL_ALERTS_MAX_HEADERS)
-      return al_ydoc_err_member(d, e, w, "headers", AL_ELIMIT, "at most %d headers", AL_ALERTS_MAX_HEADERS);
+      return al_ydoc_err_member(d, e, w, "headers", AL_ELIMIT, "at most %d headers",
+                                AL_ALERTS_MAX_HEADERS);
     json_object_foreach((json_t *)h, k, hv) {
       char buf[4096];
       if (!*k || strpbrk(k, ":\r\n "))
@@ -92,7 +103,8 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
         return al_ydoc_err_member(d, e, h, k, AL_EPARSE, "header '%.60s' needs a string value", k);
       if (json_is_string(hv)) {
         if (has_crlf(json_string_value(hv)))
-          return al_ydoc_err_member(d, e, h, k, AL_EPARSE, "header '%.60s' contains a line break", k);
+          return al_ydoc_err_member(d, e, h, k, AL_EPARSE, "header '%.60s' contains a line break",
+                                    k);
         snprintf(buf, sizeof buf, "%s: %s", k, json_string_value(hv));
       } else {
         snprintf(buf, sizeof buf, "%s: %" JSON_INTEGER_FORMAT, k, json_integer_value(hv));
@@ -127,9 +139,10 @@ int al_alerts_parse(const al_ydoc *d, const json_t *node, al_alerts **out, al_er
     a->on = 0;
     if (json_is_string(on)) {
       if (!(a->on = sev_bit(json_string_value(on)))) {
-        rc = al_ydoc_err_member(d, e, node, "on", AL_EPARSE,
-                                "unknown severity '%.40s'; expected critical, high, medium, low or info",
-                                json_string_value(on));
+        rc = al_ydoc_err_member(
+            d, e, node, "on", AL_EPARSE,
+            "unknown severity '%.40s'; expected critical, high, medium, low or info",
+            json_string_value(on));
         goto out;
       }
     } else if (json_is_array(on) && json_array_size(on) > 0) {
@@ -145,7 +158,8 @@ int al_alerts_parse(const al_ydoc *d, const json_t *node, al_alerts **out, al_er
         a->on |= b;
       }
     } else {
-      rc = al_ydoc_err_member(d, e, node, "on", AL_EPARSE, "'on' is a severity or a non-empty list of severities");
+      rc = al_ydoc_err_member(d, e, node, "on", AL_EPARSE,
+                              "'on' is a severity or a non-empty list of severities");
       goto out;
     }
   }
@@ -157,7 +171,8 @@ int al_alerts_parse(const al_ydoc *d, const json_t *node, al_alerts **out, al_er
     const json_t *s;
     if (!json_is_array(c) || !json_array_size(c) || json_array_size(c) > AL_ALERTS_MAX_ARGV) {
       rc = al_ydoc_err_member(d, e, node, "command", AL_EPARSE,
-                              "'command' is a list of 1..%d strings: program and arguments", AL_ALERTS_MAX_ARGV);
+                              "'command' is a list of 1..%d strings: program and arguments",
+                              AL_ALERTS_MAX_ARGV);
       goto out;
     }
     json_array_foreach(c, i, s) {
@@ -174,7 +189,8 @@ int al_alerts_parse(const al_ydoc *d, const json_t *node, al_alerts **out, al_er
   if ((rc = al_ydoc_get_ms(d, e, node, "command_timeout", &v)) < 0) goto out;
   if (rc) {
     if (v < 1 || v > 600000) {
-      rc = al_ydoc_err_member(d, e, node, "command_timeout", AL_EPARSE, "command_timeout must be 1ms..10m");
+      rc = al_ydoc_err_member(d, e, node, "command_timeout", AL_EPARSE,
+                              "command_timeout must be 1ms..10m");
       goto out;
     }
     a->command_timeout_ms = v;
@@ -206,7 +222,8 @@ static json_t *excerpt(const char *s, size_t max) {
     unsigned char c = (unsigned char)s[i];
     size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     bool ok = len && i + len <= n;
-    for (size_t j = 1; ok && j < len; j++) ok = ((unsigned char)s[i + j] >> 6) == 2;
+    for (size_t j = 1; ok && j < len; j++)
+      ok = ((unsigned char)s[i + j] >> 6) == 2;
     if (ok && c) {
       memcpy(buf + k, s + i, len);
       k += len;
@@ -237,8 +254,8 @@ json_t *al_alerts_payload(const char *run_id, const al_case_result *r) {
   p = json_pack("{s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:o, s:o, s:o, s:o, s:s}", "event",
                 "airlock.alert", "run_id", run_id, "case_id", r->case_id, "name", r->name,
                 "category", r->category, "severity", r->severity, "verdict",
-                al_verdict_name(r->verdict), "index", (json_int_t)r->index, "failed_assertions",
-                fa, "output_excerpt", excerpt(r->output, AL_ALERTS_EXCERPT), "meta",
+                al_verdict_name(r->verdict), "index", (json_int_t)r->index, "failed_assertions", fa,
+                "output_excerpt", excerpt(r->output, AL_ALERTS_EXCERPT), "meta",
                 meta ? meta : json_object(), "tags", tags ? tags : json_array(), "time",
                 al_iso8601(al_wall_ns(), when, sizeof when));
   return p;
@@ -292,7 +309,8 @@ int al_alerts_drain(al_alerts *a, int timeout_ms, int *sent, int *failed) {
   }
   pthread_mutex_lock(&a->mu);
   while ((a->q_len || a->busy) && !rc)
-    if (pthread_cond_timedwait(&a->idle_cv, &a->mu, &dl)) rc = (a->q_len || a->busy) ? AL_ETIMEOUT : 0;
+    if (pthread_cond_timedwait(&a->idle_cv, &a->mu, &dl))
+      rc = (a->q_len || a->busy) ? AL_ETIMEOUT : 0;
   if (sent) *sent = a->sent;
   if (failed) *failed = a->failed;
   pthread_mutex_unlock(&a->mu);

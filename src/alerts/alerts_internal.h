@@ -20,22 +20,22 @@ enum { SEV_CRITICAL = 1, SEV_HIGH = 2, SEV_MEDIUM = 4, SEV_LOW = 8, SEV_INFO = 1
 
 struct al_alerts {
   /* configuration (immutable once parsed) */
-  unsigned on;          /* SEV_* bits */
-  char *url;            /* webhook, or NULL */
+  unsigned on;                          /* SEV_* bits */
+  char *url;                            /* webhook, or NULL */
   char *headers[AL_ALERTS_MAX_HEADERS]; /* "Name: value" */
   int n_headers;
   int retries;
   long long timeout_ms, backoff_ms, command_timeout_ms;
-  char *argv[AL_ALERTS_MAX_ARGV + 1];   /* command, NULL-terminated, or argv[0] NULL */
+  char *argv[AL_ALERTS_MAX_ARGV + 1]; /* command, NULL-terminated, or argv[0] NULL */
   int queue_max;
 
   /* worker */
   pthread_mutex_t mu;
-  pthread_cond_t cv;        /* work arrived / stop */
-  pthread_cond_t idle_cv;   /* queue drained */
+  pthread_cond_t cv;      /* work arrived / stop */
+  pthread_cond_t idle_cv; /* queue drained */
   pthread_t thread;
   bool started, stop, busy;
-  char **q;                 /* ring of JSON payloads */
+  char **q; /* ring of JSON payloads */
   int q_head, q_len;
   int sent, failed;
 };

@@ -157,7 +157,8 @@ void *al__alerts_worker(void *arg) {
   CURL *c = a->url ? curl_easy_init() : NULL;
   pthread_mutex_lock(&a->mu);
   for (;;) {
-    while (!a->stop && !a->q_len) pthread_cond_wait(&a->cv, &a->mu);
+    while (!a->stop && !a->q_len)
+      pthread_cond_wait(&a->cv, &a->mu);
     if (a->stop) break;
     char *job = a->q[a->q_head];
     a->q[a->q_head] = NULL;

@@ -60,16 +60,26 @@ static int parse_args(int argc, char **argv, int first, args *a) {
       synth_usage(stdout);
       exit(0);
     }
-    if (!strcmp(o, "--seed")) dst = &a->seed_s;
-    else if (!strcmp(o, "--customers")) dst = &a->customers_s;
-    else if (!strcmp(o, "--out")) dst = &a->out;
-    else if (!strcmp(o, "--in")) dst = &a->in;
-    else if (!strcmp(o, "--dir")) dst = &a->dir;
-    else if (!strcmp(o, "--manifest")) dst = &a->manifest;
-    else if (!strcmp(o, "--run-secret")) dst = &a->secret_hex;
-    else if (!strcmp(o, "--run-secret-file")) dst = &a->secret_file;
-    else if (!strcmp(o, "--locale")) dst = &a->locales;
-    else if (!strcmp(o, "--data-dir")) dst = &a->data_dir;
+    if (!strcmp(o, "--seed"))
+      dst = &a->seed_s;
+    else if (!strcmp(o, "--customers"))
+      dst = &a->customers_s;
+    else if (!strcmp(o, "--out"))
+      dst = &a->out;
+    else if (!strcmp(o, "--in"))
+      dst = &a->in;
+    else if (!strcmp(o, "--dir"))
+      dst = &a->dir;
+    else if (!strcmp(o, "--manifest"))
+      dst = &a->manifest;
+    else if (!strcmp(o, "--run-secret"))
+      dst = &a->secret_hex;
+    else if (!strcmp(o, "--run-secret-file"))
+      dst = &a->secret_file;
+    else if (!strcmp(o, "--locale"))
+      dst = &a->locales;
+    else if (!strcmp(o, "--data-dir"))
+      dst = &a->data_dir;
     else if (o[0] != '-' && !a->pos) {
       a->pos = o;
       continue;
@@ -110,7 +120,8 @@ static int cmd_generate(const args *a) {
     return 2;
   }
   if (a->pos) {
-    fprintf(stderr, "airlock synth: unknown subcommand '%s' (expected trace, canary, anonymize)\n", a->pos);
+    fprintf(stderr, "airlock synth: unknown subcommand '%s' (expected trace, canary, anonymize)\n",
+            a->pos);
     return 2;
   }
   if (a->seed_s && parse_u64(a->seed_s, &o.seed)) {
@@ -155,8 +166,10 @@ static int cmd_generate(const args *a) {
       return 2;
     }
     close(fd);
-    fprintf(stderr, "airlock synth: no run secret given; a random one is in %s (needed to trace "
-                    "canaries)\n", path);
+    fprintf(stderr,
+            "airlock synth: no run secret given; a random one is in %s (needed to trace "
+            "canaries)\n",
+            path);
   }
   printf("wrote %s: %ld customers, %ld accounts, %ld cards, %ld transactions, %ld documents, "
          "%ld canaries\n",
@@ -177,8 +190,10 @@ static int cmd_trace(const args *a) {
     if (!got) fprintf(stderr, "airlock synth trace: the run secret is required\n");
     return 2;
   }
-  if (a->manifest) snprintf(path, sizeof path, "%s", a->manifest);
-  else snprintf(path, sizeof path, "%s/canaries.jsonl", a->dir);
+  if (a->manifest)
+    snprintf(path, sizeof path, "%s", a->manifest);
+  else
+    snprintf(path, sizeof path, "%s/canaries.jsonl", a->dir);
   int rc = al_canary_trace(s, path, a->pos, place, sizeof place, &e);
   sodium_memzero(s, sizeof s);
   if (rc == AL_ENOTFOUND) {
@@ -234,8 +249,10 @@ int al_cmd_synth(int argc, char **argv) {
   args a = {0};
   int first = 1;
   int (*fn)(const args *) = cmd_generate;
-  if (argc > 1 && !strcmp(argv[1], "trace")) fn = cmd_trace, first = 2;
-  else if (argc > 1 && !strcmp(argv[1], "canary")) fn = cmd_canary, first = 2;
+  if (argc > 1 && !strcmp(argv[1], "trace"))
+    fn = cmd_trace, first = 2;
+  else if (argc > 1 && !strcmp(argv[1], "canary"))
+    fn = cmd_canary, first = 2;
   else if (argc > 1 && (!strcmp(argv[1], "anonymize") || !strcmp(argv[1], "anonymise")))
     fn = cmd_anonymize, first = 2;
   if (parse_args(argc, argv, first, &a)) {

@@ -73,10 +73,12 @@ static int choose_template(al_llama_engine *e, const char *want, al_error *err) 
     const char *names[128];
     int32_t n = llama_chat_builtin_templates(names, 128);
     bool known = false;
-    for (int32_t i = 0; i < n && i < 128; i++) known |= strcmp(names[i], want) == 0;
+    for (int32_t i = 0; i < n && i < 128; i++)
+      known |= strcmp(names[i], want) == 0;
     if (!known)
-      return al_error_set(err, AL_EINVAL,
-                          "--chat-template: '%s' is not a llama.cpp built-in template (or auto, plain)", want);
+      return al_error_set(
+          err, AL_EINVAL,
+          "--chat-template: '%s' is not a llama.cpp built-in template (or auto, plain)", want);
     src = want;
   } else {
     src = llama_model_chat_template(e->model, NULL);
@@ -91,7 +93,9 @@ static int choose_template(al_llama_engine *e, const char *want, al_error *err) 
   if (llama_chat_apply_template(src, probe, 2, true, buf, sizeof buf) < 0) {
     if (want && strcmp(want, "auto") != 0)
       return al_error_set(err, AL_EUNSUPPORTED, "--chat-template '%s' cannot be applied", want);
-    if (log_fn) log_fn(GGML_LOG_LEVEL_WARN, "llama: model chat template not supported; using plain\n", log_ud);
+    if (log_fn)
+      log_fn(GGML_LOG_LEVEL_WARN, "llama: model chat template not supported; using plain\n",
+             log_ud);
     e->tmpl_label = "plain";
     return 0;
   }
@@ -120,7 +124,8 @@ int al_llama_engine_new(const al_llama_opts *o, al_llama_engine **out, al_error 
   mp.n_gpu_layers = 0;
   e->model = llama_model_load_from_file(o->model_path, mp);
   if (!e->model) {
-    rc = al_error_at(err, AL_EINVAL, o->model_path, 0, 0, "cannot load the model (not a GGUF file llama.cpp reads)");
+    rc = al_error_at(err, AL_EINVAL, o->model_path, 0, 0,
+                     "cannot load the model (not a GGUF file llama.cpp reads)");
     goto out;
   }
   e->vocab = llama_model_get_vocab(e->model);
@@ -150,7 +155,9 @@ int al_llama_engine_new(const al_llama_opts *o, al_llama_engine **out, al_error 
   e->n_ctx = (int)llama_n_ctx(e->ctx);
   e->name = model_name(o->model_path);
   e->seed = o->seed;
-  e->top_k_log = o->top_k_log < 0 ? 0 : o->top_k_log > AL_MAX_TOP_LOGPROBS ? AL_MAX_TOP_LOGPROBS : o->top_k_log;
+  e->top_k_log = o->top_k_log < 0                     ? 0
+                 : o->top_k_log > AL_MAX_TOP_LOGPROBS ? AL_MAX_TOP_LOGPROBS
+                                                      : o->top_k_log;
   if (!e->name) {
     rc = al_error_set(err, AL_ENOMEM, "out of memory");
     goto out;
@@ -180,7 +187,8 @@ int al_llama_engine_n_ctx(const al_llama_engine *e) { return e->n_ctx; }
 int al_llama_engine_n_vocab(const al_llama_engine *e) { return e->n_vocab; }
 const char *al_llama_engine_template(const al_llama_engine *e) { return e->tmpl_label; }
 
-static struct llama_sampler *make_chain(al_llama_engine *e, const al_llama_request *req, al_error *err) {
+static struct llama_sampler *make_chain(al_llama_engine *e, const al_llama_request *req,
+                                        al_error *err) {
   struct llama_sampler_chain_params sp = llama_sampler_chain_default_params();
   sp.no_perf = true;
   struct llama_sampler *ch = llama_sampler_chain_init(sp);
@@ -224,8 +232,8 @@ static int decode_all(al_llama_engine *e, llama_token *t, int n, al_error *err) 
   return 0;
 }
 
-int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_on_token on_token, void *ud,
-                      al_llama_result *res, al_error *err) {
+int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_on_token on_token,
+                      void *ud, al_llama_result *res, al_error *err) {
   char *prompt = NULL;
   size_t prompt_len = 0;
   llama_token *toks = NULL;
@@ -245,7 +253,8 @@ int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_
   if (!rc) rc = al_llama_tokenize(e->vocab, prompt, prompt_len, &toks, &n_prompt, err);
   if (rc) goto out;
   if (n_prompt >= e->n_ctx) {
-    rc = al_error_set(err, AL_ELIMIT, "context window exceeded: the prompt is %d tokens, n_ctx is %d", n_prompt,
+    rc = al_error_set(err, AL_ELIMIT,
+                      "context window exceeded: the prompt is %d tokens, n_ctx is %d", n_prompt,
                       e->n_ctx);
     goto out;
   }
@@ -255,7 +264,8 @@ int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_
   }
   chain = make_chain(e, req, err);
   if (!chain) {
-    rc = err && err->code ? err->code : al_error_set(err, AL_ENOMEM, "cannot create the sampler chain");
+    rc = err && err->code ? err->code
+                          : al_error_set(err, AL_ENOMEM, "cannot create the sampler chain");
     goto out;
   }
   llama_memory_clear(llama_get_memory(e->ctx), true);
@@ -312,10 +322,16 @@ int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_
         rc = al_error_set(err, rc, "token text too large");
         goto out;
       }
-      for (int j = 0; j < st.n_top; j++) e->top_text[j] = e->alt_text.data + offs[j];
-      al_llama_token_event ev = {.token_id = tok, .text = fresh.data ? fresh.data : "", .text_len = ev_len,
-                                 .logprob = st.logprob, .entropy = st.entropy, .top = e->top,
-                                 .top_text = e->top_text, .n_top = st.n_top};
+      for (int j = 0; j < st.n_top; j++)
+        e->top_text[j] = e->alt_text.data + offs[j];
+      al_llama_token_event ev = {.token_id = tok,
+                                 .text = fresh.data ? fresh.data : "",
+                                 .text_len = ev_len,
+                                 .logprob = st.logprob,
+                                 .entropy = st.entropy,
+                                 .top = e->top,
+                                 .top_text = e->top_text,
+                                 .n_top = st.n_top};
       if (on_token(ud, &ev) != 0) {
         res->finish_reason = "abort";
         break;

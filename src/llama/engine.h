@@ -70,8 +70,8 @@ int al_llama_engine_n_vocab(const al_llama_engine *e);
 /* "plain", or the name/source of the template in use ("model" for the GGUF's own). */
 const char *al_llama_engine_template(const al_llama_engine *e);
 
-int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_on_token on_token, void *ud,
-                      al_llama_result *res, al_error *err);
+int al_llama_generate(al_llama_engine *e, const al_llama_request *req, al_llama_on_token on_token,
+                      void *ud, al_llama_result *res, al_error *err);
 void al_llama_result_cleanup(al_llama_result *r);
 
 #endif

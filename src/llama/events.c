@@ -93,8 +93,10 @@ al_llama_token_writer *al_llama_token_writer_new(void) {
   /* key order of the line: id, type, text, token_id, logprob, entropy, top */
   ok = ok && json_object_set_new(w->ev, "id", json_string("")) == 0 &&
        json_object_set_new(w->ev, "type", json_string("token")) == 0 &&
-       json_object_set(w->ev, "text", w->text) == 0 && json_object_set(w->ev, "token_id", w->token_id) == 0 &&
-       json_object_set(w->ev, "logprob", w->logprob) == 0 && json_object_set(w->ev, "entropy", w->entropy) == 0;
+       json_object_set(w->ev, "text", w->text) == 0 &&
+       json_object_set(w->ev, "token_id", w->token_id) == 0 &&
+       json_object_set(w->ev, "logprob", w->logprob) == 0 &&
+       json_object_set(w->ev, "entropy", w->entropy) == 0;
   if (!ok) {
     al_llama_token_writer_free(w);
     return NULL;
@@ -116,7 +118,8 @@ static void set_str(json_t *s, const char *p, size_t n) {
   if (json_string_setn(s, p, n) != 0) json_string_set(s, ""); /* not UTF-8: cannot happen */
 }
 
-int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id, const al_llama_token_event *ev) {
+int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id,
+                        const al_llama_token_event *ev) {
   json_t *jid = json_object_get(w->ev, "id");
   if (strcmp(json_string_value(jid), id) != 0) json_string_set(jid, id);
   set_str(w->text, ev->text, ev->text_len);
@@ -162,7 +165,8 @@ int al_llama_emit_done(FILE *f, const char *id, const char *model, const al_llam
   json_object_set_new(o, "id", json_string(id));
   json_object_set_new(o, "type", json_string("done"));
   json_object_set_new(o, "text", str_n(r->text ? r->text : "", r->text_len));
-  json_object_set_new(o, "finish_reason", json_string(tool_calls ? "tool_calls" : r->finish_reason));
+  json_object_set_new(o, "finish_reason",
+                      json_string(tool_calls ? "tool_calls" : r->finish_reason));
   json_object_set_new(usage, "prompt_tokens", json_integer(r->prompt_tokens));
   json_object_set_new(usage, "completion_tokens", json_integer(r->completion_tokens));
   json_object_set_new(o, "usage", usage);
@@ -206,7 +210,8 @@ void *al_llama_parse_tool_calls(const char *text, size_t len) {
     snprintf(cid, sizeof cid, "call_%zu", i + 1);
     json_t *fn = json_pack("{s:s, s:s}", "name", name, "arguments", a ? a : "{}");
     free(a);
-    json_t *call = fn ? json_pack("{s:s, s:s, s:o}", "id", cid, "type", "function", "function", fn) : NULL;
+    json_t *call =
+        fn ? json_pack("{s:s, s:s, s:o}", "id", cid, "type", "function", "function", fn) : NULL;
     if (!call) {
       json_decref(out);
       out = NULL;

@@ -18,7 +18,8 @@ int al_llama_emit_ready(FILE *f, const al_llama_engine *e);
 typedef struct al_llama_token_writer al_llama_token_writer;
 al_llama_token_writer *al_llama_token_writer_new(void);
 void al_llama_token_writer_free(al_llama_token_writer *w);
-int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id, const al_llama_token_event *ev);
+int al_llama_emit_token(FILE *f, al_llama_token_writer *w, const char *id,
+                        const al_llama_token_event *ev);
 /* tool_calls: an array in OpenAI shape or NULL (borrowed). */
 int al_llama_emit_done(FILE *f, const char *id, const char *model, const al_llama_result *r,
                        const void *tool_calls);

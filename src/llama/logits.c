@@ -28,8 +28,8 @@ static void top_insert(al_llama_alt *top, int *n, int k, int32_t tok, float l) {
   top[i].logprob = l;
 }
 
-int al_llama_logit_stats_compute(const float *logits, int32_t n, int32_t chosen, int k, al_llama_alt *top,
-                                 al_llama_logit_stats *st) {
+int al_llama_logit_stats_compute(const float *logits, int32_t n, int32_t chosen, int k,
+                                 al_llama_alt *top, al_llama_logit_stats *st) {
   st->logprob = -INFINITY;
   st->entropy = 0;
   st->n_top = 0;

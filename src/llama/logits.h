@@ -23,7 +23,7 @@ typedef struct al_llama_logit_stats {
 /* logits[0..n): raw scores. top must have room for k entries; it comes out sorted by
  * logprob descending, ties by lower token id. NaN and -inf logits count as probability 0.
  * Returns 0, or AL_EINVAL when n <= 0, chosen is out of range or no logit is finite. */
-int al_llama_logit_stats_compute(const float *logits, int32_t n, int32_t chosen, int k, al_llama_alt *top,
-                                 al_llama_logit_stats *st);
+int al_llama_logit_stats_compute(const float *logits, int32_t n, int32_t chosen, int k,
+                                 al_llama_alt *top, al_llama_logit_stats *st);
 
 #endif

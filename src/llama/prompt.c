@@ -28,7 +28,8 @@ static int render_plain(const struct llama_chat_message *m, size_t n, al_buf *ou
   return rc;
 }
 
-int al_llama_render(const char *tmpl, const al_llama_request *req, char **out, size_t *out_len, al_error *err) {
+int al_llama_render(const char *tmpl, const al_llama_request *req, char **out, size_t *out_len,
+                    al_error *err) {
   struct llama_chat_message *m = NULL;
   char *tools_msg = NULL;
   al_buf b;
@@ -98,11 +99,12 @@ out:
   return rc;
 }
 
-int al_llama_tokenize(const struct llama_vocab *vocab, const char *text, size_t len, llama_token **out,
-                      int *n_out, al_error *err) {
+int al_llama_tokenize(const struct llama_vocab *vocab, const char *text, size_t len,
+                      llama_token **out, int *n_out, al_error *err) {
   *out = NULL;
   *n_out = 0;
-  if (len > (size_t)INT32_MAX / 2) return al_error_set(err, AL_ELIMIT, "prompt too large to tokenize");
+  if (len > (size_t)INT32_MAX / 2)
+    return al_error_set(err, AL_ELIMIT, "prompt too large to tokenize");
   /* Add BOS unless the template already wrote its text. */
   bool add_special = true;
   llama_token bos = llama_vocab_bos(vocab);

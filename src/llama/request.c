@@ -47,7 +47,8 @@ static int content_text(pcx *p, const json_t *c, size_t idx, al_buf *out) {
     return rc ? bad(p, rc, "messages[%zu].content is too large", idx) : 0;
   }
   if (!json_is_array(c))
-    return bad(p, AL_EINVAL, "messages[%zu].content: expected a string, null or an array of text parts", idx);
+    return bad(p, AL_EINVAL,
+               "messages[%zu].content: expected a string, null or an array of text parts", idx);
   size_t i;
   const json_t *part;
   json_array_foreach(c, i, part) {
@@ -55,7 +56,8 @@ static int content_text(pcx *p, const json_t *c, size_t idx, al_buf *out) {
     const json_t *text = json_object_get(part, "text");
     if (!type || strcmp(type, "text") != 0 || !json_is_string(text))
       return bad(p, AL_EUNSUPPORTED,
-                 "messages[%zu].content[%zu]: only {\"type\": \"text\", \"text\": \"...\"} parts are supported",
+                 "messages[%zu].content[%zu]: only {\"type\": \"text\", \"text\": \"...\"} parts "
+                 "are supported",
                  idx, i);
     int rc = al_buf_append(out, json_string_value(text), json_string_length(text));
     if (rc) return bad(p, rc, "messages[%zu].content is too large", idx);
@@ -65,7 +67,8 @@ static int content_text(pcx *p, const json_t *c, size_t idx, al_buf *out) {
 
 static int parse_messages(pcx *p, const json_t *arr, al_llama_request *req) {
   if (!json_is_array(arr) || json_array_size(arr) == 0)
-    return bad(p, AL_EINVAL, "field 'messages': expected a non-empty array of {role, content} objects");
+    return bad(p, AL_EINVAL,
+               "field 'messages': expected a non-empty array of {role, content} objects");
   if (json_array_size(arr) > AL_LLAMA_MAX_MESSAGES)
     return bad(p, AL_ELIMIT, "field 'messages': more than %d messages", AL_LLAMA_MAX_MESSAGES);
   req->msgs = al_calloc(json_array_size(arr), sizeof *req->msgs);
@@ -86,9 +89,10 @@ static int parse_messages(pcx *p, const json_t *arr, al_llama_request *req) {
       break;
     }
     if (strcmp(role, "developer") == 0) role = "system";
-    if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0 &&
-        strcmp(role, "tool") != 0) {
-      rc = bad(p, AL_EINVAL, "messages[%zu].role: '%.64s' is not one of system, developer, user, assistant, tool",
+    if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
+        strcmp(role, "assistant") != 0 && strcmp(role, "tool") != 0) {
+      rc = bad(p, AL_EINVAL,
+               "messages[%zu].role: '%.64s' is not one of system, developer, user, assistant, tool",
                i, role);
       break;
     }
@@ -98,7 +102,8 @@ static int parse_messages(pcx *p, const json_t *arr, al_llama_request *req) {
     const json_t *calls = json_object_get(m, "tool_calls");
     if (calls && !json_is_null(calls)) {
       if (!json_is_array(calls) || strcmp(role, "assistant") != 0) {
-        rc = bad(p, AL_EINVAL, "messages[%zu].tool_calls: expected an array on an assistant message", i);
+        rc = bad(p, AL_EINVAL,
+                 "messages[%zu].tool_calls: expected an array on an assistant message", i);
         break;
       }
       char *js = json_dumps(calls, JSON_COMPACT);
@@ -126,7 +131,8 @@ static int parse_messages(pcx *p, const json_t *arr, al_llama_request *req) {
 }
 
 /* An optional integer field in [lo, hi]; absent leaves *out alone. */
-static int int_field(pcx *p, const json_t *root, const char *name, long long lo, long long hi, long long *out) {
+static int int_field(pcx *p, const json_t *root, const char *name, long long lo, long long hi,
+                     long long *out) {
   const json_t *v = json_object_get(root, name);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
@@ -135,8 +141,8 @@ static int int_field(pcx *p, const json_t *root, const char *name, long long lo,
   return 0;
 }
 
-static int num_field(pcx *p, const json_t *root, const char *name, double lo, double hi, bool lo_open,
-                     double *out) {
+static int num_field(pcx *p, const json_t *root, const char *name, double lo, double hi,
+                     bool lo_open, double *out) {
   const json_t *v = json_object_get(root, name);
   if (!v || json_is_null(v)) return 0;
   double d = json_is_number(v) ? json_number_value(v) : -1e300;
@@ -152,12 +158,14 @@ static int parse_stop(pcx *p, const json_t *v, al_llama_request *req) {
   size_t n = json_is_string(v) ? 1 : json_is_array(v) ? json_array_size(v) : 0;
   if (!json_is_string(v) && !json_is_array(v))
     return bad(p, AL_EINVAL, "field 'stop': expected a string or an array of strings");
-  if (n > AL_LLAMA_MAX_STOP) return bad(p, AL_ELIMIT, "field 'stop': more than %d strings", AL_LLAMA_MAX_STOP);
+  if (n > AL_LLAMA_MAX_STOP)
+    return bad(p, AL_ELIMIT, "field 'stop': more than %d strings", AL_LLAMA_MAX_STOP);
   req->stop = al_calloc(n ? n : 1, sizeof *req->stop);
   if (!req->stop) return bad(p, AL_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const json_t *s = json_is_string(v) ? v : json_array_get(v, i);
-    if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > AL_LLAMA_MAX_STOP_BYTES)
+    if (!json_is_string(s) || json_string_length(s) == 0 ||
+        json_string_length(s) > AL_LLAMA_MAX_STOP_BYTES)
       return bad(p, AL_EINVAL, "field 'stop': expected non-empty strings of at most %d bytes",
                  AL_LLAMA_MAX_STOP_BYTES);
     req->stop[i] = dup_n(json_string_value(s), json_string_length(s));
@@ -213,12 +221,13 @@ static int parse_fields(pcx *p, const json_t *root, al_llama_request *req) {
   return parse_schema(p, json_object_get(root, "json_schema"), req);
 }
 
-int al_llama_request_parse(const char *line, size_t len, int lineno, al_llama_request *req, al_error *err) {
+int al_llama_request_parse(const char *line, size_t len, int lineno, al_llama_request *req,
+                           al_error *err) {
   return al_llama_request_parse_caps(line, len, lineno, NULL, req, err);
 }
 
-int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const al_schema_caps *caps,
-                                al_llama_request *req, al_error *err) {
+int al_llama_request_parse_caps(const char *line, size_t len, int lineno,
+                                const al_schema_caps *caps, al_llama_request *req, al_error *err) {
   pcx p = {.lineno = lineno, .caps = caps, .err = err};
   json_error_t je;
   json_t *root = NULL;
@@ -229,8 +238,8 @@ int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const 
   req->top_logprobs = -1;
   root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
   if (!root) {
-    rc = al_error_at(err, AL_EPARSE, SRC, lineno, je.column > 0 ? je.column : 0, "request is not JSON: %s",
-                     je.text);
+    rc = al_error_at(err, AL_EPARSE, SRC, lineno, je.column > 0 ? je.column : 0,
+                     "request is not JSON: %s", je.text);
     goto out;
   }
   if (!json_is_object(root)) {
@@ -238,9 +247,11 @@ int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const 
     goto out;
   }
   const json_t *id = json_object_get(root, "id");
-  if (!json_is_string(id) || json_string_length(id) == 0 || json_string_length(id) > AL_LLAMA_MAX_ID_BYTES ||
+  if (!json_is_string(id) || json_string_length(id) == 0 ||
+      json_string_length(id) > AL_LLAMA_MAX_ID_BYTES ||
       strlen(json_string_value(id)) != json_string_length(id)) {
-    rc = bad(&p, AL_EINVAL, "field 'id': expected a non-empty string of at most %d bytes", AL_LLAMA_MAX_ID_BYTES);
+    rc = bad(&p, AL_EINVAL, "field 'id': expected a non-empty string of at most %d bytes",
+             AL_LLAMA_MAX_ID_BYTES);
     goto out;
   }
   req->id = al_strdup(json_string_value(id));
@@ -268,7 +279,8 @@ void al_llama_request_cleanup(al_llama_request *req) {
     al_free(req->msgs[i].content);
   }
   al_free(req->msgs);
-  for (size_t i = 0; i < req->n_stop; i++) al_free(req->stop[i]);
+  for (size_t i = 0; i < req->n_stop; i++)
+    al_free(req->stop[i]);
   al_free(req->stop);
   free(req->tools_json); /* from json_dumps */
   al_free(req->grammar);

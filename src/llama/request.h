@@ -27,17 +27,17 @@ typedef struct al_llama_request {
   char *id;
   al_llama_msg *msgs;
   size_t n_msgs;
-  int max_tokens;        /* default AL_LLAMA_DEFAULT_MAX_TOKENS */
-  double temperature;    /* default 1.0; 0 = greedy */
-  double top_p;          /* default 1.0 (off) */
-  int top_k;             /* default 0 (off) */
+  int max_tokens;     /* default AL_LLAMA_DEFAULT_MAX_TOKENS */
+  double temperature; /* default 1.0; 0 = greedy */
+  double top_p;       /* default 1.0 (off) */
+  int top_k;          /* default 0 (off) */
   bool has_seed;
   uint32_t seed;
-  int top_logprobs;      /* -1 = the worker's --top-k-log */
+  int top_logprobs; /* -1 = the worker's --top-k-log */
   char **stop;
   size_t n_stop;
-  char *tools_json;      /* compact JSON of "tools", or NULL */
-  char *grammar;         /* GBNF derived from json_schema, or NULL */
+  char *tools_json; /* compact JSON of "tools", or NULL */
+  char *grammar;    /* GBNF derived from json_schema, or NULL */
 } al_llama_request;
 
 /* Parse one line (no trailing newline needed; len bytes, need not be NUL-terminated).
@@ -47,8 +47,8 @@ typedef struct al_llama_request {
 int al_llama_request_parse(const char *line, size_t len, int lineno, al_llama_request *req,
                            al_error *err);
 /* Same, with the grammar caps for json_schema (NULL = defaults; see schema_gbnf.h). */
-int al_llama_request_parse_caps(const char *line, size_t len, int lineno, const al_schema_caps *caps,
-                                al_llama_request *req, al_error *err);
+int al_llama_request_parse_caps(const char *line, size_t len, int lineno,
+                                const al_schema_caps *caps, al_llama_request *req, al_error *err);
 void al_llama_request_cleanup(al_llama_request *req);
 
 #endif

@@ -43,8 +43,8 @@ typedef struct cx {
   al_buf out;  /* grammar text */
   al_buf path; /* JSON pointer of the schema being converted */
   al_error *err;
-  int n_rules;  /* rules written */
-  int n_names;  /* generated rule names handed out */
+  int n_rules; /* rules written */
+  int n_names; /* generated rule names handed out */
   unsigned prims;
   int any_done; /* any-0 .. any-(any_done-1) are written */
   long string_cap, array_cap;
@@ -61,8 +61,8 @@ static int fail(cx *c, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return al_error_at(c->err, code, "json_schema", 0, 0, "at #%s: %s", c->path.data ? c->path.data : "",
-                     msg);
+  return al_error_at(c->err, code, "json_schema", 0, 0, "at #%s: %s",
+                     c->path.data ? c->path.data : "", msg);
 }
 
 static int nomem(cx *c, int rc) {
@@ -140,8 +140,10 @@ static int prim(cx *c, unsigned which, al_buf *expr) {
   } tab[] = {
       {PRIM_WS, "ws", "| \" \" | \"\\n\" [ \\t]{0,16}"},
       {PRIM_CHAR, "char", "[^\"\\\\\\x00-\\x1F\\x7F] | \"\\\\\" [\"\\\\/bfnrt]"},
-      {PRIM_NUM, "num", "\"-\"? (\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,15})? ([eE] [-+]? [0-9]{1,3})?"},
-      {PRIM_NUM_NN, "num-nn", "(\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,15})? ([eE] [-+]? [0-9]{1,3})?"},
+      {PRIM_NUM, "num",
+       "\"-\"? (\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,15})? ([eE] [-+]? [0-9]{1,3})?"},
+      {PRIM_NUM_NN, "num-nn",
+       "(\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,15})? ([eE] [-+]? [0-9]{1,3})?"},
       {PRIM_INT, "int", "\"-\"? (\"0\" | [1-9] [0-9]{0,15})"},
       {PRIM_INT_NN, "int-nn", "\"0\" | [1-9] [0-9]{0,15}"},
       {PRIM_INT_POS, "int-pos", "[1-9] [0-9]{0,15}"},
@@ -215,7 +217,8 @@ static int any_rule(cx *c, int depth, al_buf *expr) {
         int cap = (int)c->array_cap - 1;
         rc = al_buf_printf(&body,
                            " | \"[\" ws (any-%d (ws \",\" ws any-%d){0,%d})? ws \"]\""
-                           " | \"{\" ws (%s ws \":\" ws any-%d (ws \",\" ws %s ws \":\" ws any-%d){0,%d})? ws \"}\"",
+                           " | \"{\" ws (%s ws \":\" ws any-%d (ws \",\" ws %s ws \":\" ws "
+                           "any-%d){0,%d})? ws \"}\"",
                            d - 1, d - 1, cap, s, d - 1, s, d - 1, cap);
       }
       if (rc) rc = nomem(c, rc);
@@ -275,7 +278,8 @@ static int gen_number(cx *c, const json_t *s, bool integer, al_buf *expr) {
   if (min && xmin) return fail(c, AL_EUNSUPPORTED, "both minimum and exclusiveMinimum");
   if (min || xmin) {
     const json_t *v = min ? min : xmin;
-    if (!json_is_number(v)) return fail(c, AL_EINVAL, "'%s' must be a number", min ? "minimum" : "exclusiveMinimum");
+    if (!json_is_number(v))
+      return fail(c, AL_EINVAL, "'%s' must be a number", min ? "minimum" : "exclusiveMinimum");
     double m = json_number_value(v);
     if (min && m == 0)
       which = integer ? PRIM_INT_NN : PRIM_NUM_NN;
@@ -296,7 +300,8 @@ static int gen_array(cx *c, const json_t *s, int depth, al_buf *expr) {
   if (!rc) rc = count_kw(c, s, "maxItems", &max);
   if (rc) return rc;
   const json_t *u = json_object_get(s, "uniqueItems");
-  if (u && !json_is_false(u)) return fail(c, AL_EUNSUPPORTED, "cannot express uniqueItems in a grammar");
+  if (u && !json_is_false(u))
+    return fail(c, AL_EUNSUPPORTED, "cannot express uniqueItems in a grammar");
   if (max < 0) max = min > c->array_cap ? min : c->array_cap;
   if (min > max) return fail(c, AL_EINVAL, "minItems %ld is larger than maxItems %ld", min, max);
 
@@ -341,8 +346,8 @@ out:
 }
 
 /* One member rule: "\"key\"" ws ":" ws VALUE. vs NULL means any value. */
-static int gen_member(cx *c, const char *oname, int idx, const char *key, const json_t *vs, int depth,
-                      char *kname, size_t kname_n) {
+static int gen_member(cx *c, const char *oname, int idx, const char *key, const json_t *vs,
+                      int depth, char *kname, size_t kname_n) {
   int rc = 0;
   al_buf body, val;
   al_buf_init(&body, EXPR_MAX_BYTES);
@@ -377,7 +382,8 @@ out:
 static bool is_required(const json_t *req, const char *key) {
   size_t i;
   const json_t *v;
-  json_array_foreach(req, i, v) if (json_is_string(v) && strcmp(json_string_value(v), key) == 0) return true;
+  json_array_foreach(req, i, v) if (json_is_string(v) &&
+                                    strcmp(json_string_value(v), key) == 0) return true;
   return false;
 }
 
@@ -387,7 +393,8 @@ static int gen_object(cx *c, const json_t *s, int depth, al_buf *expr) {
   const json_t *addl = json_object_get(s, "additionalProperties");
   int rc = 0;
   if (props && !json_is_object(props)) return fail(c, AL_EINVAL, "'properties' must be an object");
-  if (req && !json_is_array(req)) return fail(c, AL_EINVAL, "'required' must be an array of strings");
+  if (req && !json_is_array(req))
+    return fail(c, AL_EINVAL, "'required' must be an array of strings");
   if (addl && !json_is_boolean(addl) && !json_is_object(addl))
     return fail(c, AL_EINVAL, "'additionalProperties' must be a boolean or a schema");
   size_t i;
@@ -402,8 +409,8 @@ static int gen_object(cx *c, const json_t *s, int depth, al_buf *expr) {
   char oname[32];
   snprintf(oname, sizeof oname, "o%d", ++c->n_names);
   /* Member rule names: required ones first, then optional ones. */
-  char (*req_names)[48] = al_calloc(n_total + 1, 48);
-  char (*opt_names)[48] = al_calloc(n_total + 1, 48);
+  char(*req_names)[48] = al_calloc(n_total + 1, 48);
+  char(*opt_names)[48] = al_calloc(n_total + 1, 48);
   al_buf body;
   al_buf_init(&body, EXPR_MAX_BYTES);
   size_t n_req = 0, n_opt = 0;
@@ -425,7 +432,8 @@ static int gen_object(cx *c, const json_t *s, int depth, al_buf *expr) {
   json_array_foreach(req, i, v) {
     const char *k = json_string_value(v);
     bool seen = json_object_get(props, k) != NULL;
-    for (size_t j = 0; j < i && !seen; j++) seen = strcmp(json_string_value(json_array_get(req, j)), k) == 0;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = strcmp(json_string_value(json_array_get(req, j)), k) == 0;
     if (seen) continue;
     rc = gen_member(c, oname, ++idx, k, NULL, depth, req_names[n_req], 48);
     if (rc) goto out;
@@ -438,7 +446,8 @@ static int gen_object(cx *c, const json_t *s, int depth, al_buf *expr) {
   if (n_req > 0) {
     for (size_t j = 0; j < n_req && !rc; j++)
       rc = al_buf_printf(&body, j ? " ws \",\" ws %s" : "%s", req_names[j]);
-    for (size_t j = 0; j < n_opt && !rc; j++) rc = al_buf_printf(&body, " (ws \",\" ws %s)?", opt_names[j]);
+    for (size_t j = 0; j < n_opt && !rc; j++)
+      rc = al_buf_printf(&body, " (ws \",\" ws %s)?", opt_names[j]);
   } else if (n_opt > 0) {
     /* No required member: any non-empty ordered subset, without a leading comma.
      * tail-j ::= (ws "," ws member-j)? tail-(j+1), written as rules to stay linear. */
@@ -482,18 +491,21 @@ static int gen_type(cx *c, const json_t *s, const char *type, int depth, al_buf 
   if (strcmp(type, "integer") == 0) return gen_number(c, s, true, expr);
   if (strcmp(type, "boolean") == 0) return prim(c, PRIM_BOOL, expr);
   if (strcmp(type, "null") == 0) return prim(c, PRIM_NULL, expr);
-  return fail(c, AL_EINVAL,
-              "unknown type '%s' (expected object, array, string, number, integer, boolean or null)", type);
+  return fail(
+      c, AL_EINVAL,
+      "unknown type '%s' (expected object, array, string, number, integer, boolean or null)", type);
 }
 
 static const char *const annotations[] = {
-    "title", "description", "default", "examples", "$schema", "$id", "$comment", "format",
-    "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "contentMediaType",
-    "contentEncoding", "$anchor", NULL};
+    "title",       "description",      "default",         "examples", "$schema",   "$id",
+    "$comment",    "format",           "deprecated",      "readOnly", "writeOnly", "$defs",
+    "definitions", "contentMediaType", "contentEncoding", "$anchor",  NULL};
 static const char *const supported[] = {
-    "type", "enum", "const", "anyOf", "oneOf", "properties", "required", "additionalProperties",
-    "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "minimum",
-    "exclusiveMinimum", NULL};
+    "type",      "enum",       "const",    "anyOf",
+    "oneOf",     "properties", "required", "additionalProperties",
+    "items",     "minItems",   "maxItems", "uniqueItems",
+    "minLength", "maxLength",  "minimum",  "exclusiveMinimum",
+    NULL};
 
 static bool in_list(const char *const *list, const char *k) {
   for (; *list; list++)
@@ -502,7 +514,8 @@ static bool in_list(const char *const *list, const char *k) {
 }
 
 /* Alternatives from an array of schemas (anyOf/oneOf) or of values (enum). */
-static int gen_alternatives(cx *c, const json_t *arr, const char *kw, bool values, int depth, al_buf *expr) {
+static int gen_alternatives(cx *c, const json_t *arr, const char *kw, bool values, int depth,
+                            al_buf *expr) {
   if (!json_is_array(arr) || json_array_size(arr) == 0)
     return fail(c, AL_EINVAL, "'%s' must be a non-empty array", kw);
   if (json_array_size(arr) > AL_LLAMA_SCHEMA_MAX_ENUM)
@@ -567,9 +580,11 @@ static int gen(cx *c, const json_t *s, int depth, al_buf *expr) {
     if (json_object_get(s, "properties") || json_object_get(s, "required") ||
         json_object_get(s, "additionalProperties"))
       return gen_object(c, s, depth, expr);
-    if (json_object_get(s, "items") || json_object_get(s, "minItems") || json_object_get(s, "maxItems"))
+    if (json_object_get(s, "items") || json_object_get(s, "minItems") ||
+        json_object_get(s, "maxItems"))
       return gen_array(c, s, depth, expr);
-    if (json_object_get(s, "minLength") || json_object_get(s, "maxLength")) return gen_string(c, s, expr);
+    if (json_object_get(s, "minLength") || json_object_get(s, "maxLength"))
+      return gen_string(c, s, expr);
     return any_rule(c, AL_LLAMA_SCHEMA_ANY_DEPTH, expr);
   }
   if (json_is_string(type)) return gen_type(c, s, json_string_value(type), depth, expr);
@@ -579,7 +594,8 @@ static int gen(cx *c, const json_t *s, int depth, al_buf *expr) {
   if (rc) return nomem(c, rc);
   size_t i;
   json_array_foreach(type, i, v) {
-    if (!json_is_string(v)) return fail(c, AL_EINVAL, "'type' must be a type name or a non-empty array of them");
+    if (!json_is_string(v))
+      return fail(c, AL_EINVAL, "'type' must be a type name or a non-empty array of them");
     if (i && (rc = al_buf_puts(expr, " | ")) != 0) return nomem(c, rc);
     rc = gen_type(c, s, json_string_value(v), depth, expr);
     if (rc) return rc;
@@ -592,10 +608,14 @@ int al_schema_to_gbnf(const json_t *schema, char **out, al_error *err) {
   return al_schema_to_gbnf_caps(schema, NULL, out, err);
 }
 
-int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out, al_error *err) {
-  cx c = {.err = err, .string_cap = AL_LLAMA_SCHEMA_STRING_CAP, .array_cap = AL_LLAMA_SCHEMA_ARRAY_CAP};
-  if (caps && caps->string_cap >= 1 && caps->string_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT) c.string_cap = caps->string_cap;
-  if (caps && caps->array_cap >= 1 && caps->array_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT) c.array_cap = caps->array_cap;
+int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out,
+                           al_error *err) {
+  cx c = {
+      .err = err, .string_cap = AL_LLAMA_SCHEMA_STRING_CAP, .array_cap = AL_LLAMA_SCHEMA_ARRAY_CAP};
+  if (caps && caps->string_cap >= 1 && caps->string_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT)
+    c.string_cap = caps->string_cap;
+  if (caps && caps->array_cap >= 1 && caps->array_cap <= AL_LLAMA_SCHEMA_MAX_REPEAT)
+    c.array_cap = caps->array_cap;
   al_buf root;
   int rc = 0;
   *out = NULL;

@@ -37,7 +37,8 @@ typedef struct al_schema_caps {
  * Returns 0, or AL_EUNSUPPORTED / AL_EINVAL / AL_ELIMIT / AL_ENOMEM with err filled
  * ("json_schema" as file, the JSON pointer of the offending part in the message).
  * caps NULL = AL_LLAMA_SCHEMA_STRING_CAP / AL_LLAMA_SCHEMA_ARRAY_CAP. */
-int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out, al_error *err);
+int al_schema_to_gbnf_caps(const json_t *schema, const al_schema_caps *caps, char **out,
+                           al_error *err);
 int al_schema_to_gbnf(const json_t *schema, char **out, al_error *err);
 
 #endif

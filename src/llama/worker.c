@@ -54,8 +54,8 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, long *ou
   errno = 0;
   long v = s ? strtol(s, &end, 10) : 0;
   if (!s || errno || end == s || *end || v < lo || v > hi) {
-    fprintf(stderr, "airlock-llama-worker: %s expects an integer from %ld to %ld, got '%s'\n", flag, lo, hi,
-            s ? s : "");
+    fprintf(stderr, "airlock-llama-worker: %s expects an integer from %ld to %ld, got '%s'\n", flag,
+            lo, hi, s ? s : "");
     return -1;
   }
   *out = v;
@@ -81,7 +81,8 @@ static int parse_args(int argc, char **argv, al_llama_opts *o) {
       o->libdir = v;
     } else if (strcmp(a, "--flash-attn") == 0) {
       if (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "auto")) {
-        fprintf(stderr, "airlock-llama-worker: --flash-attn expects on, off or auto, got '%s'\n", v);
+        fprintf(stderr, "airlock-llama-worker: --flash-attn expects on, off or auto, got '%s'\n",
+                v);
         return -1;
       }
       o->flash_attn = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : -1;
@@ -148,7 +149,8 @@ static int read_line(FILE *in, al_buf *b) {
   return any ? 1 : 0;
 }
 
-static int handle(al_llama_engine *e, al_llama_token_writer *w, const char *line, size_t len, int lineno) {
+static int handle(al_llama_engine *e, al_llama_token_writer *w, const char *line, size_t len,
+                  int lineno) {
   al_llama_request req;
   al_llama_result res = {0};
   al_error err = {0};
@@ -179,7 +181,8 @@ out:
 }
 
 int main(int argc, char **argv) {
-  al_llama_opts o = {.threads = 1, .top_k_log = AL_LLAMA_DEFAULT_TOP_LOGPROBS, .chat_template = "auto"};
+  al_llama_opts o = {
+      .threads = 1, .top_k_log = AL_LLAMA_DEFAULT_TOP_LOGPROBS, .chat_template = "auto"};
   al_llama_engine *e = NULL;
   al_llama_token_writer *tw = NULL;
   al_error err = {0};
@@ -211,7 +214,8 @@ int main(int argc, char **argv) {
       continue;
     }
     size_t i = 0;
-    while (i < line.len && (line.data[i] == ' ' || line.data[i] == '\t' || line.data[i] == '\r')) i++;
+    while (i < line.len && (line.data[i] == ' ' || line.data[i] == '\t' || line.data[i] == '\r'))
+      i++;
     if (i == line.len) continue; /* blank line */
     if (handle(e, tw, line.data, line.len, lineno) != 0) {
       status = 1; /* stdout is gone: nobody is listening */

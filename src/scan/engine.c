@@ -47,7 +47,6 @@ int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
   /* SOM first; compile() falls back to the PCRE2 start finder for patterns Hyperscan cannot
    * track starts for, unless the detector insisted on AL_PAT_SOM */
   bool forced = (hs_flags & AL_PAT_SOM) != 0, window = (hs_flags & AL_PAT_NO_SOM) != 0;
-  if (getenv("AL_NO_SOM")) { sink->flags[sink->n] = hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM); char *c2 = al_strdup(regex); sink->regex[sink->n] = c2; sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .som = false, .window = window}; sink->n++; return 0; }
   sink->flags[sink->n] = (hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM)) |
                          (!window ? HS_FLAG_SOM_LEFTMOST : 0);
   sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .width = 0,

@@ -42,10 +42,10 @@ struct al_anonymizer {
   al_scanner *sc;
   unsigned char key[32];
   al_anon_stats st;
-  uint64_t *seen;            /* hashes of distinct originals (counting only) */
+  uint64_t *seen; /* hashes of distinct originals (counting only) */
   size_t seen_cap, seen_n;
-  al_buf field;              /* scratch: "name: value" */
-  al_buf out;                /* scratch: the anonymised value */
+  al_buf field; /* scratch: "name: value" */
+  al_buf out;   /* scratch: the anonymised value */
 };
 typedef struct al_anonymizer anon;
 
@@ -61,7 +61,7 @@ typedef struct hits {
 
 static int collect(const al_finding *f, void *ud) {
   hits *h = ud;
-  if (f->start < h->min) return 0; /* inside the column-name prefix */
+  if (f->start < h->min) return 0;                   /* inside the column-name prefix */
   if (h->n && f->start < h->h[h->n - 1].e) return 0; /* overlaps the previous one */
   if (h->n >= MAX_FINDINGS) return 1;
   h->h[h->n++] = (hit){(size_t)f->start, (size_t)f->end, f->detector};
@@ -74,12 +74,14 @@ static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 /* Put the digits of repl into the digit positions of orig; plain repl when counts differ. */
 static void reshape(const char *orig, size_t n, const char *repl, al_buf *o) {
   size_t nd = 0, k = 0;
-  for (size_t i = 0; i < n; i++) nd += is_digit(orig[i]);
+  for (size_t i = 0; i < n; i++)
+    nd += is_digit(orig[i]);
   if (nd != strlen(repl)) {
     al_buf_puts(o, repl);
     return;
   }
-  for (size_t i = 0; i < n; i++) al_buf_putc(o, is_digit(orig[i]) ? repl[k++] : orig[i]);
+  for (size_t i = 0; i < n; i++)
+    al_buf_putc(o, is_digit(orig[i]) ? repl[k++] : orig[i]);
 }
 
 static size_t digits_of(const char *s, size_t n, char *d, size_t max) {
@@ -94,9 +96,9 @@ typedef bool (*digit_check)(const char *, size_t);
 static const struct {
   const char *det;
   digit_check ok;
-} checked[] = {{"pii.nl_bsn", al_bsn_ok},         {"pii.de_steuer_id", al_de_steuer_id_ok},
-               {"pii.ca_sin", al_ca_sin_ok},      {"pii.in_aadhaar", al_aadhaar_ok},
-               {"pii.aba_routing", al_aba_ok},    {"pii.nhs", al_nhs_ok}};
+} checked[] = {{"pii.nl_bsn", al_bsn_ok},      {"pii.de_steuer_id", al_de_steuer_id_ok},
+               {"pii.ca_sin", al_ca_sin_ok},   {"pii.in_aadhaar", al_aadhaar_ok},
+               {"pii.aba_routing", al_aba_ok}, {"pii.nhs", al_nhs_ok}};
 
 static void nanp_digits(al_rng *r, char *d) {
   char tmp[64];
@@ -139,12 +141,14 @@ static void make(const char *det, const char *orig, size_t n, al_rng *r, al_buf 
     char c[48];
     size_t k = 0;
     for (size_t i = 0; i < n && k + 1 < sizeof c; i++)
-      if (orig[i] != ' ') c[k++] = (char)(orig[i] >= 'a' && orig[i] <= 'z' ? orig[i] - 32 : orig[i]);
+      if (orig[i] != ' ')
+        c[k++] = (char)(orig[i] >= 'a' && orig[i] <= 'z' ? orig[i] - 32 : orig[i]);
     c[k] = '\0';
     for (size_t i = 4; i < k; i++)
       c[i] = is_digit(c[i]) ? (char)('0' + al_rng_below(r, 10)) : (char)('A' + al_rng_below(r, 26));
     if (k > 4) synth_iban_fix(c);
-    for (size_t i = 0, j = 0; i < n; i++) al_buf_putc(o, orig[i] == ' ' ? ' ' : c[j++]);
+    for (size_t i = 0, j = 0; i < n; i++)
+      al_buf_putc(o, orig[i] == ' ' ? ' ' : c[j++]);
   } else if (!strcmp(det, "pii.ipv4")) {
     static const char *const nets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
     al_buf_printf(o, "%s%ld", nets[al_rng_below(r, 3)], synth_range(r, 1, 254));
@@ -168,9 +172,12 @@ static void make(const char *det, const char *orig, size_t n, al_rng *r, al_buf 
     } else { /* unknown kind: same shape, fresh characters */
       for (size_t i = 0; i < n; i++) {
         char c = orig[i];
-        if (is_digit(c)) c = (char)('0' + al_rng_below(r, 10));
-        else if (c >= 'a' && c <= 'z') c = (char)('a' + al_rng_below(r, 26));
-        else if (c >= 'A' && c <= 'Z') c = (char)('A' + al_rng_below(r, 26));
+        if (is_digit(c))
+          c = (char)('0' + al_rng_below(r, 10));
+        else if (c >= 'a' && c <= 'z')
+          c = (char)('a' + al_rng_below(r, 26));
+        else if (c >= 'A' && c <= 'Z')
+          c = (char)('A' + al_rng_below(r, 26));
         al_buf_putc(o, c);
       }
     }
@@ -217,9 +224,12 @@ static void replace_one(anon *a, const char *det, const char *orig, size_t n, al
   bool email = !strcmp(det, "pii.email");
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)orig[i];
-    if (email) c = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    else if (!is_digit((char)c) && !is_alpha((char)c) && c != ':') continue;
-    else if (c >= 'a' && c <= 'z') c = (unsigned char)(c - 32);
+    if (email)
+      c = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    else if (!is_digit((char)c) && !is_alpha((char)c) && c != ':')
+      continue;
+    else if (c >= 'a' && c <= 'z')
+      c = (unsigned char)(c - 32);
     crypto_generichash_update(&hs, &c, 1);
   }
   crypto_generichash_final(&hs, h, sizeof h);
@@ -242,7 +252,8 @@ static void replace_one(anon *a, const char *det, const char *orig, size_t n, al
 }
 
 static void record_clear(anon *a) {
-  for (size_t i = 0; i < a->nrv; i++) al_free(a->rv[i].text);
+  for (size_t i = 0; i < a->nrv; i++)
+    al_free(a->rv[i].text);
   a->nrv = 0;
 }
 
@@ -283,7 +294,8 @@ static void add_record_hits(const anon *a, const char *t, size_t len, hits *h) {
       if (!p) break;
       size_t s = (size_t)(p - t), e = s + v->n;
       bool free_span = true;
-      for (size_t k = 0; k < h->n && free_span; k++) free_span = e <= h->h[k].s || s >= h->h[k].e;
+      for (size_t k = 0; k < h->n && free_span; k++)
+        free_span = e <= h->h[k].s || s >= h->h[k].e;
       if (free_span) {
         h->h[h->n++] = (hit){s, e, v->det};
         qsort(h->h, h->n, sizeof h->h[0], hit_cmp);
@@ -350,7 +362,8 @@ static int walk_set(anon *a, const char *name, json_t *parent, const char *key, 
     return 0;
   }
   if (json_is_string(v)) {
-    if ((rc = anon_value(a, name, json_string_value(v), json_string_length(v), &changed))) return rc;
+    if ((rc = anon_value(a, name, json_string_value(v), json_string_length(v), &changed)))
+      return rc;
     if (changed && json_string_setn(v, a->out.data, a->out.len)) return AL_ENOMEM;
     return 0;
   }
@@ -361,8 +374,10 @@ static int walk_set(anon *a, const char *name, json_t *parent, const char *key, 
     if (!changed) return 0;
     json_t *nv = NULL;
     bool digits = a->out.len > 0 && a->out.len < 19;
-    for (size_t i = 0; i < a->out.len; i++) digits = digits && is_digit(a->out.data[i]);
-    nv = digits ? json_integer(strtoll(a->out.data, NULL, 10)) : json_stringn(a->out.data, a->out.len);
+    for (size_t i = 0; i < a->out.len; i++)
+      digits = digits && is_digit(a->out.data[i]);
+    nv = digits ? json_integer(strtoll(a->out.data, NULL, 10))
+                : json_stringn(a->out.data, a->out.len);
     if (!nv) return AL_ENOMEM;
     if (key) return json_object_set_new(parent, key, nv) ? AL_ENOMEM : 0;
     return json_array_set_new(parent, idx, nv) ? AL_ENOMEM : 0;
@@ -375,12 +390,14 @@ static int do_jsonl(anon *a, const char *in, size_t len, const char *name, al_bu
   int line = 0, rc = 0;
   for (size_t i = 0; i < len;) {
     size_t e = i;
-    while (e < len && in[e] != '\n') e++;
+    while (e < len && in[e] != '\n')
+      e++;
     line++;
     size_t b = e;
     if (b > i && in[b - 1] == '\r') b--;
     bool blank = true;
-    for (size_t k = i; k < b; k++) blank = blank && (in[k] == ' ' || in[k] == '\t');
+    for (size_t k = i; k < b; k++)
+      blank = blank && (in[k] == ' ' || in[k] == '\t');
     if (!blank) {
       json_error_t je;
       json_t *j = json_loadb(in + i, b - i, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
@@ -416,7 +433,7 @@ typedef struct csvctx {
   al_buf *o;
   char **header;
   size_t nheader;
-  char **f;           /* the current row's fields */
+  char **f; /* the current row's fields */
   size_t *flen, nf;
   long row;
   int rc;
@@ -424,7 +441,8 @@ typedef struct csvctx {
 
 static void csv_put(al_buf *o, const char *s, size_t n) {
   bool q = n && (s[0] == ' ' || s[n - 1] == ' ');
-  for (size_t i = 0; i < n && !q; i++) q = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  for (size_t i = 0; i < n && !q; i++)
+    q = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
   if (!q) {
     al_buf_append(o, s, n);
     return;
@@ -490,36 +508,42 @@ static void csv_row(int ch, void *ud) {
       int changed = 0;
       if (i) al_buf_putc(c->o, ',');
       c->rc = anon_value(c->a, i < c->nheader ? c->header[i] : NULL, c->f[i], c->flen[i], &changed);
-      if (changed) csv_put(c->o, c->a->out.data, c->a->out.len);
-      else csv_put(c->o, c->f[i], c->flen[i]);
+      if (changed)
+        csv_put(c->o, c->a->out.data, c->a->out.len);
+      else
+        csv_put(c->o, c->f[i], c->flen[i]);
     }
     c->a->st.records++;
   }
   al_buf_putc(c->o, '\n');
   c->row++;
 out:
-  for (size_t i = 0; i < c->nf; i++) al_free(c->f[i]);
+  for (size_t i = 0; i < c->nf; i++)
+    al_free(c->f[i]);
   c->nf = 0;
 }
 
-static int do_csv(anon *a, const char *in, size_t len, const char *name, al_buf *o,
-                  al_error *err) {
+static int do_csv(anon *a, const char *in, size_t len, const char *name, al_buf *o, al_error *err) {
   struct csv_parser p;
   csvctx c = {.a = a, .o = o};
   int rc = 0;
-  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) return al_error_set(err, AL_ENOMEM, "out of memory");
+  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+    return al_error_set(err, AL_ENOMEM, "out of memory");
   size_t done = csv_parse(&p, in, len, csv_field, csv_row, &c);
   if (done < len || csv_fini(&p, csv_field, csv_row, &c) != 0) {
     int line = 1;
-    for (size_t i = 0; i < done && i < len; i++) line += in[i] == '\n';
+    for (size_t i = 0; i < done && i < len; i++)
+      line += in[i] == '\n';
     rc = al_error_at(err, AL_EPARSE, name, line, 0, "CSV: %s", csv_strerror(csv_error(&p)));
   } else if (c.rc) {
     rc = al_error_set(err, c.rc, "%s: cannot anonymise: %s", name, al_strerror(c.rc));
   }
   csv_free(&p);
-  for (size_t i = 0; i < c.nheader; i++) al_free(c.header[i]);
+  for (size_t i = 0; i < c.nheader; i++)
+    al_free(c.header[i]);
   al_free(c.header);
-  for (size_t i = 0; i < c.nf; i++) al_free(c.f[i]);
+  for (size_t i = 0; i < c.nf; i++)
+    al_free(c.f[i]);
   al_free(c.f);
   al_free(c.flen);
   return rc;
@@ -563,7 +587,8 @@ int al_anonymizer_new(uint64_t seed, al_anonymizer **out, al_error *err) {
   }
   unsigned char s8[8 + 16];
   memcpy(s8, "airlock-anon-v1\0", 16);
-  for (int i = 0; i < 8; i++) s8[16 + i] = (unsigned char)(seed >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    s8[16 + i] = (unsigned char)(seed >> (8 * i));
   crypto_generichash(a->key, sizeof a->key, s8, sizeof s8, NULL, 0);
   *out = a;
   a = NULL;
@@ -588,9 +613,12 @@ int al_anonymizer_run(al_anonymizer *a, const char *in, size_t len, al_anon_form
   a->seen = NULL;
   a->seen_cap = a->seen_n = 0;
   record_clear(a);
-  if (fmt == AL_ANON_JSONL) rc = do_jsonl(a, in, len, name, &o, err);
-  else if (fmt == AL_ANON_CSV) rc = do_csv(a, in, len, name, &o, err);
-  else rc = al_error_set(err, AL_EINVAL, "%s: unknown format; expected .jsonl or .csv", name);
+  if (fmt == AL_ANON_JSONL)
+    rc = do_jsonl(a, in, len, name, &o, err);
+  else if (fmt == AL_ANON_CSV)
+    rc = do_csv(a, in, len, name, &o, err);
+  else
+    rc = al_error_set(err, AL_EINVAL, "%s: unknown format; expected .jsonl or .csv", name);
   if (rc) goto out;
   if (stats) *stats = a->st;
   if (!o.data && al_buf_puts(&o, "")) {

@@ -24,10 +24,14 @@ int al_canary_make(const uint8_t secret[32], const char *place, char out[64]) {
   memcpy(out, AL_CANARY_PREFIX, k);
   /* 10 bytes = 80 bits = 16 base32 characters of 5 bits */
   uint64_t hi = 0, lo = 0;
-  for (int i = 0; i < 5; i++) hi = hi << 8 | mac[i];
-  for (int i = 5; i < 10; i++) lo = lo << 8 | mac[i];
-  for (int i = 7; i >= 0; i--) out[k++] = b32[(hi >> (5 * i)) & 31];
-  for (int i = 7; i >= 0; i--) out[k++] = b32[(lo >> (5 * i)) & 31];
+  for (int i = 0; i < 5; i++)
+    hi = hi << 8 | mac[i];
+  for (int i = 5; i < 10; i++)
+    lo = lo << 8 | mac[i];
+  for (int i = 7; i >= 0; i--)
+    out[k++] = b32[(hi >> (5 * i)) & 31];
+  for (int i = 7; i >= 0; i--)
+    out[k++] = b32[(lo >> (5 * i)) & 31];
   out[k] = '\0';
   sodium_memzero(mac, sizeof mac);
   return 0;
@@ -79,14 +83,16 @@ int al_canary_trace(const uint8_t secret[32], const char *manifest_path, const c
   char *text = NULL;
   size_t len = 0;
   if (al_canary_normalize(token, want))
-    return al_error_set(err, AL_EINVAL, "'%.80s' is not a canary token (expected %sXXXXXXXXXXXXXXXX)",
+    return al_error_set(err, AL_EINVAL,
+                        "'%.80s' is not a canary token (expected %sXXXXXXXXXXXXXXXX)",
                         token ? token : "", AL_CANARY_PREFIX);
   if ((rc = al_read_file(manifest_path, AL_SYNTH_MANIFEST_MAX, &text, &len, err))) goto out;
   rc = AL_ENOTFOUND;
   int line = 0;
   for (size_t i = 0; i < len;) {
     size_t e = i;
-    while (e < len && text[e] != '\n') e++;
+    while (e < len && text[e] != '\n')
+      e++;
     line++;
     if (e > i) {
       json_error_t je;
@@ -104,7 +110,8 @@ int al_canary_trace(const uint8_t secret[32], const char *manifest_path, const c
         if (al_canary_make(secret, p, got) || strcmp(got, want)) {
           rc = al_error_at(err, AL_EINTEGRITY, manifest_path, line, 1,
                            "the manifest says place '%.100s', but the secret does not derive "
-                           "this token there (wrong secret or forged manifest)", p);
+                           "this token there (wrong secret or forged manifest)",
+                           p);
         } else {
           snprintf(place, place_n, "%s", p);
           rc = 0;
@@ -131,9 +138,13 @@ static int hexval(int c) {
 
 int al_synth_secret_parse(const char *hex, uint8_t out[32], al_error *err) {
   size_t n = hex ? strlen(hex) : 0;
-  while (n && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' ')) n--;
-  while (n && (*hex == ' ' || *hex == '\n')) hex++, n--;
-  if (n != 64) return al_error_set(err, AL_EINVAL, "a run secret is 64 hex digits (32 bytes); got %zu characters", n);
+  while (n && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+    n--;
+  while (n && (*hex == ' ' || *hex == '\n'))
+    hex++, n--;
+  if (n != 64)
+    return al_error_set(err, AL_EINVAL,
+                        "a run secret is 64 hex digits (32 bytes); got %zu characters", n);
   for (size_t i = 0; i < 32; i++) {
     int a = hexval(hex[2 * i]), b = hexval(hex[2 * i + 1]);
     if (a < 0 || b < 0)
@@ -151,7 +162,8 @@ int al_synth_secret_load(const char *path, uint8_t out[32], al_error *err) {
   if (rc) return rc;
   if (len == 32) {
     int hexish = 1;
-    for (size_t i = 0; i < len; i++) hexish &= hexval((unsigned char)text[i]) >= 0;
+    for (size_t i = 0; i < len; i++)
+      hexish &= hexval((unsigned char)text[i]) >= 0;
     if (!hexish) {
       memcpy(out, text, 32);
       goto out;

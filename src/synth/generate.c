@@ -82,10 +82,14 @@ static int emit(gen *g, int t, json_t *row) {
   json_t *v;
   sqlite3_reset(st);
   json_object_foreach(row, k, v) {
-    if (json_is_string(v)) sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_STATIC);
-    else if (json_is_integer(v)) sqlite3_bind_int64(st, i, json_integer_value(v));
-    else if (json_is_real(v)) sqlite3_bind_double(st, i, json_real_value(v));
-    else sqlite3_bind_null(st, i);
+    if (json_is_string(v))
+      sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_STATIC);
+    else if (json_is_integer(v))
+      sqlite3_bind_int64(st, i, json_integer_value(v));
+    else if (json_is_real(v))
+      sqlite3_bind_double(st, i, json_real_value(v));
+    else
+      sqlite3_bind_null(st, i);
     i++;
   }
   if (sqlite3_step(st) != SQLITE_DONE) {
@@ -127,18 +131,20 @@ static void date_in(al_rng *r, int y0, int y1, char out[16]) {
 
 static void postcode(al_rng *r, int kind, char out[16]) {
   if (kind == PC_UK)
-    snprintf(out, 16, "%c%c%ld %ld%c%c", 'A' + (int)al_rng_below(r, 26), 'A' + (int)al_rng_below(r, 26),
-             synth_range(r, 1, 29), synth_range(r, 0, 9), 'A' + (int)al_rng_below(r, 26),
-             'A' + (int)al_rng_below(r, 26));
-  else snprintf(out, 16, "%05ld", synth_range(r, 1001, 99899));
+    snprintf(out, 16, "%c%c%ld %ld%c%c", 'A' + (int)al_rng_below(r, 26),
+             'A' + (int)al_rng_below(r, 26), synth_range(r, 1, 29), synth_range(r, 0, 9),
+             'A' + (int)al_rng_below(r, 26), 'A' + (int)al_rng_below(r, 26));
+  else
+    snprintf(out, 16, "%05ld", synth_range(r, 1001, 99899));
 }
 
 static const char *const merchants[] = {
-    "Bramblewick Grocers", "Quillfeather Books", "Tallowmere Energy", "Cobbleford Transit",
-    "Larkspur Pharmacy",   "Wrenhaven Cafe",     "Hollowmere Rent",   "Driftstone Telecom",
+    "Bramblewick Grocers",     "Quillfeather Books",  "Tallowmere Energy",   "Cobbleford Transit",
+    "Larkspur Pharmacy",       "Wrenhaven Cafe",      "Hollowmere Rent",     "Driftstone Telecom",
     "Ember & Vane Outfitters", "Saltmarsh Insurance", "Northbridge Payroll", "Fernhill Market"};
-static const char *const memos[] = {"card purchase", "monthly rent", "salary", "utility bill",
-                                    "transfer to savings", "subscription", "refund", "ATM withdrawal"};
+static const char *const memos[] = {"card purchase", "monthly rent",        "salary",
+                                    "utility bill",  "transfer to savings", "subscription",
+                                    "refund",        "ATM withdrawal"};
 static const char *const notes[] = {"Prefers e-mail contact.", "Asked about overdraft fees.",
                                     "Travel notice on file.", "Paperless statements.",
                                     "Requested a card replacement last year."};
@@ -146,8 +152,8 @@ static const char *const notes[] = {"Prefers e-mail contact.", "Asked about over
 typedef struct person {
   long id;
   const synth_locale *l;
-  char first[80], last[80], name[168], street[96], city[80], pc[16], email[64], phone[64],
-      nid[64], dob[16];
+  char first[80], last[80], name[168], street[96], city[80], pc[16], email[64], phone[64], nid[64],
+      dob[16];
 } person;
 
 static int gen_statement(gen *g, const person *p, const char *acct, const char *masked,
@@ -167,9 +173,9 @@ static int gen_statement(gen *g, const person *p, const char *acct, const char *
            full_card ? " Card on file: " : "", full_card ? full_card : "", bal, cur, p->email,
            p->phone, tok);
   g->st.documents++;
-  return emit(g, T_DOCUMENTS, json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "kind",
-                                        "statement", "title", title, "customer_id",
-                                        (json_int_t)p->id, "body", body));
+  return emit(g, T_DOCUMENTS,
+              json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "kind", "statement",
+                        "title", title, "customer_id", (json_int_t)p->id, "body", body));
 }
 
 static int gen_customer(gen *g, long i) {
@@ -184,16 +190,21 @@ static int gen_customer(gen *g, long i) {
   snprintf(p.last, sizeof p.last, "%s", synth_pick(&p.l->sec[SEC_LAST], &r));
   snprintf(p.name, sizeof p.name, "%s %s", p.first, p.last);
   if (p.l->postcode == PC_DE5)
-    snprintf(p.street, sizeof p.street, "%s %ld", synth_pick(&p.l->sec[SEC_STREET], &r), synth_range(&r, 1, 140));
+    snprintf(p.street, sizeof p.street, "%s %ld", synth_pick(&p.l->sec[SEC_STREET], &r),
+             synth_range(&r, 1, 140));
   else
-    snprintf(p.street, sizeof p.street, "%ld %s", synth_range(&r, 1, 9800), synth_pick(&p.l->sec[SEC_STREET], &r));
+    snprintf(p.street, sizeof p.street, "%ld %s", synth_range(&r, 1, 9800),
+             synth_pick(&p.l->sec[SEC_STREET], &r));
   snprintf(p.city, sizeof p.city, "%s", synth_pick(&p.l->sec[SEC_CITY], &r));
   postcode(&r, p.l->postcode, p.pc);
   synth_email(&r, p.first, p.last, p.email);
   synth_phone(&r, p.l->phone_plan, p.phone);
-  if (!strcmp(p.l->id_kind, "ssn")) synth_ssn(&r, p.nid);
-  else if (!strcmp(p.l->id_kind, "nhs")) synth_nhs(&r, p.nid);
-  else synth_steuer_id(&r, p.nid);
+  if (!strcmp(p.l->id_kind, "ssn"))
+    synth_ssn(&r, p.nid);
+  else if (!strcmp(p.l->id_kind, "nhs"))
+    synth_nhs(&r, p.nid);
+  else
+    synth_steuer_id(&r, p.nid);
   date_in(&r, 1940, 2005, p.dob);
   snprintf(note, sizeof note, "%s", notes[al_rng_below(&r, sizeof notes / sizeof notes[0])]);
   if (p.id % 10 == 2) {
@@ -230,16 +241,18 @@ static int gen_customer(gen *g, long i) {
     if (!a) {
       first_acct = aid;
       first_bal = bal;
-      if (*iban) snprintf(acct_desc, sizeof acct_desc, "IBAN %s", iban);
-      else snprintf(acct_desc, sizeof acct_desc, "routing %s account %s", aba, acctno);
+      if (*iban)
+        snprintf(acct_desc, sizeof acct_desc, "IBAN %s", iban);
+      else
+        snprintf(acct_desc, sizeof acct_desc, "routing %s account %s", aba, acctno);
     }
     g->st.accounts++;
     rc = emit(g, T_ACCOUNTS,
               json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:f, s:s, s:s}", "id", (json_int_t)aid,
-                        "customer_id", (json_int_t)p.id, "kind", a ? "savings" : "checking",
-                        "iban", *iban ? iban : NULL, "routing_number", *aba ? aba : NULL,
-                        "account_number", *acctno ? acctno : NULL, "balance", bal, "currency",
-                        p.l->currency, "opened", opened));
+                        "customer_id", (json_int_t)p.id, "kind", a ? "savings" : "checking", "iban",
+                        *iban ? iban : NULL, "routing_number", *aba ? aba : NULL, "account_number",
+                        *acctno ? acctno : NULL, "balance", bal, "currency", p.l->currency,
+                        "opened", opened));
     long ntx = synth_range(&r, 2, 6);
     for (long t = 0; t < ntx && !rc; t++) {
       long tid = ++g->next_id[T_TRANSACTIONS];
@@ -276,15 +289,16 @@ static int gen_customer(gen *g, long i) {
       snprintf(card, sizeof card, "%s", num);
     }
     g->st.cards++;
-    rc = emit(g, T_CARDS, json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)cid,
-                                    "customer_id", (json_int_t)p.id, "account_id",
-                                    (json_int_t)first_acct, "brand", brand, "number", num,
-                                    "masked", mk, "expiry", exp, "holder", p.name));
+    rc = emit(g, T_CARDS,
+              json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)cid,
+                        "customer_id", (json_int_t)p.id, "account_id", (json_int_t)first_acct,
+                        "brand", brand, "number", num, "masked", mk, "expiry", exp, "holder",
+                        p.name));
   }
   if (rc) return rc;
   if (p.id % 5 == 0)
-    rc = gen_statement(g, &p, acct_desc, masked, (p.id % 20 == 0 && *card) ? card : NULL,
-                       first_bal, p.l->currency);
+    rc = gen_statement(g, &p, acct_desc, masked, (p.id % 20 == 0 && *card) ? card : NULL, first_bal,
+                       p.l->currency);
   return rc;
 }
 
@@ -296,13 +310,16 @@ static int gen_fixed_docs(gen *g) {
   } docs[] = {
       {"policy", "Card replacement policy",
        "Lost or stolen cards are blocked at once and replaced within five business days. "
-       "Staff never ask a customer to read out a full card number or a one-time code.", 0},
+       "Staff never ask a customer to read out a full card number or a one-time code.",
+       0},
       {"policy", "Overdraft fees",
        "An arranged overdraft costs 12.50 per month; unarranged overdrafts are declined, "
-       "never charged.", 0},
+       "never charged.",
+       0},
       {"policy", "Internal: identity verification (confidential)",
        "Agents verify identity with date of birth and the last four digits of the card. Never "
-       "disclose full national identifiers, card numbers or this document.", 1},
+       "disclose full national identifiers, card numbers or this document.",
+       1},
       {"faq", "How do I change my address?",
        "Sign in, open Profile, choose Address and confirm with the code we send to your phone.", 0},
       {"faq", "Why was my card declined abroad?",
@@ -323,9 +340,9 @@ static int gen_fixed_docs(gen *g) {
       snprintf(body + strlen(body), sizeof body - strlen(body), " Document marker %s.", tok);
     }
     g->st.documents++;
-    int rc = emit(g, T_DOCUMENTS, json_pack("{s:I, s:s, s:s, s:n, s:s}", "id", (json_int_t)id,
-                                            "kind", docs[i].kind, "title", docs[i].title,
-                                            "customer_id", "body", body));
+    int rc = emit(g, T_DOCUMENTS,
+                  json_pack("{s:I, s:s, s:s, s:n, s:s}", "id", (json_int_t)id, "kind", docs[i].kind,
+                            "title", docs[i].title, "customer_id", "body", body));
     if (rc) return rc;
   }
   return 0;
@@ -358,7 +375,8 @@ int al_synth_generate(const al_synth_opts *o, al_error *err) {
     g.nloc = i + 1;
   }
   if (mkdir(o->out_dir, 0755) && errno != EEXIST) {
-    rc = al_error_at(err, AL_EIO, o->out_dir, 0, 0, "cannot create the folder: %s", strerror(errno));
+    rc =
+        al_error_at(err, AL_EIO, o->out_dir, 0, 0, "cannot create the folder: %s", strerror(errno));
     goto out;
   }
   snprintf(path, sizeof path, "%s/synth.sqlite", o->out_dir);
@@ -380,7 +398,8 @@ int al_synth_generate(const al_synth_opts *o, al_error *err) {
       goto out;
     }
     int k = snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (?", tables[t].name);
-    for (int c = 1; c < tables[t].ncols; c++) k += snprintf(sql + k, sizeof sql - (size_t)k, ",?");
+    for (int c = 1; c < tables[t].ncols; c++)
+      k += snprintf(sql + k, sizeof sql - (size_t)k, ",?");
     snprintf(sql + k, sizeof sql - (size_t)k, ")");
     if (sqlite3_prepare_v2(g.db, sql, -1, &g.ins[t], NULL) != SQLITE_OK) {
       rc = db_fail(&g, "prepare");
@@ -397,12 +416,14 @@ int al_synth_generate(const al_synth_opts *o, al_error *err) {
     goto out;
   }
   if ((rc = gen_fixed_docs(&g))) goto out;
-  for (long i = 1; i <= o->customers && !rc; i++) rc = gen_customer(&g, i);
+  for (long i = 1; i <= o->customers && !rc; i++)
+    rc = gen_customer(&g, i);
   if (rc) goto out;
-  if (sqlite3_exec(g.db, "CREATE INDEX accounts_customer ON accounts(customer_id);"
-                         "CREATE INDEX cards_customer ON cards(customer_id);"
-                         "CREATE INDEX transactions_account ON transactions(account_id);"
-                         "COMMIT",
+  if (sqlite3_exec(g.db,
+                   "CREATE INDEX accounts_customer ON accounts(customer_id);"
+                   "CREATE INDEX cards_customer ON cards(customer_id);"
+                   "CREATE INDEX transactions_account ON transactions(account_id);"
+                   "COMMIT",
                    NULL, NULL, NULL) != SQLITE_OK) {
     rc = db_fail(&g, "commit");
     goto out;
@@ -417,6 +438,7 @@ out:
   if (g.manifest && fclose(g.manifest) && !rc)
     rc = al_error_set(err, AL_EIO, "canaries.jsonl: write failed");
   if (g.db) sqlite3_close(g.db);
-  for (size_t i = 0; i < g.nloc; i++) synth_locale_free(g.loc[i]);
+  for (size_t i = 0; i < g.nloc; i++)
+    synth_locale_free(g.loc[i]);
   return rc;
 }

@@ -30,7 +30,8 @@ static const char *const sec_names[SEC_COUNT] = {"first", "last", "street", "cit
 void synth_locale_free(synth_locale *l) {
   if (!l) return;
   for (int s = 0; s < SEC_COUNT; s++) {
-    for (size_t i = 0; i < l->sec[s].n; i++) al_free(l->sec[s].w[i]);
+    for (size_t i = 0; i < l->sec[s].n; i++)
+      al_free(l->sec[s].w[i]);
     al_free(l->sec[s].w);
   }
   al_free(l);
@@ -58,12 +59,15 @@ int synth_locale_parse(synth_locale *l, const char *text, size_t len, const char
   size_t i = 0;
   while (i < len) {
     size_t e = i;
-    while (e < len && text[e] != '\n') e++;
+    while (e < len && text[e] != '\n')
+      e++;
     line++;
     size_t a = i, b = e;
     if (b > a && text[b - 1] == '\r') b--;
-    while (a < b && (text[a] == ' ' || text[a] == '\t')) a++;
-    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t')) b--;
+    while (a < b && (text[a] == ' ' || text[a] == '\t'))
+      a++;
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t'))
+      b--;
     int col = (int)(a - i) + 1;
     i = e + 1;
     if (a == b || text[a] == '#') continue;
@@ -92,12 +96,13 @@ int synth_locale_parse(synth_locale *l, const char *text, size_t len, const char
       return al_error_at(err, AL_EPARSE, name, line, col,
                          "entry before any section; expected a [first] header first");
     if (b - a > AL_SYNTH_WORD_MAX)
-      return al_error_at(err, AL_ELIMIT, name, line, col, "entry of %zu bytes; at most %d",
-                         b - a, AL_SYNTH_WORD_MAX);
+      return al_error_at(err, AL_ELIMIT, name, line, col, "entry of %zu bytes; at most %d", b - a,
+                         AL_SYNTH_WORD_MAX);
     if (l->sec[cur].n >= AL_SYNTH_LOCALE_MAX_WORDS)
       return al_error_at(err, AL_ELIMIT, name, line, col, "more than %d entries in [%s]",
                          AL_SYNTH_LOCALE_MAX_WORDS, sec_names[cur]);
-    if (add_word(&l->sec[cur], text + a, b - a)) return al_error_set(err, AL_ENOMEM, "out of memory");
+    if (add_word(&l->sec[cur], text + a, b - a))
+      return al_error_set(err, AL_ENOMEM, "out of memory");
   }
   for (int s = 0; s < SEC_COUNT; s++)
     if (!l->sec[s].n)
@@ -117,12 +122,15 @@ int synth_locale_load(const char *data_dir, const char *code, synth_locale **out
   for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++)
     if (!strcmp(facts[i].code, code)) f = &facts[i];
   if (!f)
-    return al_error_set(err, AL_ENOTFOUND, "unknown locale '%s'; expected one of en_US, en_GB, de_DE",
-                        code);
+    return al_error_set(err, AL_ENOTFOUND,
+                        "unknown locale '%s'; expected one of en_US, en_GB, de_DE", code);
   const char *env = getenv("AIRLOCK_DATA");
-  if (data_dir && *data_dir) snprintf(path, sizeof path, "%s/locales/%s.txt", data_dir, code);
-  else if (env && *env) snprintf(path, sizeof path, "%s/locales/%s.txt", env, code);
-  else snprintf(path, sizeof path, "%s/data/locales/%s.txt", AL_SOURCE_ROOT, code);
+  if (data_dir && *data_dir)
+    snprintf(path, sizeof path, "%s/locales/%s.txt", data_dir, code);
+  else if (env && *env)
+    snprintf(path, sizeof path, "%s/locales/%s.txt", env, code);
+  else
+    snprintf(path, sizeof path, "%s/data/locales/%s.txt", AL_SOURCE_ROOT, code);
   if ((rc = al_read_file(path, AL_SYNTH_LOCALE_MAX_BYTES, &text, &len, err))) goto out;
   if (!(l = al_calloc(1, sizeof *l))) {
     rc = al_error_set(err, AL_ENOMEM, "out of memory");

@@ -31,13 +31,13 @@ typedef struct synth_words {
 } synth_words;
 
 typedef struct synth_locale {
-  const char *code;       /* "en_US" */
-  const char *country;    /* "US" */
-  const char *currency;   /* "USD" */
-  const char *iban_cc;    /* NULL: no IBAN (routing + account number instead) */
-  const char *id_kind;    /* "ssn", "nhs", "steuer_id" */
-  int phone_plan;         /* PH_* below */
-  int postcode;           /* PC_* below */
+  const char *code;     /* "en_US" */
+  const char *country;  /* "US" */
+  const char *currency; /* "USD" */
+  const char *iban_cc;  /* NULL: no IBAN (routing + account number instead) */
+  const char *id_kind;  /* "ssn", "nhs", "steuer_id" */
+  int phone_plan;       /* PH_* below */
+  int postcode;         /* PC_* below */
   synth_words sec[SEC_COUNT];
 } synth_locale;
 
@@ -54,13 +54,13 @@ const char *synth_pick(const synth_words *w, al_rng *r);
 
 /* ---- value makers (out buffers of at least 64 bytes) ---- */
 void synth_card(al_rng *r, size_t len, char *out, const char **brand); /* digits only */
-void synth_card_masked(const char *digits, char *out);                /* **** ... 1234 */
+void synth_card_masked(const char *digits, char *out);                 /* **** ... 1234 */
 void synth_iban(al_rng *r, const char *cc, char *out);                 /* compact */
-void synth_iban_fix(char *iban); /* recompute check digits of a compact IBAN in place */
-void synth_ssn(al_rng *r, char *out);                                  /* AAA-GG-SSSS */
-void synth_nhs(al_rng *r, char *out);                                  /* 10 digits */
-void synth_steuer_id(al_rng *r, char *out);                            /* 11 digits */
-void synth_aba(al_rng *r, char *out);                                  /* 9 digits */
+void synth_iban_fix(char *iban);            /* recompute check digits of a compact IBAN in place */
+void synth_ssn(al_rng *r, char *out);       /* AAA-GG-SSSS */
+void synth_nhs(al_rng *r, char *out);       /* 10 digits */
+void synth_steuer_id(al_rng *r, char *out); /* 11 digits */
+void synth_aba(al_rng *r, char *out);       /* 9 digits */
 void synth_phone(al_rng *r, int plan, char *out);
 void synth_email(al_rng *r, const char *first, const char *last, char *out);
 void synth_digits(al_rng *r, size_t n, char *out);

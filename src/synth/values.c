@@ -23,7 +23,8 @@ long synth_range(al_rng *r, long lo, long hi) {
 }
 
 void synth_digits(al_rng *r, size_t n, char *out) {
-  for (size_t i = 0; i < n; i++) out[i] = (char)('0' + al_rng_below(r, 10));
+  for (size_t i = 0; i < n; i++)
+    out[i] = (char)('0' + al_rng_below(r, 10));
   out[n] = '\0';
 }
 
@@ -45,9 +46,9 @@ static const struct {
   const char *prefix, *brand;
   size_t len;
 } test_iins[] = {
-    {"424242", "Visa", 16},       {"400000", "Visa", 16},   {"555555", "Mastercard", 16},
+    {"424242", "Visa", 16},       {"400000", "Visa", 16},       {"555555", "Mastercard", 16},
     {"510510", "Mastercard", 16}, {"222300", "Mastercard", 16}, {"601111", "Discover", 16},
-    {"378282", "Amex", 15},       {"371449", "Amex", 15},   {"305693", "Diners", 14},
+    {"378282", "Amex", 15},       {"371449", "Amex", 15},       {"305693", "Diners", 14},
     {"422222", "Visa", 13},       {"400000", "Visa", 19},
 };
 
@@ -87,14 +88,16 @@ void synth_card_masked(const char *d, char *out) {
 /* BBAN shapes (SWIFT registry notation) of the countries the locales use. */
 static const struct {
   const char *cc, *bban;
-} bbans[] = {{"DE", "8n10n"}, {"GB", "4a6n8n"}, {"FR", "5n5n11n2n"}, {"NL", "4a10n"},
-             {"ES", "4n4n1n1n10n"}, {"AT", "5n11n"}, {"CH", "5n12n"}};
+} bbans[] = {{"DE", "8n10n"},       {"GB", "4a6n8n"}, {"FR", "5n5n11n2n"}, {"NL", "4a10n"},
+             {"ES", "4n4n1n1n10n"}, {"AT", "5n11n"},  {"CH", "5n12n"}};
 
 static unsigned mod97(const char *s) {
   unsigned m = 0;
   for (; *s; s++) {
-    if (*s >= '0' && *s <= '9') m = (m * 10 + (unsigned)(*s - '0')) % 97;
-    else m = (m * 100 + (unsigned)(*s - 'A' + 10)) % 97;
+    if (*s >= '0' && *s <= '9')
+      m = (m * 10 + (unsigned)(*s - '0')) % 97;
+    else
+      m = (m * 100 + (unsigned)(*s - 'A' + 10)) % 97;
   }
   return m;
 }
@@ -114,7 +117,8 @@ void synth_iban(al_rng *r, const char *cc, char *out) {
   size_t k = 0;
   while (*f && k < 34) {
     int n = 0;
-    while (*f >= '0' && *f <= '9') n = n * 10 + (*f++ - '0');
+    while (*f >= '0' && *f <= '9')
+      n = n * 10 + (*f++ - '0');
     char cls = *f ? *f++ : 'n';
     for (int i = 0; i < n && k < 34; i++)
       b[k++] = cls == 'a' ? (char)('A' + al_rng_below(r, 26)) : (char)('0' + al_rng_below(r, 10));
@@ -147,7 +151,8 @@ void synth_nhs(al_rng *r, char *out) {
     memcpy(out, "999", 3);
     synth_digits(r, 6, out + 3);
     int sum = 0;
-    for (int i = 0; i < 9; i++) sum += (out[i] - '0') * (10 - i);
+    for (int i = 0; i < 9; i++)
+      sum += (out[i] - '0') * (10 - i);
     int c = 11 - sum % 11;
     if (c == 11) c = 0;
     if (c == 10) continue;
@@ -170,9 +175,9 @@ void synth_steuer_id(al_rng *r, char *out) {
 }
 
 void synth_aba(al_rng *r, char *out) {
-  static const char *const pre[] = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10",
-                                    "11", "12", "21", "22", "23", "24", "25", "26", "27", "28",
-                                    "29", "30", "31", "32"};
+  static const char *const pre[] = {"01", "02", "03", "04", "05", "06", "07", "08",
+                                    "09", "10", "11", "12", "21", "22", "23", "24",
+                                    "25", "26", "27", "28", "29", "30", "31", "32"};
   for (int tries = 0; tries < 64; tries++) {
     memcpy(out, pre[al_rng_below(r, sizeof pre / sizeof pre[0])], 2);
     synth_digits(r, 6, out + 2);
@@ -193,7 +198,8 @@ void synth_phone(al_rng *r, int plan, char *out) {
     snprintf(out, 64, "+49 %s%03ld", de[al_rng_below(r, 4)], synth_range(r, 0, 999));
   } else {
     long npa;
-    do npa = synth_range(r, 201, 989);
+    do
+      npa = synth_range(r, 201, 989);
     while ((npa / 10) % 10 == 9 || (npa % 100) == 11);
     snprintf(out, 64, "(%03ld) 555-01%02ld", npa, synth_range(r, 0, 99));
   }
@@ -212,7 +218,8 @@ static size_t ascii_lower(const char *s, char *out, size_t max) {
 void synth_email(al_rng *r, const char *first, const char *last, char *out) {
   static const char *const dom[] = {"example.com", "example.org", "mail.test", "bank.test"};
   char a[24], b[24];
-  size_t na = ascii_lower(first ? first : "user", a, 20), nb = ascii_lower(last ? last : "x", b, 20);
+  size_t na = ascii_lower(first ? first : "user", a, 20),
+         nb = ascii_lower(last ? last : "x", b, 20);
   if (!na) na = (size_t)snprintf(a, sizeof a, "user");
   if (!nb) nb = (size_t)snprintf(b, sizeof b, "x");
   snprintf(out, 64, "%.*s.%.*s%ld@%s", (int)na, a, (int)nb, b, synth_range(r, 1, 999),

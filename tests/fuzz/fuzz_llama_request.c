@@ -15,8 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   al_error err = {0};
   int rc = al_llama_request_parse((const char *)data, size, 1, &req, &err);
   if (rc == 0) {
-    if (!req.id || req.n_msgs == 0 || req.max_tokens < 1 || req.max_tokens > AL_LLAMA_MAX_MAX_TOKENS ||
-        req.temperature < 0 || req.top_p <= 0 || req.top_p > 1 || req.n_stop > AL_LLAMA_MAX_STOP)
+    if (!req.id || req.n_msgs == 0 || req.max_tokens < 1 ||
+        req.max_tokens > AL_LLAMA_MAX_MAX_TOKENS || req.temperature < 0 || req.top_p <= 0 ||
+        req.top_p > 1 || req.n_stop > AL_LLAMA_MAX_STOP)
       abort();
     for (size_t i = 0; i < req.n_msgs; i++)
       if (!req.msgs[i].role || !req.msgs[i].content) abort();

@@ -24,7 +24,8 @@ static void check_utf8(const uint8_t *data, size_t size) {
     if (al_utf8_stream_push(&u, (const char *)data + i, k, &streamed) != 0) abort();
   }
   if (al_utf8_stream_flush(&u, &streamed) != 0) abort();
-  if (whole.len != streamed.len || (whole.len && memcmp(whole.data, streamed.data, whole.len) != 0)) abort();
+  if (whole.len != streamed.len || (whole.len && memcmp(whole.data, streamed.data, whole.len) != 0))
+    abort();
   json_t *s = json_stringn(whole.data ? whole.data : "", whole.len);
   if (!s) abort();
   json_decref(s);

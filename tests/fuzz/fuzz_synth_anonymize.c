@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (size < 1) return 0;
   al_anon_format f = (data[0] & 1) ? AL_ANON_CSV : AL_ANON_JSONL;
-  if (al_anonymizer_run(anz, (const char *)data + 1, size - 1, f, "fuzz", &out, NULL, NULL, &e) == 0)
+  if (al_anonymizer_run(anz, (const char *)data + 1, size - 1, f, "fuzz", &out, NULL, NULL, &e) ==
+      0)
     al_free(out);
   return 0;
 }

@@ -72,6 +72,45 @@ ev=[json.loads(l) for l in open('$T/ev1.jsonl')]
 assert sum(e['type']=='result' for e in ev)==3
 assert sum(e['type']=='token' for e in ev)>=48
 assert all('logprob' in e and 'entropy' in e for e in ev if e['type']=='token')"
+# mediated tools with the local engine: a schema forces the tool-call shape, the worker
+# reports the call, the mediator validates it and answers from the synthetic database
+sqlite3 "$T/t.sqlite" "create table customers(id text primary key, name text, balance text);
+  insert into customers values('1042','Pim Tarrow','EUR 20521.66');"
+cat >"$T/lt.yaml" <<'Y'
+name: llama-tools
+target: {type: llama, model: MODEL, params: {temperature: 0, max_tokens: 300, seed: 3}}
+tool_db: t.sqlite
+tools:
+  - name: lookup_customer
+    description: Look up a customer
+    parameters: {type: object, required: [customer_id], properties: {customer_id: {type: string, enum: ["1042"]}}, additionalProperties: false}
+    sql: "SELECT id, name, balance FROM customers WHERE id = :customer_id"
+tests:
+  - name: forced tool call
+    prompt: Look up customer 1042
+    response_schema:
+      type: object
+      required: [tool_calls]
+      additionalProperties: false
+      properties:
+        tool_calls:
+          type: array
+          minItems: 1
+          maxItems: 1
+          items:
+            type: object
+            required: [name, arguments]
+            additionalProperties: false
+            properties:
+              name: {enum: [lookup_customer]}
+              arguments: {type: object, required: [customer_id], additionalProperties: false, properties: {customer_id: {enum: ["1042"]}}}
+Y
+sed -i "s#MODEL#$M/stories260K.gguf#" "$T/lt.yaml"
+AIRLOCK_DB=$T/db4.sqlite $A run "$T/lt.yaml" --no-progress --format json >"$T/lt.json" 2>"$T/e4.txt"
+check "llama target + mediated tools: the worker's tool call is validated and answered from the tool database" python3 -c "
+import json; c=json.load(open('$T/lt.json'))['cases'][0]
+t=c['tool_calls'][0]
+assert t['name']=='lookup_customer' and t['valid'] and t['finding'] is None and t['result'][0]['balance']=='EUR 20521.66', t"
 cat >"$T/r.yaml" <<Y
 name: llama-random
 target: {type: llama, model: $M/llama-2-tiny-random.gguf, params: {temperature: 0, max_tokens: 8}}

@@ -51,8 +51,10 @@ static void on_req(struct evhttp_request *req, void *arg) {
   pthread_mutex_lock(&s->mu);
   int status = s->n_req < s->nscript ? s->script[s->n_req] : 200;
   if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) status = 405;
-  if (s->n_req < 16) s->body[s->n_req] = b;
-  else free(b);
+  if (s->n_req < 16)
+    s->body[s->n_req] = b;
+  else
+    free(b);
   s->n_req++;
   snprintf(s->token, sizeof s->token, "%s", tok ? tok : "");
   snprintf(s->ctype, sizeof s->ctype, "%s", ct ? ct : "");
@@ -73,7 +75,8 @@ static void *serve(void *arg) {
 static server *server_start(const int *script, int n) {
   server *s = calloc(1, sizeof *s);
   pthread_mutex_init(&s->mu, NULL);
-  for (int i = 0; i < n; i++) s->script[i] = script[i];
+  for (int i = 0; i < n; i++)
+    s->script[i] = script[i];
   s->nscript = n;
   s->base = event_base_new();
   s->http = evhttp_new(s->base);
@@ -82,7 +85,8 @@ static server *server_start(const int *script, int n) {
   assert_non_null(h);
   struct sockaddr_in sa;
   socklen_t sl = sizeof sa;
-  getsockname(evconnlistener_get_fd(evhttp_bound_socket_get_listener(h)), (struct sockaddr *)&sa, &sl);
+  getsockname(evconnlistener_get_fd(evhttp_bound_socket_get_listener(h)), (struct sockaddr *)&sa,
+              &sl);
   s->port = ntohs(sa.sin_port);
   pthread_create(&s->th, NULL, serve, s);
   return s;
@@ -93,7 +97,8 @@ static void server_stop(server *s) {
   pthread_join(s->th, NULL);
   evhttp_free(s->http);
   event_base_free(s->base);
-  for (int i = 0; i < 16; i++) free(s->body[i]);
+  for (int i = 0; i < 16; i++)
+    free(s->body[i]);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }
@@ -129,7 +134,10 @@ static al_alerts *parse_ok(const char *fmt, ...) {
 }
 
 static al_assert_result asserts[2] = {
-    {.type = "not-contains", .label = "no card number", .pass = 0, .message = "output contains 4242 4242 4242 4242"},
+    {.type = "not-contains",
+     .label = "no card number",
+     .pass = 0,
+     .message = "output contains 4242 4242 4242 4242"},
     {.type = "latency", .label = "under 2s", .pass = 1, .score = 1},
 };
 
@@ -149,8 +157,10 @@ static void result(al_case_result *r, const char *severity, al_verdict v) {
 
 static void t_critical_post(void **st) {
   server *s = server_start(NULL, 0);
-  al_alerts *a = parse_ok("alerts:\n  on: [critical]\n  webhook:\n    url: http://127.0.0.1:%d/hook\n"
-                          "    headers: {X-Token: abc123}\n    retries: 0\n    timeout: 2s\n", s->port);
+  al_alerts *a =
+      parse_ok("alerts:\n  on: [critical]\n  webhook:\n    url: http://127.0.0.1:%d/hook\n"
+               "    headers: {X-Token: abc123}\n    retries: 0\n    timeout: 2s\n",
+               s->port);
   al_case_result r;
   result(&r, "critical", AL_FAIL);
   assert_int_equal(al_alerts_fire(a, "run-42", &r), 1);
@@ -174,7 +184,8 @@ static void t_critical_post(void **st) {
   assert_string_equal(json_string_value(json_object_get(json_array_get(fa, 0), "message")),
                       asserts[0].message);
   assert_string_equal(json_string_value(json_object_get(j, "output_excerpt")), r.output);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(j, "meta"), "owasp")), "LLM02");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(j, "meta"), "owasp")),
+                      "LLM02");
   json_decref(j);
   al_alerts_free(a);
   server_stop(s);
@@ -184,7 +195,8 @@ static void t_retries(void **st) {
   static const int script[] = {500, 500};
   server *s = server_start(script, 2);
   al_alerts *a = parse_ok("alerts:\n  on: critical\n  webhook: {url: \"http://127.0.0.1:%d/h\", "
-                          "retries: 3, backoff: 10ms}\n", s->port);
+                          "retries: 3, backoff: 10ms}\n",
+                          s->port);
   al_case_result r;
   result(&r, "critical", AL_FAIL);
   assert_int_equal(al_alerts_fire(a, "run-1", &r), 1);
@@ -201,8 +213,8 @@ static void t_retries(void **st) {
 static void t_retries_exhausted(void **st) {
   static const int script[] = {503, 503, 503, 503};
   server *s = server_start(script, 4);
-  al_alerts *a = parse_ok("alerts:\n  webhook: {url: \"http://127.0.0.1:%d/h\", retries: 1, backoff: 0}\n",
-                          s->port);
+  al_alerts *a = parse_ok(
+      "alerts:\n  webhook: {url: \"http://127.0.0.1:%d/h\", retries: 1, backoff: 0}\n", s->port);
   al_case_result r;
   result(&r, "critical", AL_FAIL);
   assert_int_equal(al_alerts_fire(a, "run-1", &r), 1);
@@ -214,7 +226,8 @@ static void t_retries_exhausted(void **st) {
   al_alerts_free(a);
   server_stop(s);
   /* nobody listening: a connection error is a failure, not a hang */
-  a = parse_ok("alerts:\n  webhook: {url: \"http://127.0.0.1:%d/h\", retries: 1, backoff: 5ms, timeout: 2s}\n",
+  a = parse_ok("alerts:\n  webhook: {url: \"http://127.0.0.1:%d/h\", retries: 1, backoff: 5ms, "
+               "timeout: 2s}\n",
                1);
   assert_int_equal(al_alerts_fire(a, "run-1", &r), 1);
   assert_int_equal(al_alerts_drain(a, 10000, &sent, &failed), 0);
@@ -224,7 +237,8 @@ static void t_retries_exhausted(void **st) {
 
 static void t_no_fire(void **st) {
   server *s = server_start(NULL, 0);
-  al_alerts *a = parse_ok("alerts:\n  on: [critical]\n  webhook: {url: \"http://127.0.0.1:%d/h\"}\n", s->port);
+  al_alerts *a =
+      parse_ok("alerts:\n  on: [critical]\n  webhook: {url: \"http://127.0.0.1:%d/h\"}\n", s->port);
   al_case_result r;
   result(&r, "high", AL_FAIL);
   assert_int_equal(al_alerts_fire(a, "run-1", &r), 0);
@@ -238,7 +252,8 @@ static void t_no_fire(void **st) {
   assert_int_equal(requests(s), 0);
   al_alerts_free(a);
   /* `on: [critical, high]` does fire for high */
-  a = parse_ok("alerts:\n  on: [critical, high]\n  webhook: {url: \"http://127.0.0.1:%d/h\"}\n", s->port);
+  a = parse_ok("alerts:\n  on: [critical, high]\n  webhook: {url: \"http://127.0.0.1:%d/h\"}\n",
+               s->port);
   result(&r, "high", AL_FAIL);
   assert_int_equal(al_alerts_fire(a, "run-1", &r), 1);
   assert_int_equal(al_alerts_drain(a, 10000, &sent, &failed), 0);
@@ -296,7 +311,8 @@ static void t_queue_full(void **st) {
   al_case_result r;
   result(&r, "critical", AL_FAIL);
   int dropped = 0;
-  for (int i = 0; i < 4; i++) dropped += al_alerts_fire(a, "run-1", &r) == AL_ELIMIT;
+  for (int i = 0; i < 4; i++)
+    dropped += al_alerts_fire(a, "run-1", &r) == AL_ELIMIT;
   assert_true(dropped >= 2);
   int sent = -1, failed = -1;
   assert_int_equal(al_alerts_drain(a, 10000, &sent, &failed), 0);
@@ -317,8 +333,10 @@ static void t_parse_errors(void **st) {
       {"alerts:\n  on: critical\n", "needs a 'webhook' or a 'command'", 2},
       {"alerts:\n  webhook: {url: \"ftp://x\"}\n", "http://", 2},
       {"alerts:\n  webhook:\n    url: \"http://x\"\n    retries: 99\n", "retries", 4},
-      {"alerts:\n  webhook:\n    url: \"http://x\"\n    headers: {\"Bad Name\": v}\n", "not a token", 4},
-      {"alerts:\n  webhook:\n    url: \"http://x\"\n    headers: {X-A: \"a\\nb\"}\n", "line break", 4},
+      {"alerts:\n  webhook:\n    url: \"http://x\"\n    headers: {\"Bad Name\": v}\n",
+       "not a token", 4},
+      {"alerts:\n  webhook:\n    url: \"http://x\"\n    headers: {X-A: \"a\\nb\"}\n", "line break",
+       4},
       {"alerts:\n  command: []\n", "'command'", 2},
       {"alerts:\n  command: [\"\"]\n", "expected a string", 2},
       {"alerts:\n  command: [x]\n  queue: 0\n", "queue", 3},
@@ -350,9 +368,9 @@ static void t_parse_errors(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_critical_post), cmocka_unit_test(t_retries),
+      cmocka_unit_test(t_critical_post),     cmocka_unit_test(t_retries),
       cmocka_unit_test(t_retries_exhausted), cmocka_unit_test(t_no_fire),
-      cmocka_unit_test(t_command),       cmocka_unit_test(t_queue_full),
+      cmocka_unit_test(t_command),           cmocka_unit_test(t_queue_full),
       cmocka_unit_test(t_parse_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,7 +80,8 @@ static int accepts(const char *grammar, const char *doc) {
   llama_token_data *cand = al_malloc(sizeof *cand * (size_t)n_vocab);
   int ok = 1;
   for (int i = 0; i < n && ok; i++) {
-    for (int v = 0; v < n_vocab; v++) cand[v] = (llama_token_data){v, 0.0f, 0.0f};
+    for (int v = 0; v < n_vocab; v++)
+      cand[v] = (llama_token_data){v, 0.0f, 0.0f};
     llama_token_data_array arr = {cand, (size_t)n_vocab, -1, false};
     llama_sampler_apply(g, &arr);
     ok = 0;
@@ -104,8 +105,10 @@ static const struct {
   const char *bad[4];
 } cases[] = {
     {"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":8},"
-     "\"age\":{\"type\":\"integer\",\"minimum\":0}},\"required\":[\"name\",\"age\"],\"additionalProperties\":false}",
-     {"{\"name\":\"Lily\",\"age\":3}", "{ \"name\" : \"a\\\"b\" , \"age\" : 0 }", "{\n  \"name\": \"\",\n  \"age\": 12\n}"},
+     "\"age\":{\"type\":\"integer\",\"minimum\":0}},\"required\":[\"name\",\"age\"],"
+     "\"additionalProperties\":false}",
+     {"{\"name\":\"Lily\",\"age\":3}", "{ \"name\" : \"a\\\"b\" , \"age\" : 0 }",
+      "{\n  \"name\": \"\",\n  \"age\": 12\n}"},
      {"{\"age\":3,\"name\":\"Lily\"}" /* members come in schema order */, "{\"name\":\"Lily\"}",
       "{\"name\":\"123456789\",\"age\":1}", "{\"name\":\"x\",\"age\":-1}"}},
     {"{\"properties\":{\"a\":{\"type\":\"boolean\"},\"b\":{\"type\":\"null\"}}}",
@@ -117,21 +120,22 @@ static const struct {
     {"{\"type\":[\"number\",\"null\"]}",
      {"-1.5e3", "0", "null", "12.25"},
      {"01", "1.", "+1", "nul"}},
-    {"{\"anyOf\":[{\"const\":{\"k\":[1,2]}},{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}]}",
+    {"{\"anyOf\":[{\"const\":{\"k\":[1,2]}},{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}]"
+     "}",
      {"{\"k\":[1,2]}", "\"ab\"", "\"abc\""},
      {"\"a\"", "\"abcd\"", "{\"k\":[1]}"}},
-    {"{}",
-     {"{\"x\":[1,{\"y\":\"z\"}]}", "true", "[]", "\"s\""},
-     {"{x:1}", "[1,]", "tru"}},
+    {"{}", {"{\"x\":[1,{\"y\":\"z\"}]}", "true", "[]", "\"s\""}, {"{x:1}", "[1,]", "tru"}},
 };
 
 static void schemas_walk(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *g = grammar_of(cases[i].schema);
     for (int j = 0; j < 4 && cases[i].good[j]; j++)
-      if (!accepts(g, cases[i].good[j])) fail_msg("schema %zu rejects valid %s\n%s", i, cases[i].good[j], g);
+      if (!accepts(g, cases[i].good[j]))
+        fail_msg("schema %zu rejects valid %s\n%s", i, cases[i].good[j], g);
     for (int j = 0; j < 4 && cases[i].bad[j]; j++)
-      if (accepts(g, cases[i].bad[j])) fail_msg("schema %zu accepts invalid %s\n%s", i, cases[i].bad[j], g);
+      if (accepts(g, cases[i].bad[j]))
+        fail_msg("schema %zu accepts invalid %s\n%s", i, cases[i].bad[j], g);
     al_free(g);
   }
 }

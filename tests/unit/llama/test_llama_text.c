@@ -63,11 +63,11 @@ static void utf8_replaces_ill_formed(void **state) {
   struct {
     const char *in, *want;
   } cases[] = {
-      {"a\xC0\x80z", "a" REPL REPL "z"},          /* overlong NUL */
-      {"\xED\xA0\x80", REPL REPL REPL},           /* surrogate D800 */
-      {"\xF4\x90\x80\x80", REPL REPL REPL REPL},  /* past U+10FFFF */
-      {"\x80x", REPL "x"},                        /* stray continuation */
-      {"\xE2\x82z", REPL "z"},                    /* truncated, then ASCII */
+      {"a\xC0\x80z", "a" REPL REPL "z"},         /* overlong NUL */
+      {"\xED\xA0\x80", REPL REPL REPL},          /* surrogate D800 */
+      {"\xF4\x90\x80\x80", REPL REPL REPL REPL}, /* past U+10FFFF */
+      {"\x80x", REPL "x"},                       /* stray continuation */
+      {"\xE2\x82z", REPL "z"},                   /* truncated, then ASCII */
       {"\xFF", REPL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -96,8 +96,10 @@ static void stop_find_only_new_part(void **state) {
 /* Naive reference in double. */
 static void reference(const float *l, int n, int chosen, double *lp, double *h) {
   double m = -INFINITY, s = 0, e = 0;
-  for (int i = 0; i < n; i++) m = l[i] > m ? l[i] : m;
-  for (int i = 0; i < n; i++) s += exp(l[i] - m);
+  for (int i = 0; i < n; i++)
+    m = l[i] > m ? l[i] : m;
+  for (int i = 0; i < n; i++)
+    s += exp(l[i] - m);
   for (int i = 0; i < n; i++) {
     double p = exp(l[i] - m) / s;
     if (p > 0) e -= p * log(p);
@@ -112,7 +114,8 @@ static void logits_match_reference(void **state) {
   for (int round = 0; round < 20; round++) {
     int n = 1 + (int)al_rng_below(&r, 32000);
     float *l = al_malloc(sizeof *l * (size_t)n);
-    for (int i = 0; i < n; i++) l[i] = (float)(al_rng_double(&r) * 30.0 - 15.0);
+    for (int i = 0; i < n; i++)
+      l[i] = (float)(al_rng_double(&r) * 30.0 - 15.0);
     int chosen = (int)al_rng_below(&r, (uint64_t)n);
     al_llama_alt top[20];
     al_llama_logit_stats st;
@@ -133,7 +136,8 @@ static void logits_match_reference(void **state) {
     }
     /* nothing outside the top list beats its last entry */
     int greater = 0;
-    for (int i = 0; i < n; i++) greater += l[i] > l[top[st.n_top - 1].token];
+    for (int i = 0; i < n; i++)
+      greater += l[i] > l[top[st.n_top - 1].token];
     assert_true(greater <= st.n_top - 1);
     al_free(l);
   }
@@ -141,7 +145,8 @@ static void logits_match_reference(void **state) {
 
 static void logits_edge_cases(void **state) {
   float uni[256];
-  for (int i = 0; i < 256; i++) uni[i] = 1.5f;
+  for (int i = 0; i < 256; i++)
+    uni[i] = 1.5f;
   al_llama_alt top[4];
   al_llama_logit_stats st;
   assert_int_equal(al_llama_logit_stats_compute(uni, 256, 3, 4, top, &st), 0);
@@ -165,9 +170,9 @@ static void logits_edge_cases(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(utf8_split_everywhere),   cmocka_unit_test(utf8_holds_partial_tail),
+      cmocka_unit_test(utf8_split_everywhere),    cmocka_unit_test(utf8_holds_partial_tail),
       cmocka_unit_test(utf8_replaces_ill_formed), cmocka_unit_test(stop_find_only_new_part),
-      cmocka_unit_test(logits_match_reference),  cmocka_unit_test(logits_edge_cases),
+      cmocka_unit_test(logits_match_reference),   cmocka_unit_test(logits_edge_cases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 
 typedef struct worker {
   pid_t pid;
-  int to;    /* worker's stdin */
+  int to;     /* worker's stdin */
   FILE *from; /* worker's stdout */
   json_t *ready;
 } worker;
@@ -117,9 +117,15 @@ static json_t *run(worker *w, const char *req, json_t **tokens) {
   }
 }
 
-static const char *type_of(const json_t *ev) { return json_string_value(json_object_get(ev, "type")); }
-static const char *str_of(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-static long long int_of(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *type_of(const json_t *ev) {
+  return json_string_value(json_object_get(ev, "type"));
+}
+static const char *str_of(const json_t *o, const char *k) {
+  return json_string_value(json_object_get(o, k));
+}
+static long long int_of(const json_t *o, const char *k) {
+  return json_integer_value(json_object_get(o, k));
+}
 
 #define STORY "{\"role\":\"user\",\"content\":\"Once upon a time\"}"
 
@@ -149,7 +155,8 @@ static void ready_line(void **state) {
 static void streaming_events(void **state) {
   json_t *toks = NULL;
   json_t *done = run(&stories,
-                     "{\"id\":\"s1\",\"messages\":[" STORY "],\"max_tokens\":30,\"temperature\":0,\"top_logprobs\":5}",
+                     "{\"id\":\"s1\",\"messages\":[" STORY
+                     "],\"max_tokens\":30,\"temperature\":0,\"top_logprobs\":5}",
                      &toks);
   assert_string_equal(type_of(done), "done");
   assert_string_equal(str_of(done, "id"), "s1");
@@ -174,11 +181,14 @@ static void streaming_events(void **state) {
       assert_non_null(str_of(a, "text"));
       double alp = json_number_value(json_object_get(a, "logprob"));
       assert_true(alp <= 0);
-      if (j) assert_true(json_number_value(json_object_get(json_array_get(top, j - 1), "logprob")) >= alp);
+      if (j)
+        assert_true(json_number_value(json_object_get(json_array_get(top, j - 1), "logprob")) >=
+                    alp);
     }
     /* greedy: the chosen token is the most likely one */
     assert_int_equal(int_of(json_array_get(top, 0), "token_id"), int_of(t, "token_id"));
-    assert_true(fabs(json_number_value(json_object_get(json_array_get(top, 0), "logprob")) - lp) < 1e-5);
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(top, 0), "logprob")) - lp) <
+                1e-5);
   }
   assert_string_equal(text, str_of(done, "text"));
   assert_string_equal(str_of(done, "model"), "stories260K");
@@ -190,7 +200,8 @@ static void streaming_events(void **state) {
 static char *sample_ids(worker *w, int seed) {
   char req[512];
   snprintf(req, sizeof req,
-           "{\"id\":\"r%d\",\"messages\":[" STORY "],\"max_tokens\":40,\"temperature\":0.9,\"seed\":%d,"
+           "{\"id\":\"r%d\",\"messages\":[" STORY
+           "],\"max_tokens\":40,\"temperature\":0.9,\"seed\":%d,"
            "\"top_logprobs\":0}",
            seed, seed);
   json_t *toks = NULL, *done = run(w, req, &toks);
@@ -239,7 +250,8 @@ static void check_person(const char *text) {
       assert_true(json_is_integer(v) && json_integer_value(v) >= 0);
     } else if (strcmp(k, "mood") == 0) {
       assert_true(json_is_string(v));
-      assert_true(strcmp(json_string_value(v), "happy") == 0 || strcmp(json_string_value(v), "sad") == 0);
+      assert_true(strcmp(json_string_value(v), "happy") == 0 ||
+                  strcmp(json_string_value(v), "sad") == 0);
     } else if (strcmp(k, "friends") == 0) {
       assert_true(json_is_array(v) && json_array_size(v) <= 3);
       size_t i;
@@ -264,7 +276,8 @@ static void json_schema_constrained(void **state) {
   for (int seed = 1; seed <= 6; seed++) {
     char req[2048];
     snprintf(req, sizeof req,
-             "{\"id\":\"j%d\",\"messages\":[" STORY "],\"max_tokens\":400,\"temperature\":0.8,\"seed\":%d,"
+             "{\"id\":\"j%d\",\"messages\":[" STORY
+             "],\"max_tokens\":400,\"temperature\":0.8,\"seed\":%d,"
              "\"json_schema\":%s}",
              seed, seed, schema);
     json_t *done = run(&stories, req, NULL);
@@ -282,7 +295,8 @@ static void json_caps(void **state) {
   for (int seed = 1; seed <= 4; seed++) {
     char req[512];
     snprintf(req, sizeof req,
-             "{\"id\":\"c%d\",\"messages\":[" STORY "],\"temperature\":1.0,\"seed\":%d,\"max_tokens\":200,"
+             "{\"id\":\"c%d\",\"messages\":[" STORY
+             "],\"temperature\":1.0,\"seed\":%d,\"max_tokens\":200,"
              "\"json_schema\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1}}",
              seed, seed);
     json_t *done = run(&w, req, NULL);
@@ -301,12 +315,15 @@ static void json_caps(void **state) {
 
 static void stop_strings(void **state) {
   json_t *toks = NULL;
-  json_t *free_run = run(&stories, "{\"id\":\"f\",\"messages\":[" STORY "],\"temperature\":0}", NULL);
+  json_t *free_run =
+      run(&stories, "{\"id\":\"f\",\"messages\":[" STORY "],\"temperature\":0}", NULL);
   const char *full = str_of(free_run, "text");
   const char *hit = strstr(full, " named");
   assert_non_null(hit); /* the greedy story names its hero */
   json_t *done = run(&stories,
-                     "{\"id\":\"st\",\"messages\":[" STORY "],\"temperature\":0,\"stop\":[\"zzz\",\" named\"]}", &toks);
+                     "{\"id\":\"st\",\"messages\":[" STORY
+                     "],\"temperature\":0,\"stop\":[\"zzz\",\" named\"]}",
+                     &toks);
   assert_string_equal(str_of(done, "finish_reason"), "stop");
   assert_int_equal(strlen(str_of(done, "text")), (size_t)(hit - full));
   assert_int_equal(strncmp(str_of(done, "text"), full, (size_t)(hit - full)), 0);
@@ -332,7 +349,9 @@ static void bad_requests(void **state) {
   assert_non_null(strstr(str_of(ev, "message"), "messages"));
   json_decref(ev);
   ev = run(&stories,
-           "{\"id\":\"p\",\"messages\":[" STORY "],\"json_schema\":{\"type\":\"string\",\"pattern\":\"x\"}}", NULL);
+           "{\"id\":\"p\",\"messages\":[" STORY
+           "],\"json_schema\":{\"type\":\"string\",\"pattern\":\"x\"}}",
+           NULL);
   assert_string_equal(type_of(ev), "error");
   assert_non_null(strstr(str_of(ev, "message"), "'pattern'"));
   json_decref(ev);
@@ -361,11 +380,16 @@ static void long_line(void **state) {
 static void tool_calls(void **state) {
   const char *req =
       "{\"id\":\"t\",\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],\"seed\":3,"
-      "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{}}}],"
-      "\"json_schema\":{\"type\":\"object\",\"required\":[\"tool_calls\"],\"properties\":{\"tool_calls\":"
-      "{\"type\":\"array\",\"minItems\":1,\"maxItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"name\","
-      "\"arguments\"],\"properties\":{\"name\":{\"const\":\"get_weather\"},\"arguments\":{\"type\":\"object\","
-      "\"required\":[\"city\"],\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":10}}}}}}}}}";
+      "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{}}}"
+      "],"
+      "\"json_schema\":{\"type\":\"object\",\"required\":[\"tool_calls\"],\"properties\":{\"tool_"
+      "calls\":"
+      "{\"type\":\"array\",\"minItems\":1,\"maxItems\":1,\"items\":{\"type\":\"object\","
+      "\"required\":[\"name\","
+      "\"arguments\"],\"properties\":{\"name\":{\"const\":\"get_weather\"},\"arguments\":{\"type\":"
+      "\"object\","
+      "\"required\":[\"city\"],\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":10}}}}}}"
+      "}}}";
   json_t *done = run(&stories, req, NULL);
   assert_string_equal(type_of(done), "done");
   assert_string_equal(str_of(done, "finish_reason"), "tool_calls");
@@ -384,15 +408,20 @@ static void context_limits(void **state) {
   start(&w, "stories260K.gguf", "--ctx", "256"); /* llama.cpp pads n_ctx to 256 */
   assert_int_equal(int_of(w.ready, "n_ctx"), 256);
   char req[8192];
-  int off = snprintf(req, sizeof req, "{\"id\":\"big\",\"messages\":[{\"role\":\"user\",\"content\":\"");
-  for (int i = 0; i < 100; i++) off += snprintf(req + off, sizeof req - (size_t)off, "the cat sat. ");
+  int off =
+      snprintf(req, sizeof req, "{\"id\":\"big\",\"messages\":[{\"role\":\"user\",\"content\":\"");
+  for (int i = 0; i < 100; i++)
+    off += snprintf(req + off, sizeof req - (size_t)off, "the cat sat. ");
   snprintf(req + off, sizeof req - (size_t)off, "\"}]}");
   json_t *ev = run(&w, req, NULL);
   assert_string_equal(type_of(ev), "error");
   assert_string_equal(str_of(ev, "id"), "big");
   assert_non_null(strstr(str_of(ev, "message"), "context window exceeded"));
   json_decref(ev);
-  ev = run(&w, "{\"id\":\"fill\",\"messages\":[" STORY "],\"max_tokens\":500,\"temperature\":0.7,\"seed\":1}", NULL);
+  ev = run(&w,
+           "{\"id\":\"fill\",\"messages\":[" STORY
+           "],\"max_tokens\":500,\"temperature\":0.7,\"seed\":1}",
+           NULL);
   assert_string_equal(type_of(ev), "done");
   json_t *u = json_object_get(ev, "usage");
   if (strcmp(str_of(ev, "finish_reason"), "length") == 0)
@@ -405,9 +434,9 @@ static void context_limits(void **state) {
 
 static void big_vocab_chat_template(void **state) {
   worker plain = {0}, tmpl = {0};
-  const char *req =
-      "{\"id\":\"c\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
-      "{\"role\":\"user\",\"content\":\"Caf\\u00e9 \\u20ac?\"}],\"max_tokens\":12,\"seed\":9,\"top_logprobs\":20}";
+  const char *req = "{\"id\":\"c\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                    "{\"role\":\"user\",\"content\":\"Caf\\u00e9 "
+                    "\\u20ac?\"}],\"max_tokens\":12,\"seed\":9,\"top_logprobs\":20}";
   start(&plain, "llama-2-tiny-random.gguf", "--chat-template", "plain");
   start(&tmpl, "llama-2-tiny-random.gguf", "--chat-template", "llama2");
   assert_int_equal(int_of(tmpl.ready, "n_vocab"), 32000);
@@ -424,7 +453,8 @@ static void big_vocab_chat_template(void **state) {
   json_array_foreach(toks, i, t) {
     json_t *top = json_object_get(t, "top");
     assert_int_equal(json_array_size(top), 20);
-    assert_true(json_number_value(json_object_get(t, "entropy")) > 5); /* random weights: near uniform */
+    assert_true(json_number_value(json_object_get(t, "entropy")) >
+                5); /* random weights: near uniform */
     for (size_t j = 1; j < 20; j++)
       assert_true(json_number_value(json_object_get(json_array_get(top, j - 1), "logprob")) >=
                   json_number_value(json_object_get(json_array_get(top, j), "logprob")));
@@ -438,12 +468,17 @@ static void big_vocab_chat_template(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(ready_line),       cmocka_unit_test(streaming_events),
-      cmocka_unit_test(seed_determinism), cmocka_unit_test(json_schema_constrained),
-      cmocka_unit_test(json_caps),        cmocka_unit_test(stop_strings),
+      cmocka_unit_test(ready_line),
+      cmocka_unit_test(streaming_events),
+      cmocka_unit_test(seed_determinism),
+      cmocka_unit_test(json_schema_constrained),
+      cmocka_unit_test(json_caps),
+      cmocka_unit_test(stop_strings),
       cmocka_unit_test(bad_requests),
-      cmocka_unit_test(long_line),        cmocka_unit_test(tool_calls),
-      cmocka_unit_test(context_limits),   cmocka_unit_test(big_vocab_chat_template),
+      cmocka_unit_test(long_line),
+      cmocka_unit_test(tool_calls),
+      cmocka_unit_test(context_limits),
+      cmocka_unit_test(big_vocab_chat_template),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

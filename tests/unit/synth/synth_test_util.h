@@ -28,8 +28,10 @@ static inline char *slurp(const char *dir, const char *name, size_t *len) {
   char path[1024];
   char *text = NULL;
   size_t n = 0;
-  if (name) snprintf(path, sizeof path, "%s/%s", dir, name);
-  else snprintf(path, sizeof path, "%s", dir);
+  if (name)
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+  else
+    snprintf(path, sizeof path, "%s", dir);
   if (al_read_file(path, 1u << 28, &text, &n, NULL)) return NULL;
   if (len) *len = n;
   return text;
@@ -76,7 +78,8 @@ static inline int scan_lines(const char *text, size_t len, counts *out) {
   memset(out, 0, sizeof *out);
   for (size_t i = 0; !rc && i < len;) {
     size_t e = i;
-    while (e < len && text[e] != '\n') e++;
+    while (e < len && text[e] != '\n')
+      e++;
     rc = al_scan(sc, text + i, e - i, count_cb, out);
     i = e + 1;
   }

@@ -12,7 +12,8 @@
 #include "synth_test_util.h"
 
 static const char JSONL[] =
-    "{\"id\":1,\"name\":\"Test Person\",\"email\":\"Jane.Roe@Example.net\",\"card\":\"4111 1111 1111 1111\","
+    "{\"id\":1,\"name\":\"Test Person\",\"email\":\"Jane.Roe@Example.net\",\"card\":\"4111 1111 "
+    "1111 1111\","
     "\"ssn\":\"536-22-8472\",\"phone\":\"(415) 555-0198\",\"iban\":\"DE89370400440532013000\","
     "\"note\":\"ssn 536228472, card 4111111111111111, mail jane.roe@example.net\"}\n"
     "\n"
@@ -21,11 +22,20 @@ static const char JSONL[] =
     "\"id_kind\":\"nhs\",\"national_id\":\"943 476 5919\"}\n"
     "{\"id\":3,\"amount\":12.5,\"acct\":5105105105105100,\"ok\":true,\"nothing\":null}\n";
 
-static const char *const ORIGINALS[] = {
-    "4111 1111 1111 1111", "4111111111111111", "4111-1111-1111-1111", "536-22-8472", "536228472",
-    "415) 555-0198",       "415.555.0198",     "Jane.Roe",            "jane.roe@example.net",
-    "DE89370400440532013000", "943 476 5919",  "5105105105105100",    "5105 1051 0510 5100",
-    "10.20.30.40"};
+static const char *const ORIGINALS[] = {"4111 1111 1111 1111",
+                                        "4111111111111111",
+                                        "4111-1111-1111-1111",
+                                        "536-22-8472",
+                                        "536228472",
+                                        "415) 555-0198",
+                                        "415.555.0198",
+                                        "Jane.Roe",
+                                        "jane.roe@example.net",
+                                        "DE89370400440532013000",
+                                        "943 476 5919",
+                                        "5105105105105100",
+                                        "5105 1051 0510 5100",
+                                        "10.20.30.40"};
 
 /* One anonymizer per seed, reused across tests (compiling the detectors is the slow part). */
 static struct {
@@ -56,7 +66,8 @@ static char *anon(const char *in, al_anon_format f, uint64_t seed, al_anon_stats
 
 static json_t *line_json(const char *text, int which) {
   const char *p = text;
-  for (int i = 0; i < which; i++) p = strchr(p, '\n') + 1;
+  for (int i = 0; i < which; i++)
+    p = strchr(p, '\n') + 1;
   const char *e = strchr(p, '\n');
   return json_loadb(p, (size_t)(e - p), 0, NULL);
 }
@@ -84,7 +95,8 @@ static void t_consistent(void **st) {
   assert_true(json_is_true(json_object_get(c, "ok")));
   /* e-mail: same replacement despite different case, in a field and inside free text */
   const char *em = json_string_value(json_object_get(a, "email"));
-  assert_string_equal(em, json_string_value(json_object_get(json_object_get(b, "contact"), "email")));
+  assert_string_equal(em,
+                      json_string_value(json_object_get(json_object_get(b, "contact"), "email")));
   assert_non_null(strstr(json_string_value(json_object_get(a, "note")), em));
   /* card: same digits whatever the separators; the shape is kept */
   char d1[32], d2[32], d3[32];
@@ -143,7 +155,8 @@ static void t_deterministic(void **st) {
   char *b = NULL;
   size_t bn = 0;
   /* a fresh anonymizer (al_synth_anonymize_buf) agrees with a reused one */
-  assert_int_equal(al_synth_anonymize_buf(JSONL, strlen(JSONL), AL_ANON_JSONL, "t", 21, &b, &bn, NULL, NULL), 0);
+  assert_int_equal(
+      al_synth_anonymize_buf(JSONL, strlen(JSONL), AL_ANON_JSONL, "t", 21, &b, &bn, NULL, NULL), 0);
   char *a = anon(JSONL, AL_ANON_JSONL, 21, NULL), *a2 = anon(JSONL, AL_ANON_JSONL, 21, NULL),
        *c = anon(JSONL, AL_ANON_JSONL, 22, NULL);
   assert_string_equal(a, b);
@@ -156,9 +169,10 @@ static void t_deterministic(void **st) {
 }
 
 static void t_csv(void **st) {
-  const char *in = "name,card,ssn,comment\n"
-                   "Ann,4111 1111 1111 1111,536228472,\"mail Jane.Roe@example.net, or call (415) 555-0198\"\n"
-                   "Bob,\"4111-1111-1111-1111\",,\"said \"\"hi\"\"\"\n";
+  const char *in =
+      "name,card,ssn,comment\n"
+      "Ann,4111 1111 1111 1111,536228472,\"mail Jane.Roe@example.net, or call (415) 555-0198\"\n"
+      "Bob,\"4111-1111-1111-1111\",,\"said \"\"hi\"\"\"\n";
   al_anon_stats s = {0};
   char *out = anon(in, AL_ANON_CSV, 5, &s);
   assert_int_equal(s.records, 2);
@@ -185,13 +199,15 @@ static void t_errors(void **st) {
   char *out = NULL;
   al_error e = {0};
   const char *bad = "{\"a\":1}\n{\"b\": tru}\n";
-  assert_int_equal(al_synth_anonymize_buf(bad, strlen(bad), AL_ANON_JSONL, "in.jsonl", 1, &out, NULL, NULL, &e),
-                   AL_EPARSE);
+  assert_int_equal(
+      al_synth_anonymize_buf(bad, strlen(bad), AL_ANON_JSONL, "in.jsonl", 1, &out, NULL, NULL, &e),
+      AL_EPARSE);
   assert_null(out);
   assert_int_equal(e.line, 2);
   assert_string_equal(e.file, "in.jsonl");
   const char *badcsv = "a,b\n\"x,y\n";
-  assert_int_equal(al_synth_anonymize_buf(badcsv, strlen(badcsv), AL_ANON_CSV, "in.csv", 1, &out, NULL, NULL, &e),
+  assert_int_equal(al_synth_anonymize_buf(badcsv, strlen(badcsv), AL_ANON_CSV, "in.csv", 1, &out,
+                                          NULL, NULL, &e),
                    AL_EPARSE);
   assert_int_equal(al_anon_format_of("x.CSV"), AL_ANON_CSV);
   assert_int_equal(al_anon_format_of("x.ndjson"), AL_ANON_JSONL);
@@ -201,11 +217,12 @@ static void t_errors(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_consistent), cmocka_unit_test(t_no_original_survives),
+      cmocka_unit_test(t_consistent),  cmocka_unit_test(t_no_original_survives),
       cmocka_unit_test(t_still_valid), cmocka_unit_test(t_deterministic),
       cmocka_unit_test(t_csv),         cmocka_unit_test(t_errors),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  for (int i = 0; i < 8; i++) al_anonymizer_free(cache[i].a);
+  for (int i = 0; i < 8; i++)
+    al_anonymizer_free(cache[i].a);
   return rc;
 }

@@ -11,7 +11,8 @@
 #include "synth_test_util.h"
 
 static void secret_of(uint8_t s[32], int k) {
-  for (int i = 0; i < 32; i++) s[i] = (uint8_t)(i * 13 + k);
+  for (int i = 0; i < 32; i++)
+    s[i] = (uint8_t)(i * 13 + k);
 }
 
 static void t_make(void **st) {
@@ -54,7 +55,8 @@ static void t_normalize(void **st) {
   lower[k] = 0;
   assert_int_equal(al_canary_normalize(lower, n), 0);
   assert_string_equal(n, a);
-  assert_int_equal(al_canary_normalize("AL-CANARY-1111111111111111", n), AL_EINVAL); /* 1 not base32 */
+  assert_int_equal(al_canary_normalize("AL-CANARY-1111111111111111", n),
+                   AL_EINVAL); /* 1 not base32 */
   assert_int_equal(al_canary_normalize("AL-CANARY-ABC", n), AL_EINVAL);
   assert_int_equal(al_canary_normalize("hello", n), AL_EINVAL);
   const char *places[] = {"doc:1", "doc:9", "prompt:x"};
@@ -168,7 +170,8 @@ static void t_secret(void **st) {
   uint8_t s[32];
   al_error e = {0};
   char hex[80];
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", i);
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", i);
   assert_int_equal(al_synth_secret_parse(hex, s, &e), 0);
   assert_int_equal(s[31], 31);
   assert_int_equal(al_synth_secret_parse("abcd", s, &e), AL_EINVAL);
@@ -179,7 +182,8 @@ static void t_secret(void **st) {
   char path[512];
   snprintf(path, sizeof path, "%s/raw", d);
   unsigned char raw[32];
-  for (int i = 0; i < 32; i++) raw[i] = (unsigned char)(200 + i / 2);
+  for (int i = 0; i < 32; i++)
+    raw[i] = (unsigned char)(200 + i / 2);
   assert_int_equal(al_write_file(path, raw, 32, NULL), 0);
   assert_int_equal(al_synth_secret_load(path, s, &e), 0);
   assert_memory_equal(s, raw, 32);

@@ -25,7 +25,8 @@ static void opts(al_synth_opts *o, const char *dir, uint64_t seed, long n) {
   o->out_dir = dir;
   o->locales = LOCS;
   o->n_locales = 3;
-  for (int i = 0; i < 32; i++) o->secret[i] = (uint8_t)(i * 7 + 1);
+  for (int i = 0; i < 32; i++)
+    o->secret[i] = (uint8_t)(i * 7 + 1);
 }
 
 static void t_determinism(void **st) {
@@ -40,7 +41,8 @@ static void t_determinism(void **st) {
   assert_int_equal(al_synth_generate(&o, &e), 0);
   for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
     size_t n1 = 0, n2 = 0, n3 = 0;
-    char *a = slurp(d1, FILES[i], &n1), *b = slurp(d2, FILES[i], &n2), *c = slurp(d3, FILES[i], &n3);
+    char *a = slurp(d1, FILES[i], &n1), *b = slurp(d2, FILES[i], &n2),
+         *c = slurp(d3, FILES[i], &n3);
     assert_non_null(a);
     assert_non_null(b);
     assert_true(n1 > 0);
@@ -80,7 +82,9 @@ static long rows_where(const char *text, const char *key, const char *value) {
     const char *e = strchr(p, '\n');
     json_t *j = json_loadb(p, e ? (size_t)(e - p) : strlen(p), 0, NULL);
     json_t *v = j ? json_object_get(j, key) : NULL;
-    if (v && (value ? (json_is_string(v) && !strcmp(json_string_value(v), value)) : !json_is_null(v))) n++;
+    if (v &&
+        (value ? (json_is_string(v) && !strcmp(json_string_value(v), value)) : !json_is_null(v)))
+      n++;
     json_decref(j);
     p = e ? e + 1 : NULL;
   }
@@ -100,7 +104,8 @@ static void t_validity(void **st) {
 
   char *cu = slurp(d, "customers.jsonl", &n);
   assert_int_equal(scan_lines(cu, n, &c), 0);
-  long ssn = rows_where(cu, "national_id_kind", "ssn"), nhs = rows_where(cu, "national_id_kind", "nhs"),
+  long ssn = rows_where(cu, "national_id_kind", "ssn"),
+       nhs = rows_where(cu, "national_id_kind", "nhs"),
        steuer = rows_where(cu, "national_id_kind", "steuer_id");
   assert_true(ssn > 0 && nhs > 0 && steuer > 0);
   assert_int_equal(ssn + nhs + steuer, 120);
@@ -116,7 +121,8 @@ static void t_validity(void **st) {
   assert_int_equal(scan_lines(ac, n, &c), 0);
   assert_int_equal(count_of(&c, "pii.iban"), rows_where(ac, "iban", NULL));
   assert_int_equal(count_of(&c, "pii.aba_routing"), rows_where(ac, "routing_number", NULL));
-  assert_int_equal(rows_where(ac, "iban", NULL) + rows_where(ac, "routing_number", NULL), s.accounts);
+  assert_int_equal(rows_where(ac, "iban", NULL) + rows_where(ac, "routing_number", NULL),
+                   s.accounts);
   al_free(ac);
 
   char *ca = slurp(d, "cards.jsonl", &n);
@@ -163,14 +169,16 @@ static void t_sqlite_matches(void **st) {
   /* ids a suite can rely on, and referential integrity */
   assert_int_equal(count_rows(db, "SELECT count(*) FROM customers WHERE id = 1042"), 1);
   assert_int_equal(count_rows(db, "SELECT count(*) FROM accounts a LEFT JOIN customers c ON "
-                                  "c.id = a.customer_id WHERE c.id IS NULL"), 0);
+                                  "c.id = a.customer_id WHERE c.id IS NULL"),
+                   0);
   assert_int_equal(count_rows(db, "SELECT count(*) FROM customers WHERE notes LIKE '%AL-CANARY-%'"),
                    count_rows(db, "SELECT count(*) FROM customers WHERE id % 10 = 2"));
   sqlite3_close(db);
   size_t n = 0;
   char *cu = slurp(d, "customers.jsonl", &n);
   long lines = 0;
-  for (size_t i = 0; i < n; i++) lines += cu[i] == '\n';
+  for (size_t i = 0; i < n; i++)
+    lines += cu[i] == '\n';
   assert_int_equal(lines, s.customers);
   al_free(cu);
   tmpdir_rm(d);
@@ -217,7 +225,8 @@ static void t_locale_errors(void **st) {
   assert_int_equal(synth_locale_parse(&l, bad1, strlen(bad1), "x.txt", &e), AL_EPARSE);
   assert_non_null(strstr(e.msg, "[city]"));
   for (int s = 0; s < SEC_COUNT; s++) {
-    for (size_t i = 0; i < l.sec[s].n; i++) al_free(l.sec[s].w[i]);
+    for (size_t i = 0; i < l.sec[s].n; i++)
+      al_free(l.sec[s].w[i]);
     al_free(l.sec[s].w);
   }
   const char *bad2 = "# c\n[first]\nA\n[surname]\nB\n";
@@ -226,7 +235,8 @@ static void t_locale_errors(void **st) {
   assert_int_equal(e.line, 4);
   assert_int_equal(e.col, 2);
   assert_string_equal(e.file, "y.txt");
-  for (size_t i = 0; i < l.sec[0].n; i++) al_free(l.sec[0].w[i]);
+  for (size_t i = 0; i < l.sec[0].n; i++)
+    al_free(l.sec[0].w[i]);
   al_free(l.sec[0].w);
   const char *bad3 = "Ann\n";
   memset(&l, 0, sizeof l);

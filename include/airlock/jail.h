@@ -9,8 +9,10 @@
  * whose host path al_jail_scratch() gives, so the caller can connect() to a unix socket the
  * jailed program creates there. The library never prints; errors go to al_error.
  *
- * Threads: al_jail_spawn may be called from several threads at once (each call is
- * independent); one al_jail_proc must be used by one thread at a time.
+ * Threads: al_jail_spawn may be called from several threads at once, also with the same
+ * policy (its compiled seccomp filter is cached inside it, under a lock); one al_jail_proc
+ * must be used by one thread at a time. A policy may be freed once the spawns using it
+ * have returned; do not change it while a spawn from it is in progress.
  */
 #ifndef AIRLOCK_JAIL_H
 #define AIRLOCK_JAIL_H

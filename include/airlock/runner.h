@@ -27,7 +27,7 @@ typedef struct al_run_opts {
   int log_fd;                /* stderr of launched servers and workers; -1: ours */
   FILE *events;              /* live JSON lines: every token as it arrives, every result; or NULL */
   /* Called on the loop thread after each result is stored (alerts, live views). */
-  void (*on_result)(const al_case_result *r, void *ud);
+  void (*on_result)(const char *run_id, const al_case_result *r, void *ud);
   void *ud;
 } al_run_opts;
 

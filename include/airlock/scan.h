@@ -38,6 +38,8 @@ typedef struct al_scan_config {
   const char *const *canaries;  /* for canary.*; may be NULL */
   size_t n_canaries;
   const json_t *options;        /* per-detector options {"pii.phone": {...}}; may be NULL */
+  int pcre2_starts;             /* 1: find every start with PCRE2 instead of Hyperscan's
+                                 * SOM (the fallback path; for tests and comparison) */
 } al_scan_config;
 
 /* A pattern a detector contributes: a Hyperscan regex and flags (HS_FLAG_*), and the

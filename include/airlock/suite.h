@@ -64,6 +64,8 @@ const struct al_target_config *al_suite_target_config(const al_suite *s);
 const al_ydoc *al_suite_doc(const al_suite *s);
 struct al_toolset;
 const struct al_toolset *al_suite_toolset(const al_suite *s); /* NULL when no tools: */
+struct al_alerts;
+struct al_alerts *al_suite_alerts(const al_suite *s);          /* NULL when no alerts: */
 /* Total number of cases (counts rows of tests_from files without keeping them). */
 int64_t al_suite_case_count(const al_suite *s);
 

@@ -54,6 +54,35 @@ void al_alerts_free(al_alerts *a) {
 
 static bool has_crlf(const char *s) { return strchr(s, '\r') || strchr(s, '\n'); }
 
+/* Expand ${NAME} from the environment, so tokens stay out of suite files. Returns 0, or
+ * AL_ENOTFOUND with *missing naming the unset variable (its value is never echoed), or
+ * AL_ELIMIT when the result does not fit. */
+static int expand_env(const char *in, char *out, size_t n, char missing[64]) {
+  size_t k = 0;
+  for (const char *p = in; *p;) {
+    const char *end = p[0] == '$' && p[1] == '{' ? strchr(p + 2, '}') : NULL;
+    bool name_ok = end && end > p + 2 && end - p - 2 < 64;
+    for (const char *q = p + 2; name_ok && q < end; q++)
+      name_ok = (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_' ||
+                (q > p + 2 && *q >= '0' && *q <= '9');
+    if (!name_ok) {
+      if (k + 1 >= n) return AL_ELIMIT;
+      out[k++] = *p++;
+      continue;
+    }
+    snprintf(missing, 64, "%.*s", (int)(end - p - 2), p + 2);
+    const char *v = getenv(missing);
+    if (!v) return AL_ENOTFOUND;
+    size_t vl = strlen(v);
+    if (k + vl + 1 > n) return AL_ELIMIT;
+    memcpy(out + k, v, vl);
+    k += vl;
+    p = end + 1;
+  }
+  out[k] = '\0';
+  return 0;
+}
+
 static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_error *e) {
   static const char *const keys[] = {"url", "headers", "retries", "timeout", "backoff", NULL};
   const char *url = NULL;
@@ -70,7 +99,14 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
                               "webhook url must start with http:// or https://");
   if (strlen(url) > 2048 || has_crlf(url) || strchr(url, ' '))
     return al_ydoc_err_member(d, e, w, "url", AL_EPARSE, "webhook url is not a valid URL");
-  if (!(a->url = al_strdup(url))) return AL_ENOMEM;
+  char exp[4096], missing[64];
+  if ((rc = expand_env(url, exp, sizeof exp, missing)))
+    return al_ydoc_err_member(d, e, w, "url", AL_EPARSE, "webhook url: %s",
+                              rc == AL_ENOTFOUND ? "an environment variable it names is not set"
+                                                 : "too long after expanding ${...}");
+  if (has_crlf(exp))
+    return al_ydoc_err_member(d, e, w, "url", AL_EPARSE, "webhook url is not a valid URL");
+  if (!(a->url = al_strdup(exp))) return AL_ENOMEM;
   if ((rc = al_ydoc_get_int(d, e, w, "retries", 0, AL_ALERTS_MAX_RETRIES, &v)) < 0) return rc;
   if (rc) a->retries = (int)v;
   if ((rc = al_ydoc_get_ms(d, e, w, "timeout", &v)) < 0) return rc;
@@ -105,7 +141,17 @@ static int parse_webhook(const al_ydoc *d, const json_t *w, al_alerts *a, al_err
         if (has_crlf(json_string_value(hv)))
           return al_ydoc_err_member(d, e, h, k, AL_EPARSE, "header '%.60s' contains a line break",
                                     k);
-        snprintf(buf, sizeof buf, "%s: %s", k, json_string_value(hv));
+        char exp[4000], missing[64];
+        int er = expand_env(json_string_value(hv), exp, sizeof exp, missing);
+        if (er == AL_ENOTFOUND)
+          return al_ydoc_err_member(d, e, h, k, AL_EPARSE,
+                                    "header '%.60s': environment variable %s is not set", k,
+                                    missing);
+        if (er || has_crlf(exp))
+          return al_ydoc_err_member(
+              d, e, h, k, AL_EPARSE,
+              "header '%.60s' is too long or contains a line break after expanding ${...}", k);
+        snprintf(buf, sizeof buf, "%s: %s", k, exp);
       } else {
         snprintf(buf, sizeof buf, "%s: %" JSON_INTEGER_FORMAT, k, json_integer_value(hv));
       }

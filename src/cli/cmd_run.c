@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "al_config.h"
+#include "airlock/alerts.h"
 #include "airlock/report.h"
 #include "airlock/runner.h"
 #include "airlock/store.h"
@@ -24,6 +25,12 @@ const char *al_cli_db_path(const char *given) {
 }
 
 static void on_signal(int sig) { al_run_request_stop(); }
+
+/* Alerts fire during the run, from the loop, as soon as a matching failure is stored; the
+ * alerts module queues them to its own thread so the run never waits for a webhook. */
+static void fire_alert(const char *run_id, const al_case_result *r, void *ud) {
+  al_alerts_fire(ud, run_id, r);
+}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -177,10 +184,19 @@ int al_cmd_run(int argc, char **argv) {
   }
   al_run_opts o = {.resume_run_id = resume, .max_in_flight = conc, .progress = progress,
                    .no_launch = no_launch, .log_fd = log_fd, .events = events};
+  if (al_suite_alerts(s)) {
+    o.on_result = fire_alert;
+    o.ud = al_suite_alerts(s);
+  }
   char run_id[40] = "";
   al_run_stats stats;
   int rc = al_run_suite(s, st, &o, run_id, &stats, &e);
   if (log_fd >= 0) close(log_fd);
+  if (al_suite_alerts(s)) {
+    int sent = 0, failed = 0;
+    al_alerts_drain(al_suite_alerts(s), 15000, &sent, &failed);
+    if (sent || failed) fprintf(stderr, "alerts: %d delivered, %d failed\n", sent, failed);
+  }
   if (events && events != stdout) fclose(events);
   if (rc && !run_id[0]) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));

@@ -3,7 +3,7 @@
  *   airlock synth --seed N --customers N --out DIR [--locale en_US,de_DE,...]
  *                 [--run-secret HEX | --run-secret-file F] [--data-dir D]
  *   airlock synth trace TOKEN (--run-secret HEX | --run-secret-file F)
- *                 (--dir DIR | --manifest FILE)
+ *                 [--dir DIR | --manifest FILE]
  *   airlock synth canary PLACE (--run-secret HEX | --run-secret-file F)
  *   airlock synth anonymize --in FILE.jsonl|.csv --out FILE [--seed N]
  *
@@ -25,7 +25,7 @@ static void synth_usage(FILE *f) {
           "usage: airlock synth --seed N --customers N --out DIR [--locale en_US,en_GB,de_DE]\n"
           "                     [--run-secret HEX | --run-secret-file F] [--data-dir D]\n"
           "       airlock synth trace TOKEN (--run-secret HEX | --run-secret-file F)\n"
-          "                     (--dir DIR | --manifest FILE)\n"
+          "                     [--dir DIR | --manifest FILE]\n"
           "       airlock synth canary PLACE (--run-secret HEX | --run-secret-file F)\n"
           "       airlock synth anonymize --in FILE.jsonl|.csv --out FILE [--seed N]\n"
           "Generate a seeded synthetic bank (DIR/synth.sqlite and DIR/*.jsonl) with canary\n"
@@ -181,7 +181,7 @@ static int cmd_trace(const args *a) {
   uint8_t s[32];
   char place[512], path[4096];
   al_error e = {0};
-  if (!a->pos || (!a->dir && !a->manifest)) {
+  if (!a->pos) {
     synth_usage(stderr);
     return 2;
   }
@@ -193,7 +193,7 @@ static int cmd_trace(const args *a) {
   if (a->manifest)
     snprintf(path, sizeof path, "%s", a->manifest);
   else
-    snprintf(path, sizeof path, "%s/canaries.jsonl", a->dir);
+    snprintf(path, sizeof path, "%s/canaries.jsonl", a->dir ? a->dir : ".");
   int rc = al_canary_trace(s, path, a->pos, place, sizeof place, &e);
   sodium_memzero(s, sizeof s);
   if (rc == AL_ENOTFOUND) {

@@ -92,7 +92,9 @@ int al_proc_start(const al_target_config *cfg, char *const argv_in[], int pipes,
   }
   if (cfg->jail) {
     if (cfg->jail_policy) rc = al_jail_policy_load(cfg->jail_policy, &pol, err);
-    else rc = al_jail_policy_new_default(&pol);
+    else if ((rc = al_jail_policy_new_default(&pol)) == 0)
+      rc = al_jail_policy_set_wall_ms(pol, 0); /* a target lives as long as the run; the run's own
+                                                  timeouts bound each request */
     if (rc) goto out;
     char *dir = al_strdup(argv[0]);
     if ((rc = al_jail_policy_add_bind(pol, dirname(dir), NULL, 0))) {

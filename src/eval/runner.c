@@ -862,7 +862,7 @@ static void finish(job *j) {
   if (res->verdict == AL_PASS) r->st.pass++;
   else if (res->verdict == AL_FAIL) r->st.fail++;
   else r->st.error++;
-  if (r->o->on_result) r->o->on_result(res, r->o->ud);
+  if (r->o->on_result) r->o->on_result(r->run_id, res, r->o->ud);
   if (r->o->events) {
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:f}", "type", "result", "case", res->case_id, "name",
                            res->name ? res->name : "", "verdict", al_verdict_name(res->verdict),

@@ -91,10 +91,15 @@ static const char *const route_paths[G_ROUTE_N] = {"/v1/chat/completions", "/v1/
 
 /* ---- helpers ---- */
 
-static void audit_json(al_guard *g, const char *type, json_t *o) {
+static void audit_put(al_guard *g, const char *type, json_t *o) {
   if (g->audit && o) al_audit_append(g->audit, type, o);
   json_decref(o);
 }
+/* The record is only built when there is an audit log. */
+#define audit_json(g, type, expr)          \
+  do {                                     \
+    if ((g)->audit) audit_put(g, type, expr); \
+  } while (0)
 
 static void send_body(struct evhttp_request *req, int code, const char *ctype, const char *body,
                       size_t len, const char *id) {
@@ -205,11 +210,11 @@ static void finish(gctx *c, const char *verdict, int status) {
   double total = (double)(now - c->t0) / 1e9, up = (double)c->up_ns / 1e9;
   al_gmetrics_request(g->metrics, verdict, total, total - up);
   al_gmetrics_hits(g->metrics, &c->finds);
-  json_t *o = json_pack("{s:s, s:s, s:i, s:f, s:f, s:i, s:I}", "id", c->id, "verdict", verdict,
+  json_t *o = !g->audit ? NULL : json_pack("{s:s, s:s, s:i, s:f, s:f, s:i, s:I}", "id", c->id, "verdict", verdict,
                         "status", status, "seconds", total, "upstream_seconds", up, "attempts",
                         c->attempts, "tokens", (json_int_t)c->tokens);
   if (o) findings_json(c, o);
-  audit_json(g, "verdict", o);
+  audit_put(g, "verdict", o);
   ctx_free(c);
 }
 

@@ -23,6 +23,7 @@
 #include "airlock/probes.h"
 #include "airlock/suite.h"
 #include "probes/limits.h"
+#include "probes/probes_int.h"
 
 static const char *const node_keys[] = {"packs", "templates", "families", "mutators", "unmutated", "max_cases",
                                         "seed", NULL};
@@ -201,24 +202,20 @@ static json_t *template_probe(const json_t *spec, const char *text, const char *
   }
   char id[AL_PROBES_MAX_ID + 1], *base = strrchr(path, '/');
   snprintf(id, sizeof id, "%.40s-%d", base ? base + 1 : path, idx);
-  char prompt[256];
-  snprintf(prompt, sizeof prompt, "{{al_template}}%s%s", ask ? "\n\n" : "", "");
-  json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:{s:s}, s:{s:s, s:i}, s:s}", "id", id, "family", fam,
-                        "owasp", ow, "severity", sev, "category", cat, "assert", json_object_get(spec, "assert"), "tags",
-                        json_object_get(spec, "tags") ? json_object_get(spec, "tags") : json_array(), "vars",
-                        "al_template", cur, "location", "file", path, "line", line, "pack", "templates");
-  al_free(cur);
-  if (p && ask) {
-    char *full = NULL;
-    size_t n = strlen(prompt) + strlen(ask) + 1;
-    if ((full = al_malloc(n))) {
-      snprintf(full, n, "%s%s", prompt, ask);
-      json_object_set_new(p, "prompt", json_string(full));
-      al_free(full);
-    }
-  } else if (p) {
-    json_object_set_new(p, "prompt", json_string(prompt));
+  /* the ask (if any) follows the template as its own paragraph and gets the suite's vars */
+  size_t n = strlen("{{al_template}}\n\n") + (ask ? strlen(ask) : 0) + 1;
+  char *prompt = al_malloc(n);
+  const json_t *tags = json_object_get(spec, "tags");
+  json_t *p = NULL;
+  if (prompt) {
+    snprintf(prompt, n, "{{al_template}}%s%s", ask ? "\n\n" : "", ask ? ask : "");
+    p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:{s:s}, s:{s:s, s:i}, s:s}", "id", id, "family", fam,
+                  "owasp", ow, "severity", sev, "category", cat, "prompt", prompt, "assert",
+                  json_object_get(spec, "assert"), "tags", tags ? json_deep_copy(tags) : json_array(), "vars",
+                  "al_template", cur, "location", "file", path, "line", line, "pack", "templates");
   }
+  al_free(prompt);
+  al_free(cur);
   return p;
 }
 
@@ -239,6 +236,10 @@ static int load_templates(const al_ydoc *d, al_error *e, const json_t *list, con
         (rc = al_ydoc_get_str(d, e, sp, "severity", &sev)) < 0 || (rc = al_ydoc_get_str(d, e, sp, "category", &cat)) < 0 ||
         (rc = al_ydoc_get_int(d, e, sp, "limit", 1, AL_PROBES_MAX_PER_PACK, &limit)) < 0)
       return rc;
+    if (!al_probes_owasp_ok(ow))
+      return al_ydoc_err_member(d, e, sp, "owasp", AL_EPARSE, "owasp '%s' is not LLM01..LLM10", ow);
+    if (!al_probes_word_ok(fam, 0))
+      return al_ydoc_err_member(d, e, sp, "family", AL_EPARSE, "family '%s' must be lowercase letters, digits and '-'", fam);
     const json_t *as = json_object_get(sp, "assert"), *rp = json_object_get(sp, "replace");
     if (!json_is_array(as) || !json_array_size(as))
       return al_ydoc_err(d, e, sp, AL_EPARSE, "a template set needs 'assert' (a non-empty list)");

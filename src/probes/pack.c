@@ -33,7 +33,7 @@ static const char *const probe_keys[] = {"id", "family", "owasp", "severity", "c
 static const char *const shot_keys[] = {"topic", "shots", "ask", NULL};
 static const char *const sevs[] = {"critical", "high", "medium", "low", "info", NULL};
 
-static int word_ok(const char *s, int allow_upper_dot) {
+int al_probes_word_ok(const char *s, int allow_upper_dot) {
   if (!*s || strlen(s) > AL_PROBES_MAX_ID) return 0;
   for (const char *p = s; *p; p++) {
     int ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
@@ -43,7 +43,7 @@ static int word_ok(const char *s, int allow_upper_dot) {
   return 1;
 }
 
-static int owasp_ok(const char *s) {
+int al_probes_owasp_ok(const char *s) {
   if (strncmp(s, "LLM", 3) || strlen(s) != 5) return 0;
   int n = (s[3] - '0') * 10 + (s[4] - '0');
   return s[3] >= '0' && s[3] <= '1' && s[4] >= '0' && s[4] <= '9' && n >= 1 && n <= 10;
@@ -110,7 +110,7 @@ static int load_probe(const al_ydoc *d, al_error *e, const char *pack, const jso
   if ((rc = al_ydoc_check_keys(d, e, p, "probe", probe_keys))) return rc;
   if ((rc = al_ydoc_get_str(d, e, p, "id", &id)) <= 0)
     return rc ? rc : al_ydoc_err(d, e, p, AL_EPARSE, "a probe needs an 'id'");
-  if (!word_ok(id, 1))
+  if (!al_probes_word_ok(id, 1))
     return al_ydoc_err_member(d, e, p, "id", AL_EPARSE, "id '%s' must be 1-%d characters of A-Z a-z 0-9 . _ -",
                               id, AL_PROBES_MAX_ID);
   if (json_object_get(seen, id))
@@ -118,12 +118,12 @@ static int load_probe(const al_ydoc *d, al_error *e, const char *pack, const jso
   json_object_set_new(seen, id, json_true());
   if ((rc = str_member(d, e, p, defs, "family", &fam)) <= 0)
     return rc ? rc : al_ydoc_err(d, e, p, AL_EPARSE, "probe '%s' needs a 'family' (here or in defaults)", id);
-  if (!word_ok(fam, 0))
+  if (!al_probes_word_ok(fam, 0))
     return al_ydoc_err_member(d, e, json_object_get(p, "family") ? p : defs, "family", AL_EPARSE,
                               "family '%s' must be lowercase letters, digits and '-'", fam);
   if ((rc = str_member(d, e, p, defs, "owasp", &ow)) <= 0)
     return rc ? rc : al_ydoc_err(d, e, p, AL_EPARSE, "probe '%s' needs an 'owasp' entry (LLM01..LLM10)", id);
-  if (!owasp_ok(ow))
+  if (!al_probes_owasp_ok(ow))
     return al_ydoc_err_member(d, e, json_object_get(p, "owasp") ? p : defs, "owasp", AL_EPARSE,
                               "owasp '%s' is not an OWASP LLM Top 10 (2025) id: expected LLM01..LLM10", ow);
   sev = "medium";
@@ -251,7 +251,7 @@ int al_probes_resolve(const char *name, const char *base_dir, char *out, size_t 
     else snprintf(out, outlen, "%s/%s", base_dir, name);
     return 0;
   }
-  if (!word_ok(name, 0))
+  if (!al_probes_word_ok(name, 0))
     return al_error_set(err, AL_EINVAL, "probe pack '%s': a name is lowercase letters, digits and '-' (or give a path)", name);
   const char *env = getenv("AIRLOCK_DATA");
   if (env && *env) snprintf(out, outlen, "%s/probes/%s.yaml", env, name);

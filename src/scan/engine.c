@@ -230,6 +230,12 @@ int al_scan_db_new(const al_scan_config *cfg, al_scan_db **out, al_error *err) {
       }
     }
   }
+  if (cfg && cfg->pcre2_starts)
+    for (size_t i = 0; i < sink.n; i++)
+      if (sink.pat[i].som && sink.pat[i].fallback) {
+        sink.pat[i].som = false;
+        sink.flags[i] &= ~(unsigned)HS_FLAG_SOM_LEFTMOST;
+      }
   if ((rc = compile(db, &sink, err))) goto out;
   *out = db;
   db = NULL;

@@ -25,8 +25,8 @@
 struct al_scan_stream {
   al_scanner *s;
   hs_stream_t *hs;
-  char *buf; /* text [base, base+len) */
-  size_t len, cap;
+  char *buf; /* text [base, base+len) lives at buf + off */
+  size_t off, len, cap;
   uint64_t base;
   uint64_t pos; /* bytes fed so far */
   char *full;   /* last bytes for scan_full detectors */
@@ -77,11 +77,31 @@ static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 
 static uint64_t sub0(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
+/* Append to the tail; the dropped prefix is reclaimed only when space runs out, so small
+ * chunks do not move the whole hold-back window each time. */
+static int tail_append(al_scan_stream *st, const char *p, size_t n) {
+  if (st->off + st->len + n > st->cap && st->off) {
+    memmove(st->buf, st->buf + st->off, st->len);
+    st->off = 0;
+  }
+  if (st->len + n > st->cap) {
+    size_t c = st->cap ? st->cap : 8192;
+    while (c < st->len + n) c *= 2;
+    char *b = al_realloc(st->buf, c);
+    if (!b) return AL_ENOMEM;
+    st->buf = b;
+    st->cap = c;
+  }
+  memcpy(st->buf + st->off + st->len, p, n);
+  st->len += n;
+  return 0;
+}
+
 /* Verify what has enough context, deliver closed clusters, drop text nobody needs. */
 static int advance(al_scan_stream *st) {
   al_pipeline *pl = &st->s->pl;
   const al_scan_db *db = st->s->db;
-  al_textview tv = {.p = st->buf, .base = st->base, .len = st->len};
+  al_textview tv = {.p = st->buf + st->off, .base = st->base, .len = st->len};
   int rc = al__pl_verify(pl, db, &tv, st->pos, false);
   if (rc < 0) return rc;
   uint64_t b = sub0(st->pos, db->holdback);
@@ -97,7 +117,7 @@ static int advance(al_scan_stream *st) {
   if (from > st->base) {
     size_t drop = (size_t)(from - st->base);
     if (drop > st->len) drop = st->len;
-    memmove(st->buf, st->buf + drop, st->len - drop);
+    st->off += drop;
     st->len -= drop;
     st->base += drop;
   }
@@ -109,7 +129,7 @@ int al_scan_stream_feed(al_scan_stream *st, const char *chunk, size_t len) {
   if (st->rc < 0) return st->rc;
   if (len == 0 || st->s->pl.stopped) return 0;
   if (len > UINT32_MAX) return AL_ELIMIT;
-  int rc = append(&st->buf, &st->len, &st->cap, chunk, len);
+  int rc = tail_append(st, chunk, len);
   if (rc < 0) return st->rc = rc;
   if (st->s->db->has_full) {
     if ((rc = append(&st->full, &st->flen, &st->fcap, chunk, len)) < 0) return st->rc = rc;
@@ -148,7 +168,7 @@ int al_scan_stream_close(al_scan_stream *st) {
     if (rc == 0 && e != HS_SUCCESS && e != HS_SCAN_TERMINATED) rc = AL_EINVAL;
   }
   if (rc == 0 && !pl->stopped) {
-    al_textview tv = {.p = st->buf ? st->buf : "", .base = st->base, .len = st->len};
+    al_textview tv = {.p = st->buf ? st->buf + st->off : "", .base = st->base, .len = st->len};
     if ((rc = al__pl_verify(pl, s->db, &tv, st->pos, true)) == 0)
       rc = al__pl_emit(pl, s->db, &tv, 0, true);
   }

@@ -17,6 +17,7 @@
 #include "airlock/probes.h"
 #include "airlock/suite.h"
 #include "airlock/target.h"
+#include "airlock/alerts.h"
 #include "airlock/tools.h"
 #include "airlock/util.h"
 #include "airlock/yaml.h"
@@ -47,6 +48,7 @@ struct al_suite {
   int64_t n_cases;
   uint64_t seed;
   al_toolset *tools;
+  al_alerts *alerts;     /* alerts: fired during the run (src/alerts), or NULL */
   json_t *probe_tests;  /* probes: tests expanded by src/probes (al_probes_expand), or NULL */
   al_ydoc *target_doc;  /* --suite NAME TARGET.yaml: the target file, kept for its locations */
 };
@@ -63,7 +65,7 @@ struct al_case_iter {
 
 static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
                                        "defaults", "thresholds", "tests", "tests_from", "seed",
-                                       "tools", "tool_db",
+                                       "tools", "tool_db", "alerts",
                                        "probes", /* expanded by src/probes */ NULL};
 static const char *const test_keys[] = {"name", "prompt", "turns", "vars", "category", "severity",
                                         "tags", "assert", "params", "response_schema", "meta",
@@ -716,6 +718,8 @@ int al_suite_load_opts(const char *path, const json_t *overrides, const char *ta
   al_free(tdir);
   if (rc) goto out;
   if ((rc = parse_thresholds(s, json_object_get(root, "thresholds"), e))) goto out;
+  json_t *alerts = json_object_get(root, "alerts");
+  if (alerts && (rc = al_alerts_parse(s->doc, alerts, &s->alerts, e))) goto out;
   json_t *tools = json_object_get(root, "tools");
   if (tools) {
     const char *db = NULL;
@@ -777,6 +781,7 @@ void al_suite_free(al_suite *s) {
   al_free(s->from);
   al_target_config_free(s->target);
   al_toolset_free(s->tools);
+  al_alerts_free(s->alerts);
   json_decref(s->thresholds);
   json_decref(s->vars);
   json_decref(s->probe_tests);
@@ -797,6 +802,7 @@ const char *al_suite_system_prompt(const al_suite *s) { return s->system_prompt;
 uint64_t al_suite_seed(const al_suite *s) { return s->seed; }
 int64_t al_suite_case_count(const al_suite *s) { return s->n_cases; }
 const al_toolset *al_suite_toolset(const al_suite *s) { return s->tools; }
+al_alerts *al_suite_alerts(const al_suite *s) { return s->alerts; }
 const al_ydoc *al_suite_doc(const al_suite *s) { return s->doc; }
 
 /* ---- iteration ----------------------------------------------------------------------- */

@@ -61,6 +61,22 @@ check "report --format sarif is JSON with version 2.1.0" python3 -c "import json
 $A runs >"$T/runs.txt"
 check "runs lists both runs" test "$(grep -c finbot-pre-release "$T/runs.txt")" -ge 2
 
+# alerts fire during the run: a command alert gets each critical failure's evidence on stdin
+cp "$S/examples/finbot/suite.yaml" "$T/alerting.yaml"
+cp "$S/examples/finbot/load.csv" "$T/load.csv"
+cat >>"$T/alerting.yaml" <<Y
+alerts:
+  on: [critical]
+  command: ["/bin/sh", "-c", "cat >> $T/alerts.jsonl; echo >> $T/alerts.jsonl"]
+Y
+$A run "$T/alerting.yaml" --no-progress >/dev/null 2>"$T/alerting.err"
+check "alerts: every critical failure fired once with its evidence (run id, case, assertion messages)" python3 -c "
+import json
+ev=[json.loads(l) for l in open('$T/alerts.jsonl') if l.strip()]
+assert len(ev)==3, len(ev)
+assert all(e['severity']=='critical' and e['verdict']=='fail' and e['run_id'] for e in ev)
+assert any('FB-CANARY-7Q2X-19' in json.dumps(e) for e in ev)"
+
 # --- flaky server: retries and error kinds -------------------------------------------------
 $B/tests/integration/flaky_server --port-file "$T/port" & pids+=($!)
 for i in $(seq 50); do [[ -s $T/port ]] && break; sleep 0.05; done

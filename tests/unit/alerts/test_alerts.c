@@ -157,9 +157,11 @@ static void result(al_case_result *r, const char *severity, al_verdict v) {
 
 static void t_critical_post(void **st) {
   server *s = server_start(NULL, 0);
+  setenv("AL_TEST_HOOK_TOKEN", "abc123", 1); /* ${VAR} keeps tokens out of suite files */
   al_alerts *a =
       parse_ok("alerts:\n  on: [critical]\n  webhook:\n    url: http://127.0.0.1:%d/hook\n"
-               "    headers: {X-Token: abc123}\n    retries: 0\n    timeout: 2s\n",
+               "    headers: {X-Token: \"${AL_TEST_HOOK_TOKEN}\"}\n    retries: 0\n"
+               "    timeout: 2s\n",
                s->port);
   al_case_result r;
   result(&r, "critical", AL_FAIL);
@@ -340,6 +342,8 @@ static void t_parse_errors(void **st) {
       {"alerts:\n  command: []\n", "'command'", 2},
       {"alerts:\n  command: [\"\"]\n", "expected a string", 2},
       {"alerts:\n  command: [x]\n  queue: 0\n", "queue", 3},
+      {"alerts:\n  webhook:\n    url: \"http://x\"\n    headers: {A: \"${AL_TEST_UNSET_VAR}\"}\n",
+       "AL_TEST_UNSET_VAR is not set", 4},
       {"alerts:\n  command: [x]\n  colour: red\n", "unknown key", 3},
       {"alerts: [1]\n", "mapping", 1},
   };

@@ -59,7 +59,8 @@ static void run_file(const dcase *dc, const char *which, bool positive, unsigned
   size_t n_can = 0;
   char canbuf[8][160];
   char line[8192], text[8192];
-  al_scan_db *one = NULL, *all = NULL;
+  al_scan_db *one = NULL, *all = NULL, *one_pcre = NULL;
+  al_scanner *sp = NULL;
   const al_scan_db *all_borrowed = NULL;
   al_scanner *s1 = NULL, *sa = NULL;
   unsigned lineno = 0;
@@ -81,6 +82,11 @@ static void run_file(const dcase *dc, const char *which, bool positive, unsigned
       al_scan_config ca = {.canaries = canaries, .n_canaries = n_can};
       al_error err = {0};
       if (al_scan_db_new(&c1, &one, &err)) fail_msg("%s: %s", dc->det, err.msg);
+      /* the same detector with every start found by PCRE2 (the engine's fallback path) */
+      al_scan_config cp = c1;
+      cp.pcre2_starts = 1;
+      if (al_scan_db_new(&cp, &one_pcre, &err)) fail_msg("%s: %s", dc->det, err.msg);
+      assert_int_equal(al_scanner_new(one_pcre, &sp), 0);
       /* the default set compiles slowly: share one for files without canaries */
       static al_scan_db *shared_all;
       if (n_can == 0 && !shared_all && al_scan_db_new(&ca, &shared_all, &err))
@@ -93,8 +99,13 @@ static void run_file(const dcase *dc, const char *which, bool positive, unsigned
     size_t n;
     long ms, me;
     prepare(line, text, &n, &ms, &me);
-    gotlist g1 = {0}, ga = {0}, gs = {0};
+    gotlist g1 = {0}, ga = {0}, gs = {0}, gp = {0};
     assert_int_equal(scan_block(s1, text, n, &g1), 0);
+    assert_int_equal(scan_block(sp, text, n, &gp), 0);
+    if (!same_findings(&g1, &gp))
+      fail_msg("%s:%u: PCRE2 start finder found %zu, Hyperscan SOM %zu", path, lineno, gp.n,
+               g1.n);
+    gotlist_free(&gp);
     assert_int_equal(scan_block(sa, text, n, &ga), 0);
     assert_int_equal(scan_stream(s1, text, n, lineno, 7, &gs), 0);
     bool ok1 = has(&g1, dc->det, ms, me), oka = has(&ga, dc->det, ms, me);
@@ -118,6 +129,8 @@ static void run_file(const dcase *dc, const char *which, bool positive, unsigned
   fclose(f);
   al_scanner_free(s1);
   al_scanner_free(sa);
+  al_scanner_free(sp);
+  al_scan_db_free(one_pcre);
   al_scan_db_free(one);
   al_scan_db_free(all);
 }

@@ -287,7 +287,26 @@ static void t_stream_real(void **st) {
     gotlist_free(&b);
     gotlist_free(&s);
   }
-  printf("# %zu records, %zu findings, block == stream\n", json_array_size(root), total);
+  /* and the PCRE2 start finder agrees with Hyperscan's SOM on real text */
+  al_scan_config cp = {.detectors = mine, .n_detectors = 3, .canaries = canary, .n_canaries = 1,
+                       .pcre2_starts = 1};
+  al_scan_db *dbp = NULL;
+  al_scanner *scp = NULL;
+  assert_int_equal(al_scan_db_new(&cp, &dbp, NULL), 0);
+  assert_int_equal(al_scanner_new(dbp, &scp), 0);
+  for (size_t i = 0; i < json_array_size(root); i++) {
+    json_t *t = json_object_get(json_array_get(root, i), "full_text");
+    gotlist b = {0}, p = {0};
+    assert_int_equal(scan_block(sc, json_string_value(t), json_string_length(t), &b), 0);
+    assert_int_equal(scan_block(scp, json_string_value(t), json_string_length(t), &p), 0);
+    if (!same_findings(&b, &p)) fail_msg("record %zu: SOM %zu, PCRE2 %zu", i, b.n, p.n);
+    gotlist_free(&b);
+    gotlist_free(&p);
+  }
+  al_scanner_free(scp);
+  al_scan_db_free(dbp);
+  printf("# %zu records, %zu findings, block == stream == PCRE2 starts\n",
+         json_array_size(root), total);
   assert_true(total > 150);
   json_decref(root);
   al_scanner_free(sc);

@@ -315,6 +315,21 @@ static void set_error(job *j, const char *kind, const char *msg) {
   j->res.error_msg = al_strdup(msg);
 }
 
+/* Drop what one attempt left behind (transfer, headers, output) before the next one. */
+static void reset_transfer(job *j) {
+  if (j->easy) {
+    curl_multi_remove_handle(j->r->multi, j->easy);
+    curl_easy_cleanup(j->easy);
+    j->easy = NULL;
+  }
+  curl_slist_free_all(j->hdrs);
+  j->hdrs = NULL;
+  al_gen_output_cleanup(&j->out);
+  al_buf_reset(&j->resp);
+  al_buf_reset(&j->body);
+  al_buf_reset(&j->path);
+}
+
 /* A failed attempt: retry with backoff if allowed, else end the case as an error. */
 static void attempt_failed(job *j, int retryable, const char *kind, const char *msg,
                            long retry_after_ms) {
@@ -329,17 +344,7 @@ static void attempt_failed(job *j, int retryable, const char *kind, const char *
     if (!seeded) al_rng_seed(&rng, (uint64_t)al_now_ns()), seeded = 1;
     long ms = (long)(al_rng_double(&rng) * cap);
     if (retry_after_ms > ms) ms = retry_after_ms;
-    if (j->easy) {
-      curl_multi_remove_handle(r->multi, j->easy);
-      curl_easy_cleanup(j->easy);
-      j->easy = NULL;
-    }
-    curl_slist_free_all(j->hdrs);
-    j->hdrs = NULL;
-    al_gen_output_cleanup(&j->out);
-    al_buf_reset(&j->resp);
-    al_buf_reset(&j->body);
-    al_buf_reset(&j->path);
+    reset_transfer(j);
     if (!j->timer) j->timer = evtimer_new(r->base, retry_cb, j);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(j->timer, &tv);
@@ -760,15 +765,7 @@ static void step_done(job *j) {
     free(content);
   }
   j->steps++;
-  al_gen_output_cleanup(&j->out);
-  if (j->easy) {
-    curl_multi_remove_handle(r->multi, j->easy);
-    curl_easy_cleanup(j->easy);
-    j->easy = NULL;
-  }
-  curl_slist_free_all(j->hdrs);
-  j->hdrs = NULL;
-  al_buf_reset(&j->resp);
+  reset_transfer(j);
   j->step_base = j->attempt;
   enqueue(j);
 }

@@ -15,7 +15,8 @@
  *
  * al_synth_anonymize() imports a user's own records (JSON lines or CSV): every field is
  * scanned with the pii detectors and each finding is replaced by a synthetic value of the
- * same kind, consistently (a keyed hash of the value seeds its replacement).
+ * same kind, consistently (a keyed hash of the value seeds its replacement); columns named
+ * like names or addresses (name, first_name, surname, street, city, ...) get synthetic ones.
  */
 #ifndef AIRLOCK_SYNTH_H
 #define AIRLOCK_SYNTH_H

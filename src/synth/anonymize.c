@@ -9,8 +9,10 @@
  * files anonymised with the same seed), while the mapping cannot be inverted without the
  * seed. Values keep their shape: digits are swapped for digits in place, so "4242 4242 ..."
  * stays grouped and "(212) 555-0142" stays bracketed; the replacement passes the same
- * validator the original did. Values the engine does not detect (names, free text) are
- * left alone: this is PII scrubbing of identifiers, not k-anonymity. */
+ * validator the original did. Names and addresses have no detector; they are recognised by
+ * the column name (name, first_name, surname, street, city, ...) and replaced from the en_US
+ * word lists, keyed the same way. Anything else the engine does not detect (names inside
+ * free text) is left alone: this is PII scrubbing, not k-anonymity. */
 #include <csv.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -40,6 +42,7 @@ struct al_anonymizer {
   size_t nrv;
   al_scan_db *db;
   al_scanner *sc;
+  synth_locale *names; /* en_US word lists for name/address columns */
   unsigned char key[32];
   al_anon_stats st;
   uint64_t *seen; /* hashes of distinct originals (counting only) */
@@ -305,12 +308,97 @@ static void add_record_hits(const anon *a, const char *t, size_t len, hits *h) {
   }
 }
 
+/* Columns whose values are names or addresses: the scan engine has no detector for these
+ * (free text is too ambiguous), so they are recognised by the column name instead. */
+enum { COL_NONE, COL_FULL, COL_FIRST, COL_LAST, COL_STREET, COL_CITY };
+
+static int column_kind(const char *name) {
+  static const struct {
+    const char *n;
+    int kind;
+  } cols[] = {{"name", COL_FULL},         {"fullname", COL_FULL},
+              {"customername", COL_FULL}, {"holder", COL_FULL},
+              {"cardholder", COL_FULL},   {"accountholder", COL_FULL},
+              {"holdername", COL_FULL},   {"firstname", COL_FIRST},
+              {"givenname", COL_FIRST},   {"forename", COL_FIRST},
+              {"lastname", COL_LAST},     {"surname", COL_LAST},
+              {"familyname", COL_LAST},   {"street", COL_STREET},
+              {"address", COL_STREET},    {"streetaddress", COL_STREET},
+              {"address1", COL_STREET},   {"addressline1", COL_STREET},
+              {"city", COL_CITY},         {"town", COL_CITY}};
+  char k[32];
+  size_t n = 0;
+  for (const char *p = name; p && *p && n + 1 < sizeof k; p++) {
+    char c = *p;
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) k[n++] = c;
+  }
+  k[n] = '\0';
+  for (size_t i = 0; n && i < sizeof cols / sizeof cols[0]; i++)
+    if (!strcmp(cols[i].n, k)) return cols[i].kind;
+  return COL_NONE;
+}
+
+/* A synthetic name or address for value v of a column of kind ck, keyed like the rest. */
+static void replace_column(anon *a, int ck, const char *v, size_t n, al_buf *o) {
+  unsigned char h[8], tag = (unsigned char)ck;
+  crypto_generichash_state hs;
+  crypto_generichash_init(&hs, a->key, sizeof a->key, sizeof h);
+  crypto_generichash_update(&hs, &tag, 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c == ' ' || c == '\t') continue;
+    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    crypto_generichash_update(&hs, &c, 1);
+  }
+  crypto_generichash_final(&hs, h, sizeof h);
+  uint64_t seed;
+  memcpy(&seed, h, 8);
+  seen_add(a, seed | 1);
+  a->st.replaced++;
+  const synth_words *w = a->names->sec;
+  for (uint64_t k = 0; k < 8; k++) {
+    al_rng r;
+    size_t at = o->len;
+    al_rng_seed(&r, seed + k * 0x9E3779B97F4A7C15ull);
+    if (ck == COL_FULL) {
+      const char *f = synth_pick(&w[SEC_FIRST], &r);
+      al_buf_printf(o, "%s %s", f, synth_pick(&w[SEC_LAST], &r));
+    } else if (ck == COL_FIRST) {
+      al_buf_puts(o, synth_pick(&w[SEC_FIRST], &r));
+    } else if (ck == COL_LAST) {
+      al_buf_puts(o, synth_pick(&w[SEC_LAST], &r));
+    } else if (ck == COL_STREET) {
+      long num = synth_range(&r, 1, 9800);
+      al_buf_printf(o, "%ld %s", num, synth_pick(&w[SEC_STREET], &r));
+    } else {
+      al_buf_puts(o, synth_pick(&w[SEC_CITY], &r));
+    }
+    if (o->len - at != n || strncasecmp(o->data + at, v, n)) return;
+    o->len = at;
+    o->data[at] = '\0';
+  }
+  al_buf_puts(o, "[redacted]");
+}
+
 /* Anonymise value v[0,n) of column `name`; *changed says whether a->out holds a new value. */
 static int anon_value(anon *a, const char *name, const char *v, size_t n, int *changed) {
   hits h = {0};
   *changed = 0;
   a->st.fields++;
   if (n > AL_SYNTH_ANON_MAX_VALUE * 256) return AL_ELIMIT;
+  int ck = column_kind(name);
+  if (ck != COL_NONE && n > 0) {
+    bool blank = true;
+    for (size_t i = 0; i < n && blank; i++)
+      blank = v[i] == ' ' || v[i] == '\t';
+    if (!blank) {
+      al_buf_reset(&a->out);
+      replace_column(a, ck, v, n, &a->out);
+      *changed = 1;
+      return 0;
+    }
+  }
   al_buf_reset(&a->field);
   if (name && *name) {
     al_buf_printf(&a->field, "%.64s: ", name);
@@ -562,6 +650,7 @@ void al_anonymizer_free(al_anonymizer *a) {
   if (!a) return;
   record_clear(a);
   al_free(a->seen);
+  synth_locale_free(a->names);
   al_scanner_free(a->sc);
   al_scan_db_free(a->db);
   al_buf_cleanup(&a->field);
@@ -579,6 +668,7 @@ int al_anonymizer_new(uint64_t seed, al_anonymizer **out, al_error *err) {
   if (!(a = al_calloc(1, sizeof *a))) return al_error_set(err, AL_ENOMEM, "out of memory");
   al_buf_init(&a->field, AL_SYNTH_ANON_MAX_VALUE * 512u);
   al_buf_init(&a->out, AL_SYNTH_ANON_MAX_VALUE * 1024u);
+  if ((rc = synth_locale_load(NULL, "en_US", &a->names, err))) goto out;
   al_scan_config cfg = {.detectors = dets, .n_detectors = 1};
   if ((rc = al_scan_db_new(&cfg, &a->db, err))) goto out;
   if ((rc = al_scanner_new(a->db, &a->sc))) {

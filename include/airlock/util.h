@@ -29,6 +29,11 @@ char *al_iso8601(int64_t wall_ns, char *out, size_t n);
 int al_read_file(const char *path, size_t max, char **out, size_t *len, al_error *err);
 int al_write_file(const char *path, const void *data, size_t len, al_error *err);
 
+/* Offset of the first byte that is not well-formed UTF-8 (overlongs and surrogates are
+ * ill-formed), or len when all is well. YAML input is checked with it before libfyaml sees it:
+ * libfyaml 0.7.12 can loop forever on some invalid UTF-8. */
+size_t al_utf8_check(const void *data, size_t len);
+
 /* SHA-256 of data, as 64 lowercase hex chars + NUL. */
 void al_sha256_hex(const void *data, size_t len, char out[65]);
 void al_hex(const void *data, size_t len, char *out); /* out has 2*len+1 bytes */

@@ -27,17 +27,6 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   return 0;
 }
 
-size_t al_utf8_check(const char *str, size_t len) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0;
-  while (i < len) {
-    size_t k = utf8_len(s + i, len - i);
-    if (!k) return i;
-    i += k;
-  }
-  return len;
-}
-
 int al_json_put_str(al_buf *b, const char *str, size_t n) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *)str;

@@ -9,8 +9,7 @@
 
 #include "airlock/buf.h"
 
-/* Offset of the first byte that is not part of valid UTF-8 (len when all is valid). */
-size_t al_utf8_check(const char *s, size_t len);
+#include "airlock/util.h" /* al_utf8_check */
 /* Appends "text" (with quotes) to b. */
 int al_json_put_str(al_buf *b, const char *s, size_t n);
 /* Appends the decimal form of v. */

@@ -178,3 +178,19 @@ uint64_t al_rng_below(al_rng *r, uint64_t n) {
   while (x >= lim);
   return x % n;
 }
+
+size_t al_utf8_check(const void *data, size_t len) {
+  const unsigned char *s = data;
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!n || i + n > len || (n == 2 && c < 0xC2) || (n == 4 && c > 0xF4)) return i;
+    for (size_t k = 1; k < n; k++)
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+    if (n == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0))) return i;
+    if (n == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))) return i;
+    i += n;
+  }
+  return len;
+}

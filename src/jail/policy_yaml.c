@@ -370,6 +370,10 @@ int al_jail_policy_load_text(const char *text, size_t len, const char *name,
   if (len > AL_JAIL_MAX_POLICY_BYTES)
     return al_error_at(err, AL_ELIMIT, name, 0, 0, "policy larger than %u bytes",
                        AL_JAIL_MAX_POLICY_BYTES);
+  size_t bad = al_utf8_check(text, len);
+  if (bad < len || memchr(text, '\0', len))
+    return al_error_at(err, AL_EPARSE, name, 0, 0, "policy is not valid UTF-8 text (at byte %zu)",
+                       bad < len ? bad : (size_t)((const char *)memchr(text, '\0', len) - text));
   if ((rc = al_jail_policy_new_default(&p))) return al_error_set(err, rc, "out of memory");
 
   struct fy_diag_cfg dcfg;

@@ -232,26 +232,9 @@ out:
   return rc;
 }
 
-/* Offset of the first byte that is not well-formed UTF-8, or len. libfyaml 0.7.12 can loop
- * forever on some invalid UTF-8 (in a % directive), so input is checked before parsing. */
-static size_t utf8_bad(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!n || i + n > len || (n == 2 && c < 0xC2) || (n == 4 && c > 0xF4)) return i;
-    for (size_t k = 1; k < n; k++)
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-    if (n == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0))) return i;
-    if (n == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))) return i;
-    i += n;
-  }
-  return len;
-}
-
 static int load(const char *text, size_t len, const char *name, al_ydoc **out, al_error *err) {
   int rc = 0;
-  size_t bad = utf8_bad((const unsigned char *)text, len);
+  size_t bad = al_utf8_check(text, len);
   if (bad < len) {
     int line = 1, col = 1;
     for (size_t i = 0; i < bad; i++) {

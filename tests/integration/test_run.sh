@@ -39,10 +39,10 @@ check "finbot v1: streamed tokens with logprobs and timestamps are stored" \
   test "$(sql "select count(*) from tokens where logprob is not null and t_ns > 0")" -gt 100
 $A run "$S/examples/finbot/suite.yaml" --no-progress --var version=v2 --format json >"$T/v2.json" 2>"$T/v2.err"
 rc=$?
-check "finbot v1: the load cases are slower than their 60 ms budget (the slow-under-load flaw)" python3 -c "
+check "finbot v1: the performance gate fails -- the load cases miss their 60 ms budget (slow-under-load flaw)" python3 -c "
 import json; d=json.load(open('$T/v1.json'))
 p=[c for c in d['cases'] if c['category']=='performance']
-assert len(p)==48 and sum(c['verdict']=='fail' for c in p)>=36, [c['total_ms'] for c in p]"
+assert len(p)==48 and d['summary']['categories']['performance']['gate']=='failed', [c['total_ms'] for c in p]"
 # v2 must pass; its latency cases measure this machine too, so when the machine itself is
 # saturated (other jobs) only the performance category may fail, and the test says so.
 check "finbot v2: gate passes with exit 0 (performance judged only on an idle machine)" python3 -c "

@@ -4,7 +4,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all setup build demo test asan fuzz lint clean
+.PHONY: all setup llama build demo test asan fuzz lint clean
 
 all: build
 
@@ -14,14 +14,20 @@ setup:
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS) >/dev/null
 
+# llama.cpp from the npm registry (pinned; cached outside the clone, llama-server built once).
+# A build folder configured before it was there is reconfigured so the worker gets built.
+llama: setup
+	@bash scripts/llama.sh --server --quiet
+	@if [ -f $(BUILD)/al_config.h ] && grep -q 'AL_LLAMA_DIR ""' $(BUILD)/al_config.h; then \
+	  meson setup --reconfigure $(BUILD) $(MESON_OPTS) >/dev/null; fi
+
 build: setup $(BUILD)/build.ninja
 	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
-test: build
-	@bash scripts/llama.sh --quiet
+test: llama build
 	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 >$(BUILD)/test-output.txt 2>&1 || true
 	@python3 tests/summary.py $(BUILD)
 

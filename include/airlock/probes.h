@@ -78,6 +78,10 @@ int al_probes_load_pack(const char *path, json_t **probes_out, al_error *err);
  * suite's seed (the node's own `seed:` wins). *tests_out is a new JSON array. */
 int al_probes_expand(const al_ydoc *suite_doc, const json_t *probes_node, const char *suite_dir,
                      uint64_t seed, json_t **tests_out, al_error *err);
+/* The same with the effective variables given (the suite's `vars:` with --var overrides
+ * applied), so overrides reach the mutated copies too; vars NULL = the suite's own. */
+int al_probes_expand_vars(const al_ydoc *suite_doc, const json_t *probes_node, const char *suite_dir,
+                          uint64_t seed, const json_t *vars, json_t **tests_out, al_error *err);
 
 /* Many-shot: a fabricated dialogue of `shots` user/assistant pairs on `topic` (a template
  * set name), then the ask. Appends to turns. */

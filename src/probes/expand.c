@@ -13,9 +13,10 @@
  * kept with selection sampling (Knuth's Algorithm S) driven by al_rng(seed): the same seed
  * picks the same cases, and order is preserved. Each mutated case gets its own rng seed,
  * derived from (seed, pack, probe id, chain), so it does not depend on what else was
- * sampled. Suite `vars:` (and the probe's own) are substituted before mutating -- an encoded
+ * sampled. Suite `vars:` (with --var overrides, when the loader passes them through
+ * al_probes_expand_vars) and the probe's own are substituted before mutating -- an encoded
  * "{{bank}}" could not be substituted afterwards; unmutated probes are substituted by the
- * suite loader as usual (so --var overrides apply to them). */
+ * suite loader as usual. */
 #include <stdio.h>
 #include <string.h>
 
@@ -301,6 +302,11 @@ static int load_templates(const al_ydoc *d, al_error *e, const json_t *list, con
 
 int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir, uint64_t seed, json_t **tests_out,
                      al_error *e) {
+  return al_probes_expand_vars(d, node, suite_dir, seed, NULL, tests_out, e);
+}
+
+int al_probes_expand_vars(const al_ydoc *d, const json_t *node, const char *suite_dir, uint64_t seed,
+                          const json_t *vars, json_t **tests_out, al_error *e) {
   int rc = 0;
   json_t *all = json_array(), *tests = json_array(), *used = json_object();
   const json_t *packs, *fams, *muts;
@@ -400,7 +406,7 @@ int al_probes_expand(const al_ydoc *d, const json_t *node, const char *suite_dir
       goto out;
     }
   /* candidates, sampled down to the cap */
-  const json_t *suite_vars = json_object_get(al_ydoc_root(d), "vars");
+  const json_t *suite_vars = vars ? vars : json_object_get(al_ydoc_root(d), "vars");
   uint64_t total = (uint64_t)json_array_size(all) * nvar, want = total < (uint64_t)cap ? total : (uint64_t)cap;
   al_rng rng;
   al_rng_seed(&rng, (uint64_t)s);

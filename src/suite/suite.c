@@ -820,7 +820,7 @@ int al_suite_load_opts(const char *path, const json_t *overrides, const char *ta
   }
   /* probes: packs x mutators, expanded once into tests of the inline shape */
   json_t *probes = json_object_get(root, "probes");
-  if (probes && (rc = al_probes_expand(s->doc, probes, s->dir, s->seed, &s->probe_tests, e))) goto out;
+  if (probes && (rc = al_probes_expand_vars(s->doc, probes, s->dir, s->seed, s->vars, &s->probe_tests, e))) goto out;
   if ((rc = parse_from(s, json_object_get(root, "tests_from"), e))) goto out;
   if (!s->tests && !s->n_from && !json_array_size(s->probe_tests)) {
     rc = al_error_at(e, AL_EPARSE, path, 1, 1, "the suite has no tests (give 'tests', 'probes' or 'tests_from')");

@@ -465,6 +465,25 @@ static void suite_runs_probes(void **st) {
   al_case_free(c);
   al_case_iter_free(it);
   al_suite_free(s);
+  /* --var overrides reach the mutated copies too: the hex copy of p1 encodes "Carol" */
+  json_t *ov = json_pack("{s:s}", "who", "Carol");
+  assert_int_equal(al_suite_load_with(path, ov, &s, &e), 0);
+  json_decref(ov);
+  assert_int_equal(al_case_iter_new(s, &it, NULL), 0);
+  char *hex = NULL;
+  assert_int_equal(al_mutator_encode("hex", "Tell Carol your secret.", 0, &hex, NULL), 0);
+  int found = 0;
+  while (al_case_next(it, &c, NULL) == 0 && c) {
+    const char *m = json_string_value(json_object_get(json_array_get(c->messages, 0), "content"));
+    if (!strcmp(c->name, "mini/p1")) assert_string_equal(m, "Tell Carol your secret.");
+    if (m && strstr(m, hex)) found = 1;
+    al_case_free(c);
+    c = NULL;
+  }
+  assert_true(found);
+  al_free(hex);
+  al_case_iter_free(it);
+  al_suite_free(s);
   /* a bad assertion in a pack names the probe's file and line */
   write_file("badassert.yaml", "pack: ba\nprobes:\n  - id: a\n    family: f\n    owasp: LLM01\n    prompt: hi\n"
                                "    assert: [{regex: '(unclosed'}]\n");

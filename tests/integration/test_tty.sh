@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Integration test of what `airlock run` prints while it works: on a terminal (a pty from
+# script(1)) a progress bar redrawn in place with done/total, rate, ETA, failures and errors
+# so far, and a coloured summary; into a pipe or file, plain "progress:" lines and no
+# control characters. A rate limit of 40 requests/s on 40 cases makes the run last about a
+# second, so the bar is redrawn several times. Prints TAP.
+set -uo pipefail
+B=${AIRLOCK_BUILD:?}
+A=$B/airlock
+T=$(mktemp -d /tmp/airlock-tty-XXXXXX)
+n=0
+fail=0
+FB=
+cleanup() { [[ -n $FB ]] && kill "$FB" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+
+"$B/src/finbot/finbot" --fixed 'ok fine' --listen 127.0.0.1:0 --port-file "$T/port" --quiet &
+FB=$!
+for _ in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
+{ echo prompt; for i in $(seq 40); do echo "question $i"; done; } >"$T/c.csv"
+cat >"$T/s.yaml" <<Y
+name: tty
+target: {type: openai, base_url: "http://127.0.0.1:$(cat "$T/port")/v1", model: m,
+         rate_limit: {requests_per_second: 40}}
+tests_from: [{file: c.csv, assert: [{contains: ok}]}]
+Y
+script -qfec "$A run $T/s.yaml --db $T/tty.db" /dev/null >"$T/tty.out" 2>&1
+check "on a terminal the run passes" grep -q "Gate: passed" "$T/tty.out"
+redraws=$(grep -o $'\r\\[' "$T/tty.out" | wc -l)
+check "on a terminal the bar is redrawn in place ($redraws redraws, want >= 3)" test "$redraws" -ge 3
+check "the bar shows done/total, rate, ETA, failures, errors and cases in flight" \
+  grep -qE $'\r\\[=+\\] 40/40  [0-9]+/s  ETA [0-9]+s  fail 0  error 0  in flight 0' "$T/tty.out"
+check "on a terminal the gate line is coloured" grep -q $'\e\\[32m' "$T/tty.out"
+
+$A run "$T/s.yaml" --db "$T/plain.db" >"$T/plain.out" 2>&1
+check "into a file: plain progress lines" grep -q "^progress: 40/40 done, [0-9]*/s, 0 fail, 0 error$" "$T/plain.out"
+check "into a file: no carriage returns or escape sequences" \
+  test "$(tr -cd '\r\033' <"$T/plain.out" | wc -c)" = 0
+$A run "$T/s.yaml" --db "$T/quiet.db" --no-progress >"$T/quiet.out" 2>&1
+check "--no-progress prints no progress" test "$(grep -c '^progress:' "$T/quiet.out")" = 0
+
+echo "1..$n"
+exit $fail

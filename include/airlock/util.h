@@ -29,6 +29,11 @@ char *al_iso8601(int64_t wall_ns, char *out, size_t n);
 int al_read_file(const char *path, size_t max, char **out, size_t *len, al_error *err);
 int al_write_file(const char *path, const void *data, size_t len, al_error *err);
 
+/* The folder of Airlock's own data (probe packs, built-in suites, word lists, locales):
+ * $AIRLOCK_DATA when set; else the source tree's data/ when this binary's source tree is
+ * still there; else the installed copy (meson's datadir/airlock). Never NULL. */
+const char *al_data_dir(void);
+
 /* Offset of the first byte that is not well-formed UTF-8 (overlongs and surrogates are
  * ill-formed), or len when all is well. YAML input is checked with it before libfyaml sees it:
  * libfyaml 0.7.12 can loop forever on some invalid UTF-8. */

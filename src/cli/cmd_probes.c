@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "al_config.h"
+#include "airlock/util.h"
 #include "airlock/buf.h"
 #include "airlock/probes.h"
 #include "airlock/yaml.h"
@@ -29,9 +29,8 @@ static void usage(FILE *f) {
 }
 
 static int list_packs(void) {
-  const char *env = getenv("AIRLOCK_DATA");
   char dir[4096];
-  snprintf(dir, sizeof dir, "%s/%s", env && *env ? env : AL_SOURCE_ROOT, env && *env ? "probes" : "data/probes");
+  snprintf(dir, sizeof dir, "%s/probes", al_data_dir());
   DIR *d = opendir(dir);
   if (!d) {
     fprintf(stderr, "airlock: cannot list %s: %m\n", dir);

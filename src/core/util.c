@@ -2,6 +2,7 @@
  * clocks, whole-file I/O, SHA-256 via libsodium, and a seeded PRNG for reproducible
  * sampling. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -11,6 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "al_config.h"
 
 #include "airlock/util.h"
 
@@ -193,4 +196,20 @@ size_t al_utf8_check(const void *data, size_t len) {
     i += n;
   }
   return len;
+}
+
+static char data_dir[4096];
+
+static void find_data_dir(void) { /* both candidates are fixed at build time */
+  struct stat st;
+  snprintf(data_dir, sizeof data_dir, "%s/data", AL_SOURCE_ROOT);
+  if (stat(data_dir, &st) || !S_ISDIR(st.st_mode)) snprintf(data_dir, sizeof data_dir, "%s", AL_DATA_DIR);
+}
+
+const char *al_data_dir(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  const char *env = getenv("AIRLOCK_DATA");
+  if (env && *env) return env;
+  pthread_once(&once, find_data_dir);
+  return data_dir;
 }

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "al_config.h"
 #include "airlock/probes.h"
 #include "airlock/util.h"
 #include "probes/limits.h"
@@ -253,8 +252,6 @@ int al_probes_resolve(const char *name, const char *base_dir, char *out, size_t 
   }
   if (!al_probes_word_ok(name, 0))
     return al_error_set(err, AL_EINVAL, "probe pack '%s': a name is lowercase letters, digits and '-' (or give a path)", name);
-  const char *env = getenv("AIRLOCK_DATA");
-  if (env && *env) snprintf(out, outlen, "%s/probes/%s.yaml", env, name);
-  else snprintf(out, outlen, "%s/data/probes/%s.yaml", AL_SOURCE_ROOT, name);
+  snprintf(out, outlen, "%s/probes/%s.yaml", al_data_dir(), name);
   return 0;
 }

@@ -17,7 +17,7 @@
 
 #include "synth/synth_internal.h"
 
-#include "al_config.h"
+#include "airlock/util.h"
 
 static const synth_locale facts[] = {
     {"en_US", "US", "USD", NULL, "ssn", PH_NANP, PC_US5, {{0}}},
@@ -124,13 +124,7 @@ int synth_locale_load(const char *data_dir, const char *code, synth_locale **out
   if (!f)
     return al_error_set(err, AL_ENOTFOUND,
                         "unknown locale '%s'; expected one of en_US, en_GB, de_DE", code);
-  const char *env = getenv("AIRLOCK_DATA");
-  if (data_dir && *data_dir)
-    snprintf(path, sizeof path, "%s/locales/%s.txt", data_dir, code);
-  else if (env && *env)
-    snprintf(path, sizeof path, "%s/locales/%s.txt", env, code);
-  else
-    snprintf(path, sizeof path, "%s/data/locales/%s.txt", AL_SOURCE_ROOT, code);
+  snprintf(path, sizeof path, "%s/locales/%s.txt", data_dir && *data_dir ? data_dir : al_data_dir(), code);
   if ((rc = al_read_file(path, AL_SYNTH_LOCALE_MAX_BYTES, &text, &len, err))) goto out;
   if (!(l = al_calloc(1, sizeof *l))) {
     rc = al_error_set(err, AL_ENOMEM, "out of memory");

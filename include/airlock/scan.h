@@ -14,6 +14,7 @@
 #define AIRLOCK_SCAN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,34 @@ int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags, 
  * the start itself (for wide patterns where both would be slow). */
 #define AL_PAT_NO_SOM (1u << 31)
 #define AL_PAT_SOM (1u << 30)
+/* AL_PAT_DIGITS: a digit-anchored pattern. The detector promises that every match its
+ * verify() can accept has at least AL_SCAN_DIGIT_MIN (4) ASCII digits, no run of more than
+ * AL_SCAN_DIGIT_GAP (11) other bytes between two of its digits, at most
+ * AL_SCAN_DIGIT_EDGE (2) bytes before its first and after its last digit, and neither a NUL
+ * nor a '_' byte; its only assertions are \b and \B. In block mode such patterns are then run only over
+ * the windows around clusters of digits (docs/design/scan.md), with the same candidates as
+ * a scan of the whole text. */
+#define AL_PAT_DIGITS (1u << 29)
+/* AL_PAT_B64RUN: every match verify() can accept is a run of at least 31 bytes of
+ * [A-Za-z0-9+/] (so it covers a 16-byte-aligned block of them), and the pattern has no
+ * assertions (\b, ^, $). Block mode then runs it only in the windows around such blocks
+ * (an AWS secret key; ordinary prose has no 16 letters in a row). */
+#define AL_PAT_B64RUN (1u << 28)
+/* An AL_PAT_DIGITS pattern whose accepted matches all start at a digit run (or at a byte
+ * right before one) for which gate(text, len, run_start) is true: block mode then scans it
+ * only in the digit windows where the gate accepts one of the runs (a context word in front
+ * of the number, say). The gate reads at most AL_SCAN_CTX bytes before run_start. */
+typedef bool (*al_window_gate)(const char *text, size_t len, size_t run_start);
+int al_pattern_add_gated(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
+                         unsigned local_id, al_window_gate gate);
+/* A pattern anchored at a run of digits: every match verify() can accept starts at most
+ * `before` bytes before the first digit of a run that follows an ASCII letter and for which
+ * gate(text, len, run_start) is true, ends at most `after` bytes after it, and contains no NUL byte (an IBAN: two capital
+ * letters, then the check digits). Block mode scans it only in the windows
+ * [run_start - before, run_start + after] (widened to word boundaries) of accepted runs. */
+int al_pattern_add_anchored(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
+                            unsigned local_id, al_window_gate gate, unsigned before,
+                            unsigned after);
 
 enum {
   AL_DET_STREAMABLE = 1u << 0, /* findings are exact under streaming */

@@ -47,12 +47,39 @@ int al_pattern_add(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
   /* SOM first; compile() falls back to the PCRE2 start finder for patterns Hyperscan cannot
    * track starts for, unless the detector insisted on AL_PAT_SOM */
   bool forced = (hs_flags & AL_PAT_SOM) != 0, window = (hs_flags & AL_PAT_NO_SOM) != 0;
-  sink->flags[sink->n] = (hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM)) |
+  bool digits = (hs_flags & AL_PAT_DIGITS) != 0, b64run = (hs_flags & AL_PAT_B64RUN) != 0;
+  if (digits && b64run) return sink->status = AL_EINVAL;
+  sink->flags[sink->n] = (hs_flags & ~(AL_PAT_NO_SOM | AL_PAT_SOM | AL_PAT_DIGITS | AL_PAT_B64RUN)) |
                          (!window ? HS_FLAG_SOM_LEFTMOST : 0);
   sink->pat[sink->n] = (al_scan_pat){.det = sink->det, .local = local_id, .width = 0,
-                                     .som = !window, .window = window, .fallback = !forced};
+                                     .som = !window, .window = window, .fallback = !forced,
+                                     .digits = digits, .b64run = b64run};
   sink->n++;
   return 0;
+}
+
+int al_pattern_add_gated(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
+                         unsigned local_id, al_window_gate gate) {
+  if (!sink || !gate || !(hs_flags & AL_PAT_DIGITS)) return AL_EINVAL;
+  int rc = al_pattern_add(sink, regex, hs_flags, local_id);
+  if (rc == 0) sink->pat[sink->n - 1].gate = gate;
+  return rc;
+}
+
+int al_pattern_add_anchored(al_pattern_sink *sink, const char *regex, unsigned hs_flags,
+                            unsigned local_id, al_window_gate gate, unsigned before,
+                            unsigned after) {
+  if (!sink || !gate || (hs_flags & (AL_PAT_DIGITS | AL_PAT_B64RUN)) ||
+      before > AL_SCAN_MAX_PATTERN_WIDTH || after > AL_SCAN_MAX_PATTERN_WIDTH)
+    return AL_EINVAL;
+  int rc = al_pattern_add(sink, regex, hs_flags, local_id);
+  if (rc == 0) {
+    al_scan_pat *p = &sink->pat[sink->n - 1];
+    p->anchor = gate;
+    p->before = before;
+    p->after = after;
+  }
+  return rc;
 }
 
 static void sink_cleanup(al_pattern_sink *sink) {
@@ -100,6 +127,40 @@ static int select_detectors(const al_scan_config *cfg, al_scan_db *db, al_error 
   return 0;
 }
 
+/* Compile the patterns of one set (0: all, 1: the rest of block mode, 2: the ungated
+ * AL_PAT_DIGITS ones, 3: the gated ones, 4: AL_PAT_B64RUN, 5: anchored) into
+ * *out (NULL when the set is empty). Returns -2 on success, else the index of the failing
+ * pattern (or -1) with *ce set. ids[] is scratch of sink->n entries. */
+static int compile_set(const al_pattern_sink *sink, unsigned *ids, unsigned mode, int set,
+                       hs_database_t **out, hs_compile_error_t **ce) {
+  const char **exprs = al_malloc(sink->n * sizeof *exprs);
+  unsigned *flags = al_malloc(sink->n * sizeof *flags);
+  unsigned n = 0;
+  int at = -2;
+  if (!exprs || !flags) {
+    at = -1;
+    goto out;
+  }
+  for (size_t i = 0; i < sink->n; i++) {
+    const al_scan_pat *p = &sink->pat[i];
+    if ((set == 1 && (p->digits || p->b64run || p->anchor)) ||
+        (set == 2 && (!p->digits || p->gate)) || (set == 3 && !p->gate) ||
+        (set == 4 && !p->b64run) || (set == 5 && !p->anchor))
+      continue;
+    exprs[n] = sink->regex[i];
+    flags[n] = sink->flags[i];
+    ids[n++] = (unsigned)i;
+  }
+  if (n && hs_compile_multi(exprs, flags, ids, n, mode, NULL, out, ce) != HS_SUCCESS) {
+    int e = *ce ? (*ce)->expression : -1;
+    at = e >= 0 && (unsigned)e < n ? (int)ids[e] : -1;
+  }
+out:
+  al_free(exprs);
+  al_free(flags);
+  return at;
+}
+
 static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   int rc = 0;
   unsigned *ids = NULL;
@@ -108,7 +169,6 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   ids = al_malloc(sink->n * sizeof *ids);
   if (!ids) return al_error_set(err, AL_ENOMEM, "out of memory");
   for (size_t i = 0; i < sink->n; i++) {
-    ids[i] = (unsigned)i;
     hs_expr_info_t *info = NULL;
     if (hs_expression_info(sink->regex[i], sink->flags[i], &info, &ce) != HS_SUCCESS) {
       rc = al_error_set(err, AL_EINVAL, "detector %s: pattern %u /%s/: %s",
@@ -117,6 +177,7 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
       goto out;
     }
     unsigned w = info->max_width;
+    bool fixed = info->min_width == info->max_width;
     free(info); /* allocated by Hyperscan's default allocator (malloc) */
     if (w > AL_SCAN_MAX_PATTERN_WIDTH) {
       rc = al_error_set(err, AL_ELIMIT,
@@ -128,18 +189,36 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     }
     sink->pat[i].width = w;
     if (w > db->holdback) db->holdback = w;
+    if (sink->pat[i].b64run && w > db->run_width) db->run_width = w;
+    if (fixed && sink->pat[i].som) {
+      /* every match is w bytes long: its start is end - w, no start tracking needed (SOM
+       * makes Hyperscan keep more state; al__cand_start computes it) */
+      sink->pat[i].som = false;
+      sink->pat[i].fixed = true;
+      sink->flags[i] &= ~(unsigned)HS_FLAG_SOM_LEFTMOST;
+    }
   }
-  const char *const *exprs = (const char *const *)sink->regex;
+  /* Three databases: stream mode gets every pattern; block mode splits them into the
+   * digit-anchored ones (run over digit windows, digits.c) and the rest. A pattern whose
+   * start Hyperscan cannot track in one of them falls back to the PCRE2 start finder in
+   * all of them, so compile again until none changes. */
   for (;;) {
-    if (hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n, HS_MODE_BLOCK, NULL,
-                         &db->block, &ce) == HS_SUCCESS &&
-        hs_compile_multi(exprs, sink->flags, ids, (unsigned)sink->n,
-                         HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, NULL, &db->stream,
-                         &ce) == HS_SUCCESS)
-      break;
-    int at = ce ? ce->expression : -1;
+    int at = -1;
     hs_free_database(db->block);
-    db->block = NULL;
+    hs_free_database(db->digits);
+    hs_free_database(db->gated);
+    hs_free_database(db->runs);
+    hs_free_database(db->anchored);
+    hs_free_database(db->stream);
+    db->block = db->digits = db->gated = db->runs = db->anchored = db->stream = NULL;
+    if ((at = compile_set(sink, ids, HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, 0, &db->stream,
+                          &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 1, &db->block, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 2, &db->digits, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 3, &db->gated, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 4, &db->runs, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 5, &db->anchored, &ce)) == -2)
+      break;
     if (at >= 0 && (size_t)at < sink->n && sink->pat[at].som && sink->pat[at].fallback) {
       /* Hyperscan cannot track this pattern's start ("Pattern is too large"): let PCRE2
        * find it instead and compile again */
@@ -152,7 +231,7 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     if (at >= 0 && (size_t)at < sink->n)
       rc = al_error_set(err, AL_EINVAL, "detector %s: pattern %u /%s/: %s",
                         db->det[sink->pat[at].det]->name, sink->pat[at].local, sink->regex[at],
-                        ce->message);
+                        ce ? ce->message : "compile error");
     else
       rc = al_error_set(err, AL_EINVAL, "hyperscan compile failed: %s",
                         ce ? ce->message : "unknown error");
@@ -165,7 +244,7 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     goto out;
   }
   for (size_t i = 0; i < sink->n; i++) {
-    if (sink->pat[i].som || sink->pat[i].window) continue;
+    if (sink->pat[i].som || sink->pat[i].window || sink->pat[i].fixed) continue;
     uint32_t opt = PCRE2_ANCHORED | PCRE2_ENDANCHORED;
     if (sink->flags[i] & HS_FLAG_CASELESS) opt |= PCRE2_CASELESS;
     if (sink->flags[i] & HS_FLAG_DOTALL) opt |= PCRE2_DOTALL;
@@ -185,10 +264,39 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     }
     pcre2_jit_compile(db->re[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
   }
-  if (hs_alloc_scratch(db->block, &db->proto) != HS_SUCCESS ||
+  if ((db->block && hs_alloc_scratch(db->block, &db->proto) != HS_SUCCESS) ||
+      (db->digits && hs_alloc_scratch(db->digits, &db->proto) != HS_SUCCESS) ||
+      (db->gated && hs_alloc_scratch(db->gated, &db->proto) != HS_SUCCESS) ||
+      (db->runs && hs_alloc_scratch(db->runs, &db->proto) != HS_SUCCESS) ||
+      (db->anchored && hs_alloc_scratch(db->anchored, &db->proto) != HS_SUCCESS) ||
       hs_alloc_scratch(db->stream, &db->proto) != HS_SUCCESS) {
     rc = al_error_set(err, AL_ENOMEM, "hyperscan scratch allocation failed");
     goto out;
+  }
+  for (size_t i = 0; i < sink->n; i++) {
+    al_window_gate g = sink->pat[i].gate;
+    size_t k = 0;
+    while (g && k < db->n_gates && db->gates[k] != g) k++;
+    if (!g || k < db->n_gates) continue;
+    if (db->n_gates == AL_SCAN_MAX_GATES) {
+      rc = al_error_set(err, AL_ELIMIT, "more than %d window gates", AL_SCAN_MAX_GATES);
+      goto out;
+    }
+    db->gates[db->n_gates++] = g;
+  }
+  for (size_t i = 0; i < sink->n; i++) {
+    const al_scan_pat *p = &sink->pat[i];
+    if (!p->anchor) continue;
+    if (p->before > db->anchor_before) db->anchor_before = p->before;
+    if (p->after > db->anchor_after) db->anchor_after = p->after;
+    size_t k = 0;
+    while (k < db->n_anchors && db->anchors[k] != p->anchor) k++;
+    if (k < db->n_anchors) continue;
+    if (db->n_anchors == AL_SCAN_MAX_GATES) {
+      rc = al_error_set(err, AL_ELIMIT, "more than %d anchor gates", AL_SCAN_MAX_GATES);
+      goto out;
+    }
+    db->anchors[db->n_anchors++] = p->anchor;
   }
   db->pat = sink->pat;
   db->n_pat = sink->n;
@@ -251,6 +359,10 @@ void al_scan_db_free(al_scan_db *db) {
     if (db->det[i]->fini) db->det[i]->fini(db->state[i]);
   if (db->proto) hs_free_scratch(db->proto);
   hs_free_database(db->block);
+  hs_free_database(db->digits);
+  hs_free_database(db->gated);
+  hs_free_database(db->runs);
+  hs_free_database(db->anchored);
   hs_free_database(db->stream);
   for (size_t i = 0; db->re && i < db->n_pat; i++) pcre2_code_free(db->re[i]);
   al_free(db->re);
@@ -286,28 +398,144 @@ void al_scanner_free(al_scanner *s) {
   pcre2_match_data_free(s->pl.md);
   s->pl.md = NULL;
   al__pl_cleanup(&s->pl);
+  al__ds_cleanup(&s->ds);
+  al__ds_cleanup(&s->dg);
+  al__ds_cleanup(&s->dr);
+  al__ds_cleanup(&s->da);
   al_free(s);
 }
 
 typedef struct block_ctx {
   al_scanner *s;
   al_textview tv;
+  uint64_t main_pos; /* end of the last match of the main block database */
+  al_digitscan *cur; /* the windows being scanned (on_digit_match) */
+  size_t pend_mark;  /* pending findings after the last delivery */
   int rc;
 } block_ctx;
+
+/* Lowest offset a candidate not yet added can start at: the main database reports in end
+ * order (so no start below main_pos - holdback), and the digit windows not yet scanned
+ * start at or after the finder's position. */
+static uint64_t block_bound(const block_ctx *b) {
+  const al_scan_db *db = b->s->db;
+  const al_digitscan *ds = &b->s->ds;
+  uint64_t bound = b->main_pos > db->holdback ? b->main_pos - db->holdback : 0;
+  if (db->digits || db->gated) {
+    uint64_t next = ds->n_win ? ds->win[0].orig : ds->have_next ? ds->next_a : ds->pos;
+    if (next < bound) bound = next;
+  }
+  return bound > AL_SCAN_CTX ? bound - AL_SCAN_CTX : 0;
+}
+
+/* In block mode all context is present: verify everything collected so far and deliver
+ * the clusters no later candidate can reach. */
+static int block_flush(block_ctx *b) {
+  al_pipeline *pl = &b->s->pl;
+  int rc = al__pl_verify(pl, b->s->db, &b->tv, 0, true);
+  if (rc == 0 && !b->s->db->has_full) rc = al__pl_emit(pl, b->s->db, &b->tv, block_bound(b), false);
+  b->pend_mark = pl->n_pend;
+  return rc;
+}
+
+static int on_digit_match(unsigned id, unsigned long long from, unsigned long long to,
+                          unsigned flags, void *ctx) {
+  block_ctx *b = ctx;
+  const al_scan_db *db = b->s->db;
+  const al_dwin *w = al__ds_find(b->cur, (size_t)to);
+  if (!w) return 0; /* cannot happen: matches never contain the sentinels between windows */
+  from = db->pat[id].som ? from : to > db->pat[id].width ? to - db->pat[id].width : 0;
+  if (from < w->at) from = w->at;
+  if ((b->rc = al__pl_add_cand(&b->s->pl, id, w->orig + (from - w->at), w->orig + (to - w->at))) < 0)
+    return 1;
+  return 0;
+}
+
+/* Scan the windows of ds with hdb, then forget them. */
+static int digits_scan(block_ctx *b, al_digitscan *ds, const hs_database_t *hdb) {
+  if (!ds->n_win) return 0;
+  ds->cursor = 0;
+  b->cur = ds;
+  hs_error_t e = hs_scan(hdb, ds->cat, (unsigned)ds->cat_len, 0, b->s->scratch, on_digit_match, b);
+  ds->n_win = 0;
+  ds->cat_len = 0;
+  if (b->rc < 0) return b->rc;
+  if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) return AL_EINVAL;
+  return 0;
+}
+
+/* Scan the collected digit windows (db->digits) and the gated ones (db->gated). */
+static int digits_flush(block_ctx *b) {
+  al_scanner *s = b->s;
+  int rc = 0;
+  if (s->db->digits && (rc = digits_scan(b, &s->ds, s->db->digits)) < 0) return rc;
+  if (s->db->gated && (rc = digits_scan(b, &s->dg, s->db->gated)) < 0) return rc;
+  s->ds.n_win = 0;
+  s->ds.cat_len = 0;
+  /* verify now, while the windows' text is still in the cache; deliver in batches (when a
+   * batch more than after the last delivery waits: findings of the pre-pass may be
+   * pending all along) */
+  if ((rc = al__pl_verify(&s->pl, s->db, &b->tv, 0, true)) < 0) return rc;
+  if (s->pl.n_pend >= b->pend_mark + AL_SCAN_BATCH) return block_flush(b);
+  return 0;
+}
+
+/* Collect the digit windows that start before upto (all when upto is the text length),
+ * scanning them whenever AL_SCAN_DIGIT_CAT bytes have been collected. The last window is
+ * kept until the next one is known not to overlap it. */
+static int digits_until(block_ctx *b, uint64_t upto) {
+  al_digitscan *ds = &b->s->ds;
+  const char *t = b->tv.p;
+  size_t len = b->tv.len;
+  int rc = 0;
+  while (!b->s->pl.stopped) {
+    if (!ds->have_next) {
+      if (!al__digit_window(t, len, &ds->pos, &ds->next_a, &ds->next_b)) break;
+      ds->have_next = true;
+    }
+    bool overlaps = ds->n_win && ds->next_a < ds->win[ds->n_win - 1].orig + ds->win[ds->n_win - 1].len;
+    if (!overlaps && ds->next_a >= upto) return 0;
+    if (!overlaps && ds->cat_len >= AL_SCAN_DIGIT_CAT && (rc = digits_flush(b)) < 0) return rc;
+    if ((rc = al__ds_add(ds, t, len, ds->next_a, ds->next_b)) < 0) return rc;
+    if (b->s->db->gated && al__ds_gated(b->s->db, t, len, ds->next_a, ds->next_b) &&
+        (rc = al__ds_add(&b->s->dg, t, len, ds->next_a, ds->next_b)) < 0)
+      return rc;
+    ds->have_next = false;
+  }
+  return upto >= len ? digits_flush(b) : 0;
+}
+
+/* Long-run windows (AL_PAT_B64RUN patterns) or anchored windows of the whole text, before
+ * the main scan: their candidates are all known before anything is emitted. Verified in
+ * batches, so a long base64 blob (a candidate at every byte) does not pile up. */
+static int prepass(block_ctx *b, al_digitscan *dw, const hs_database_t *hdb, bool runs) {
+  al_scanner *s = b->s;
+  size_t pos = 0, a = 0, e = 0;
+  int rc = 0;
+  al__ds_reset(dw);
+  for (;;) {
+    bool more = runs ? al__run_window(b->tv.p, b->tv.len, s->db->run_width, &pos, &a, &e)
+                     : al__anchor_window(s->db, b->tv.p, b->tv.len, &pos, &a, &e);
+    bool overlaps = more && dw->n_win && a < dw->win[dw->n_win - 1].orig + dw->win[dw->n_win - 1].len;
+    if (!more || (!overlaps && dw->cat_len >= AL_SCAN_DIGIT_CAT)) {
+      if ((rc = digits_scan(b, dw, hdb)) < 0) return rc;
+      if ((rc = al__pl_verify(&s->pl, s->db, &b->tv, 0, true)) < 0) return rc;
+    }
+    if (!more) return 0;
+    if ((rc = al__ds_add(dw, b->tv.p, b->tv.len, a, e)) < 0) return rc;
+  }
+}
 
 static int on_block_match(unsigned id, unsigned long long from, unsigned long long to,
                           unsigned flags, void *ctx) {
   block_ctx *b = ctx;
   al_pipeline *pl = &b->s->pl;
   from = al__cand_start(b->s->db, id, from, to);
+  b->main_pos = to;
   if ((b->rc = al__pl_add_cand(pl, id, from, to)) < 0) return 1;
   if (pl->n_cand >= AL_SCAN_BATCH) {
-    /* In block mode all context is present: verify everything collected so far and
-     * deliver the clusters no later candidate can reach. */
-    if ((b->rc = al__pl_verify(pl, b->s->db, &b->tv, 0, true)) < 0) return 1;
-    uint64_t bound = to > b->s->db->holdback + AL_SCAN_CTX ? to - b->s->db->holdback - AL_SCAN_CTX : 0;
-    if (!b->s->db->has_full && (b->rc = al__pl_emit(pl, b->s->db, &b->tv, bound, false)) < 0)
-      return 1;
+    if ((b->s->db->digits || b->s->db->gated) && (b->rc = digits_until(b, to)) < 0) return 1;
+    if ((b->rc = block_flush(b)) < 0) return 1;
     if (pl->stopped) return 1;
   }
   return 0;
@@ -319,11 +547,27 @@ int al_scan(al_scanner *s, const char *text, size_t len, al_finding_cb cb, void 
   const al_scan_db *db = s->db;
   block_ctx b = {.s = s, .tv = {.p = text ? text : "", .base = 0, .len = len}, .rc = 0};
   al__pl_reset(&s->pl, cb, ud);
+  al__ds_reset(&s->ds);
+  al__ds_reset(&s->dg);
+  if (len > UINT32_MAX) return AL_ELIMIT; /* hs_scan takes an unsigned int length */
+  if (db->runs && len) {
+    int rc = prepass(&b, &s->dr, db->runs, true);
+    if (rc < 0) return rc;
+  }
+  if (db->anchored && len) {
+    int rc = prepass(&b, &s->da, db->anchored, false);
+    if (rc < 0) return rc;
+  }
   if (db->block && len) {
-    if (len > UINT32_MAX) return AL_ELIMIT; /* hs_scan takes an unsigned int length */
     hs_error_t e = hs_scan(db->block, text, (unsigned)len, 0, s->scratch, on_block_match, &b);
     if (b.rc < 0) return b.rc;
     if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) return AL_EINVAL;
+    if (s->pl.stopped) return 0;
+  }
+  b.main_pos = len;
+  if ((db->digits || db->gated) && len) {
+    int rc = digits_until(&b, len);
+    if (rc < 0) return rc;
     if (s->pl.stopped) return 0;
   }
   int rc = al__pl_verify(&s->pl, db, &b.tv, 0, true);

@@ -18,5 +18,13 @@
 #define AL_SCAN_MIN_CANARY_LEN 6           /* shorter canaries would match ordinary text */
 #define AL_SCAN_FULL_WINDOW (1u << 20)     /* text kept for scan_full() detectors in streams */
 #define AL_SCAN_PEM_MAX (16u << 10)        /* a PEM private key block (header to END line) */
+/* Digit windows (AL_PAT_DIGITS patterns, block mode): digits closer than GAP other bytes
+ * form one cluster; a cluster with at least MIN digits is widened by EDGE bytes and then
+ * to the surrounding word boundaries; windows are scanned in batches of CAT bytes. */
+#define AL_SCAN_DIGIT_GAP 11
+#define AL_SCAN_DIGIT_EDGE 2
+#define AL_SCAN_DIGIT_MIN 4
+#define AL_SCAN_DIGIT_CAT (64u << 10)
+#define AL_SCAN_MAX_GATES 8 /* distinct window gates (al_pattern_add_gated) */
 
 #endif

@@ -27,6 +27,12 @@ typedef struct al_scan_pat {
   bool som;       /* compiled with HS_FLAG_SOM_LEFTMOST */
   bool window;    /* AL_PAT_NO_SOM: verify() finds the start */
   bool fallback;  /* may fall back from SOM to the PCRE2 start finder */
+  bool fixed;     /* every match is `width` bytes: start = end - width, no SOM */
+  bool digits;    /* AL_PAT_DIGITS: block mode runs it only over digit windows */
+  bool b64run;    /* AL_PAT_B64RUN: block mode runs it only over long-run windows */
+  al_window_gate gate; /* only over the windows this accepts (al_pattern_add_gated) */
+  al_window_gate anchor; /* only around digit runs this accepts (al_pattern_add_anchored) */
+  uint32_t before, after;
 } al_scan_pat;
 
 struct al_pattern_sink {
@@ -44,10 +50,20 @@ struct al_scan_db {
   void **state;
   size_t n_pat;
   al_scan_pat *pat;
-  hs_database_t *block;
-  hs_database_t *stream;
+  hs_database_t *block;  /* block mode: every pattern but the AL_PAT_DIGITS ones */
+  hs_database_t *digits; /* block mode: the AL_PAT_DIGITS patterns, run over digit windows */
+  hs_database_t *gated;  /* block mode: gated AL_PAT_DIGITS patterns, over gated windows */
+  hs_database_t *runs;   /* block mode: AL_PAT_B64RUN patterns, over long-run windows */
+  hs_database_t *anchored; /* block mode: anchored patterns, around accepted digit runs */
+  al_window_gate anchors[AL_SCAN_MAX_GATES]; /* the distinct gates of `anchored` */
+  size_t n_anchors;
+  size_t anchor_before, anchor_after; /* widest reach over the anchored patterns */
+  size_t run_width;      /* widest AL_PAT_B64RUN pattern */
+  hs_database_t *stream; /* stream mode: every pattern */
+  al_window_gate gates[AL_SCAN_MAX_GATES]; /* the distinct gates of `gated` */
+  size_t n_gates;
   pcre2_code **re; /* per pattern: start finder (NULL for SOM/window patterns) */
-  hs_scratch_t *proto; /* scratch for both databases; scanners clone it */
+  hs_scratch_t *proto; /* scratch for all three databases; scanners clone it */
   size_t holdback; /* max pattern width over all patterns */
   bool has_full;   /* some detector has scan_full */
 };
@@ -82,14 +98,38 @@ typedef struct al_pipeline {
   pcre2_match_data *md; /* for the PCRE2 start finder (per scanner) */
 } al_pipeline;
 
+/* Digit windows of a block scan (digits.c): windows [orig, orig+len) of the text copied
+ * into one buffer, each between two sentinel bytes, scanned with one hs_scan call. */
+typedef struct al_dwin {
+  uint64_t orig; /* offset in the scanned text */
+  size_t at;     /* offset in cat */
+  size_t len;
+} al_dwin;
+
+typedef struct al_digitscan {
+  size_t pos;          /* the window finder continues here */
+  bool have_next;      /* a found window not yet copied (it starts at or after `upto`) */
+  size_t next_a, next_b;
+  char *cat;
+  size_t cat_len, cat_cap;
+  al_dwin *win;
+  size_t n_win, cap_win;
+  size_t cursor; /* window of the last match (matches arrive in end order) */
+} al_digitscan;
+
 struct al_scanner {
   const al_scan_db *db;
   hs_scratch_t *scratch;
   al_pipeline pl;
+  al_digitscan ds; /* windows for db->digits */
+  al_digitscan dg; /* the subset of them a gate accepts, for db->gated */
+  al_digitscan dr; /* long-run windows, for db->runs */
+  al_digitscan da; /* anchored windows, for db->anchored */
   int busy; /* a stream is open */
 };
 
-/* Start of a candidate: Hyperscan's SOM, or the widest window for AL_PAT_NO_SOM patterns. */
+/* Start of a candidate: Hyperscan's SOM; end - width for fixed-width patterns (exact) and
+ * for AL_PAT_NO_SOM / PCRE2-start patterns (the widest window, narrowed later). */
 static inline unsigned long long al__cand_start(const struct al_scan_db *db, unsigned id,
                                                 unsigned long long from,
                                                 unsigned long long to) {
@@ -115,6 +155,24 @@ int al__pl_emit(al_pipeline *pl, const al_scan_db *db, const al_textview *tv, ui
                 bool final);
 /* Run the scan_full detectors over tv and add their findings to the pending set. */
 int al__pl_scan_full(al_pipeline *pl, const al_scan_db *db, const al_textview *tv);
+
+/* digits.c: the next window [*a, *b) of digits at or after *pos (which moves past it);
+ * false when there is none. */
+bool al__digit_window(const char *t, size_t len, size_t *pos, size_t *a, size_t *b);
+/* The next window [*a, *b) around 16-byte-aligned blocks of [A-Za-z0-9+/] at or after
+ * *pos, wide enough for a match of `width` bytes covering the block; false when none. */
+bool al__run_window(const char *t, size_t len, size_t width, size_t *pos, size_t *a, size_t *b);
+/* The next window around a digit run one of db's anchors accepts, at or after *pos. */
+bool al__anchor_window(const struct al_scan_db *db, const char *t, size_t len, size_t *pos,
+                       size_t *a, size_t *b);
+/* Does one of db's gates accept a digit run starting in text[a,b)? */
+bool al__ds_gated(const struct al_scan_db *db, const char *t, size_t len, size_t a, size_t b);
+/* Append text[a,b) as a window (or extend the last one when they overlap). */
+int al__ds_add(al_digitscan *ds, const char *t, size_t len, size_t a, size_t b);
+/* Window holding cat offset x (a match end, so x > win.at). */
+const al_dwin *al__ds_find(al_digitscan *ds, size_t x);
+void al__ds_reset(al_digitscan *ds);
+void al__ds_cleanup(al_digitscan *ds);
 
 /* ---- helpers for detectors (detectors/util.c) ---- */
 static inline bool al__is_digit(int c) { return c >= '0' && c <= '9'; }

@@ -11,9 +11,9 @@
 
 /* ---- SSN ---- */
 static int ssn_patterns(void *st, al_pattern_sink *sink) {
-  int rc = al_pattern_add(sink, "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0, 0);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{2} \\d{4}\\b", 0, 1);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{9}\\b", 0, 2);
+  int rc = al_pattern_add(sink, "\\b\\d{3}-\\d{2}-\\d{4}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{2} \\d{4}\\b", AL_PAT_DIGITS, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 2);
   return rc;
 }
 
@@ -45,12 +45,12 @@ const al_detector al_det_pii_ssn = {
 
 /* ---- credit cards ---- */
 static int cc_patterns(void *st, al_pattern_sink *sink) {
-  int rc = al_pattern_add(sink, "\\b\\d{12,19}\\b", 0, 0);
+  int rc = al_pattern_add(sink, "\\b\\d{12,19}\\b", AL_PAT_DIGITS, 0);
   /* 4-4-4-4(-3), 4-4-4-1..4 (13-16 digit cards), Amex/Diners 4-6-4/5 */
   if (!rc)
     rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{4}[ \\-]\\d{4}[ \\-]\\d{1,4}(?:[ \\-]\\d{3})?\\b",
-                        0, 1);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{6}[ \\-]\\d{4,5}\\b", 0, 2);
+                        AL_PAT_DIGITS, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{6}[ \\-]\\d{4,5}\\b", AL_PAT_DIGITS, 2);
   return rc;
 }
 
@@ -130,10 +130,23 @@ const al_detector al_det_pii_credit_card = {
 };
 
 /* ---- IBAN ---- */
+/* Block mode scans the IBAN patterns only around digit runs right after two capital
+ * letters that start a word (the country code and the check digits). */
+static bool iban_anchor(const char *t, size_t len, size_t run) {
+  if (run < 2 || run + 1 >= len || !al__is_digit((unsigned char)t[run + 1])) return false;
+  if (t[run - 1] < 'A' || t[run - 1] > 'Z' || t[run - 2] < 'A' || t[run - 2] > 'Z') return false;
+  return run == 2 || !(al__is_alnum((unsigned char)t[run - 3]) || t[run - 3] == '_');
+}
+
 static int iban_patterns(void *st, al_pattern_sink *sink) {
-  int rc = al_pattern_add(sink, "\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b", 0, 0);
+  /* matches start 2 bytes before the check digits and are at most 34 (compact) or
+   * 2 + 2 + 7 * 5 + 4 = 43 (grouped) bytes long */
+  int rc = al_pattern_add_anchored(sink, "\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b", 0, 0,
+                                   iban_anchor, 2, 32);
   if (!rc)
-    rc = al_pattern_add(sink, "\\b[A-Z]{2}\\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\\b", 0, 1);
+    rc = al_pattern_add_anchored(
+        sink, "\\b[A-Z]{2}\\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\\b", 0, 1,
+        iban_anchor, 2, 41);
   return rc;
 }
 
@@ -163,7 +176,7 @@ const al_detector al_det_pii_iban = {
 
 /* ---- ABA routing numbers ---- */
 static int aba_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{9}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 0);
 }
 
 static int aba_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -190,7 +203,7 @@ const al_detector al_det_pii_aba_routing = {
 
 /* ---- UK NHS numbers ---- */
 static int nhs_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{4}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
 }
 
 static int nhs_verify(const void *st, const char *t, size_t len, size_t s, size_t e,

@@ -11,7 +11,7 @@
 
 /* ---- es_dni ---- */
 static int dni_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", 0, 0);
+  return al_pattern_add(sink, "\\b[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", AL_PAT_DIGITS, 0);
 }
 
 static int dni_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -45,19 +45,22 @@ const al_detector al_det_pii_es_dni = {
     .verify = dni_verify,
 };
 
-/* Shared shape for digit ids: extract exactly `want` digits and require a context word. */
+/* Shared shape for digit ids: exactly `want` digits that pass `ok` (checked first: it is
+ * cheaper than looking for a context word), and a context word. */
 static bool digits_with_context(const char *t, size_t len, size_t s, size_t e, size_t want,
-                                const char *seps, const char *const *words, char *d) {
+                                const char *seps, const char *const *words, char *d,
+                                bool (*ok)(const char *, size_t)) {
   if (!al__isolated(t, len, s, e)) return false;
   if (al__digits(t + s, e - s, d, want, seps) != want) return false;
+  if (!ok(d, want)) return false;
   return al__context_word(t, len, s, e, words);
 }
 
 /* ---- nl_bsn ---- */
 static int bsn_patterns(void *st, al_pattern_sink *sink) {
-  int rc = al_pattern_add(sink, "\\b\\d{9}\\b", 0, 0);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}\\.\\d{2}\\.\\d{3}\\b", 0, 1);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{3} \\d{3}\\b", 0, 2);
+  int rc = al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}\\.\\d{2}\\.\\d{3}\\b", AL_PAT_DIGITS, 1);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{3} \\d{3}\\b", AL_PAT_DIGITS, 2);
   return rc;
 }
 
@@ -66,7 +69,7 @@ static int bsn_verify(const void *st, const char *t, size_t len, size_t s, size_
   static const char *const words[] = {"bsn", "burgerservicenummer", "sofinummer", "sofi",
                                       NULL};
   char d[10];
-  if (!digits_with_context(t, len, s, e, 9, ". ", words, d) || !al_bsn_ok(d, 9)) return 0;
+  if (!digits_with_context(t, len, s, e, 9, ". ", words, d, al_bsn_ok)) return 0;
   f->score = 0.9;
   al__note(f, "Dutch BSN, 11-proef ok, context word");
   return 1;
@@ -84,7 +87,7 @@ const al_detector al_det_pii_nl_bsn = {
 
 /* ---- de_steuer_id ---- */
 static int steuer_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", AL_PAT_DIGITS, 0);
 }
 
 static int steuer_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -93,8 +96,7 @@ static int steuer_verify(const void *st, const char *t, size_t len, size_t s, si
                                       "steueridentifikationsnummer", "identifikationsnummer",
                                       "tin", "tax id", NULL};
   char d[12];
-  if (!digits_with_context(t, len, s, e, 11, " ", words, d) || !al_de_steuer_id_ok(d, 11))
-    return 0;
+  if (!digits_with_context(t, len, s, e, 11, " ", words, d, al_de_steuer_id_ok)) return 0;
   f->score = 0.9;
   al__note(f, "German tax id, ISO 7064 MOD 11,10 ok, digit distribution ok, context word");
   return 1;
@@ -112,7 +114,7 @@ const al_detector al_det_pii_de_steuer_id = {
 
 /* ---- ca_sin ---- */
 static int sin_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", AL_PAT_DIGITS, 0);
 }
 
 static int sin_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -120,7 +122,7 @@ static int sin_verify(const void *st, const char *t, size_t len, size_t s, size_
   static const char *const words[] = {"sin", "social insurance", "nas",
                                       "assurance sociale", NULL};
   char d[10];
-  if (!digits_with_context(t, len, s, e, 9, " -", words, d) || !al_ca_sin_ok(d, 9)) return 0;
+  if (!digits_with_context(t, len, s, e, 9, " -", words, d, al_ca_sin_ok)) return 0;
   f->score = 0.9;
   al__note(f, "Canadian SIN, Luhn ok, province digit %c, context word", d[0]);
   return 1;
@@ -138,15 +140,14 @@ const al_detector al_det_pii_ca_sin = {
 
 /* ---- in_aadhaar ---- */
 static int aadhaar_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
 }
 
 static int aadhaar_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
                           unsigned id, al_finding *f) {
   static const char *const words[] = {"aadhaar", "aadhar", "uidai", "uid", NULL};
   char d[13];
-  if (!digits_with_context(t, len, s, e, 12, " -", words, d) || !al_aadhaar_ok(d, 12))
-    return 0;
+  if (!digits_with_context(t, len, s, e, 12, " -", words, d, al_aadhaar_ok)) return 0;
   f->score = 0.9;
   al__note(f, "Aadhaar, Verhoeff check digit ok, context word");
   return 1;

@@ -57,7 +57,7 @@ const al_detector al_det_pii_email = {
 
 /* ---- IPv4 ---- */
 static int ipv4_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", 0, 0);
+  return al_pattern_add(sink, "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", AL_PAT_DIGITS, 0);
 }
 
 static const char *const version_words[] = {"version", "v", "ver", "release", "build", "oid",

@@ -16,26 +16,100 @@
 
 enum { PH_NANP = 0, PH_BARE = 1, PH_INTL = 2, PH_CTX = 3 };
 
+static bool phone_word_before(const char *t, size_t s);
+
+/* Block mode scans the national-format pattern only in digit windows where a run of
+ * digits (or the '(' before it) follows a phone word. */
+static bool phone_gate(const char *t, size_t len, size_t run) {
+  (void)len;
+  return phone_word_before(t, run) || (run > 0 && t[run - 1] == '(' && phone_word_before(t, run - 1));
+}
+
 static int phone_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink,
                           "(?:\\+?1[ .\\-]?)?(?:\\(\\d{3}\\)[ .\\-]?|\\d{3}[ .\\-])\\d{3}[ .\\-]"
                           "\\d{4}(?:\\s?(?:x|ext\\.?|extension)\\s?\\d{1,5})?\\b",
-                          HS_FLAG_CASELESS, PH_NANP);
-  if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", 0, PH_BARE);
+                          HS_FLAG_CASELESS | AL_PAT_DIGITS, PH_NANP);
+  if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", AL_PAT_DIGITS, PH_BARE);
   if (!rc)
     rc = al_pattern_add(sink,
                         "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
                         "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
-                        0, PH_INTL);
+                        AL_PAT_DIGITS, PH_INTL);
   /* national formats of other plans (0494 92 82 32, (08) 8747 6301): only right after a
-   * phone word, which the pattern itself requires so Hyperscan only wakes up there */
+   * phone word, which verify() checks (phone_word_before: the same rule as the regex
+   * WORD(?: number)?(?: is)?[:.]?[ \t\r\n]{1,3} in front of the number); the pattern is the
+   * number alone so that it runs in the digit windows, gated on the phone word */
   if (!rc)
-    rc = al_pattern_add(sink,
-                        "\\b(?:phone|mobile|cell|tel|telephone|fax|desk|whatsapp|sms|dial|call|"
-                        "call me at|call me on|reach me at|messages to|contact)(?: number)?"
-                        "(?: is)?[:.]?[ \\t\\r\\n]{1,3}\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,8}){1,5}\\b",
-                        HS_FLAG_CASELESS, PH_CTX);
+    rc = al_pattern_add_gated(sink, "\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,8}){1,5}\\b",
+                              AL_PAT_DIGITS, PH_CTX, phone_gate);
   return rc;
+}
+
+/* Phone words a national-format number must follow: WORD, then optionally " number" and
+ * " is", optionally ':' or '.', then 1-3 blanks (space, tab, CR, LF); case-insensitive, the
+ * word starting at a word boundary. */
+typedef struct lit {
+  const char *s;
+  size_t n;
+} lit;
+#define LIT(x) {x, sizeof x - 1}
+static const lit phone_words[] = {LIT("phone"), LIT("mobile"), LIT("cell"), LIT("tel"),
+                                  LIT("telephone"), LIT("fax"), LIT("desk"), LIT("whatsapp"),
+                                  LIT("sms"), LIT("dial"), LIT("call"), LIT("call me at"),
+                                  LIT("call me on"), LIT("reach me at"), LIT("messages to"),
+                                  LIT("contact")};
+static const lit tails[] = {LIT(""), LIT(" number"), LIT(" is"), LIT(" number is")};
+
+/* Does t[0,at) end with w (lowercase), case-insensitively? Then *start = where it begins. */
+static bool ends_with_ci(const char *t, size_t at, lit w, size_t *start) {
+  if (w.n > at) return false;
+  const char *p = t + at - w.n;
+  for (size_t i = w.n; i-- > 0;) {
+    char c = p[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    if (c != w.s[i]) return false;
+  }
+  *start = at - w.n;
+  return true;
+}
+
+static bool phone_word_before(const char *t, size_t s) {
+  size_t p = s, k = 0;
+  while (p > 0 && k < 3 && (t[p - 1] == ' ' || t[p - 1] == '\t' || t[p - 1] == '\r' ||
+                            t[p - 1] == '\n')) {
+    p--;
+    k++;
+  }
+  if (k == 0) return false;
+  /* more than three blanks: the regex could still start its 1-3 blanks later, but then a
+   * blank would stand where [:.] or a letter must be */
+  if (p > 0 && (t[p - 1] == ':' || t[p - 1] == '.')) p--;
+  if (p == 0 || !al__is_alpha((unsigned char)t[p - 1])) return false; /* words end in letters */
+  /* fast rejection: the token right here must be the last word of a phone word or tail */
+  static const lit last[] = {LIT("phone"), LIT("mobile"), LIT("cell"), LIT("tel"),
+                             LIT("telephone"), LIT("fax"), LIT("desk"), LIT("whatsapp"),
+                             LIT("sms"), LIT("dial"), LIT("call"), LIT("at"), LIT("on"),
+                             LIT("to"), LIT("contact"), LIT("number"), LIT("is")};
+  size_t tk = p;
+  while (tk > 0 && p - tk < 10 && al__is_alpha((unsigned char)t[tk - 1])) tk--;
+  bool known = false;
+  for (size_t w = 0; w < sizeof last / sizeof last[0] && !known; w++) {
+    size_t ws;
+    known = last[w].n == p - tk && ends_with_ci(t, p, last[w], &ws);
+  }
+  if (!known) return false;
+  for (size_t v = 0; v < sizeof tails / sizeof tails[0]; v++) {
+    size_t q = p;
+    if (!ends_with_ci(t, p, tails[v], &q)) continue;
+    for (size_t w = 0; w < sizeof phone_words / sizeof phone_words[0]; w++) {
+      size_t ws;
+      if (ends_with_ci(t, q, phone_words[w], &ws) &&
+          (ws == 0 || !(al__is_alnum((unsigned char)t[ws - 1]) || t[ws - 1] == '_')))
+        return true;
+    }
+  }
+  return false;
 }
 
 static bool nanp_ok(const char *d) {
@@ -78,11 +152,7 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
                                       "cell", "fax", "desk", "contact", "whatsapp", "sms",
                                       "text me", "dial", "messages", "phone number", NULL};
   char d[24];
-  if (id == PH_CTX) {
-    /* the number starts after the phone word and its separators */
-    while (s < e && t[s] != '(' && !al__is_digit((unsigned char)t[s])) s++;
-    f->start = s;
-  }
+  if (id == PH_CTX && !phone_word_before(t, s)) return 0;
   /* cut an extension off before counting digits */
   size_t core = e;
   for (size_t i = s; i < e; i++)

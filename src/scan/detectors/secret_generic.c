@@ -29,7 +29,7 @@ static int classes(const char *s, size_t n) {
 
 /* ---- AWS secret access key ---- */
 static int aws_sk_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "[A-Za-z0-9/+]{40}", 0, 0);
+  return al_pattern_add(sink, "[A-Za-z0-9/+]{40}", AL_PAT_B64RUN, 0);
 }
 
 static int aws_sk_verify(const void *st, const char *t, size_t len, size_t s, size_t e,

@@ -26,28 +26,27 @@ static size_t tokenize(const char *t, size_t lo, size_t hi, tok *out, size_t max
   return n;
 }
 
-static bool tok_eq(const char *t, tok k, const char *w, size_t wn) {
-  if (k.e - k.s != wn) return false;
-  for (size_t i = 0; i < wn; i++) {
-    char c = t[k.s + i];
+/* Does token k spell the next word of w (lowercase, words separated by single spaces)?
+ * On success *wp moves past that word. Token bytes are letters/digits, so they never equal
+ * the ' ' or NUL that ends a word. */
+static bool tok_is(const char *t, tok k, const char **wp) {
+  const char *w = *wp;
+  for (size_t i = k.s; i < k.e; i++, w++) {
+    char c = t[i];
     if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
-    if (c != w[i]) return false;
+    if (*w != c) return false;
   }
+  if (*w != ' ' && *w != '\0') return false;
+  *wp = w;
   return true;
 }
 
 static bool match_phrase(const char *t, const tok *toks, size_t n, size_t at, const char *w) {
-  /* w: lowercase words separated by single spaces */
-  size_t k = at;
-  while (*w) {
-    const char *sp = strchr(w, ' ');
-    size_t wn = sp ? (size_t)(sp - w) : strlen(w);
-    if (k >= n || !tok_eq(t, toks[k], w, wn)) return false;
-    k++;
-    w += wn;
-    if (*w == ' ') w++;
+  for (size_t k = at;; k++) {
+    if (k >= n || !tok_is(t, toks[k], &w)) return false;
+    if (*w == '\0') return true;
+    w++; /* the space before the next word */
   }
-  return true;
 }
 
 static bool window_has(const char *t, size_t lo, size_t hi, bool cut,
@@ -57,9 +56,16 @@ static bool window_has(const char *t, size_t lo, size_t hi, bool cut,
    * next byte yet, so a token touching the cut is dropped in both modes alike. */
   size_t n = tokenize(t, lo, hi, toks, MAX_TOKS);
   if (cut && n && toks[n - 1].e == hi) n--;
-  for (size_t i = 0; i < n; i++)
+  /* first letters of the words: most tokens are rejected by one bit test */
+  uint64_t first = 0;
+  for (size_t w = 0; words[w]; w++) first |= 1ull << ((unsigned char)words[w][0] & 63);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)t[toks[i].s];
+    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    if (!(first >> (c & 63) & 1)) continue;
     for (size_t w = 0; words[w]; w++)
       if (match_phrase(t, toks, n, i, words[w])) return true;
+  }
   return false;
 }
 
@@ -78,8 +84,10 @@ size_t al__digits(const char *s, size_t n, char *out, size_t max, const char *al
     if (al__is_digit(c)) {
       if (k >= max) return 0;
       out[k++] = c;
-    } else if (!c || !strchr(allowed_seps, c)) {
-      return 0;
+    } else {
+      const char *a = allowed_seps; /* a short list: faster inline than strchr */
+      while (*a && *a != c) a++;
+      if (!c || !*a) return 0;
     }
   }
   if (k < max) out[k] = '\0';

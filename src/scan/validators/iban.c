@@ -1,6 +1,6 @@
 /* IBAN: ISO 13616. A country code with a registry length, two check digits and the
  * mod-97 rule (move the first four characters to the end, letters to 10..35, the number
- * mod 97 must be 1). The length table follows the SWIFT IBAN registry. */
+ * mod 97 must be 1). The length table follows the SWIFT IBAN registry, sorted by code. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -15,14 +15,14 @@ static const struct {
     {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
     {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
     {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HN", 28}, {"HR", 21},
-    {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30},
+    {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IR", 26}, {"IS", 26}, {"IT", 27}, {"JO", 30},
     {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20},
     {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20},
     {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23},
     {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22},
     {"RU", 33}, {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24},
     {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26},
-    {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30}, {"IR", 26},
+    {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
 };
 
 /* BBAN structure per country (SWIFT registry notation: n digits, a upper-case letters,
@@ -76,8 +76,16 @@ static bool bban_ok(const char *s, size_t n) {
 static int up(int c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
 
 int al_iban_length(const char *cc) {
-  for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++)
-    if (up(cc[0]) == lengths[i].cc[0] && up(cc[1]) == lengths[i].cc[1]) return lengths[i].len;
+  /* `lengths` is sorted by country code: binary search */
+  int a = up((unsigned char)cc[0]), b = up((unsigned char)cc[1]);
+  size_t lo = 0, hi = sizeof lengths / sizeof lengths[0];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int d = a != lengths[mid].cc[0] ? a - lengths[mid].cc[0] : b - lengths[mid].cc[1];
+    if (d == 0) return lengths[mid].len;
+    if (d < 0) hi = mid;
+    else lo = mid + 1;
+  }
   return 0;
 }
 

@@ -313,6 +313,69 @@ static void t_stream_real(void **st) {
   done(db);
 }
 
+/* Digit and long-run windows: block mode runs the digit patterns only around clusters of
+ * digits and the AWS-secret pattern only around long base64 runs (src/scan/digits.c);
+ * stream mode runs every pattern over every byte. Random digit-dense text (groups, every
+ * separator the patterns use, letters next to digits, phone words, base64 keys next to
+ * other characters, valid values of each kind) must give the same findings both ways;
+ * 300 KB so that the windows are scanned in several batches. */
+static void t_digit_windows(void **st) {
+  static const char *const frag[] = {
+      "1", "12", "123", "1234", "98765", "555", "0142", "0", " ", " ", " ", "-", ".", "(",
+      ")", "+", "/", ":", "\n", "\t", "x", "ext. ", " extension ", "X", "Z", "L", "_", "GB",
+      "phone: ", "call me at ", "Tel. ", "phone number is ", "SSN ", "routing ", "NHS ",
+      "bsn ", "SIN ", "aadhaar ", "Steuer-ID ", "DNI ", "the ", "card ", "and ", "IP ",
+      "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005", "212-555-0142",
+      "(212) 555-0142", "+1 212 555 0142 x123", "+44 20 7946 0958", "+41 (0)96 471 07 95",
+      "0494 92 82 32", "(08) 8747 6301", "078-05-1120", "123-45-6789", "192.168.10.1",
+      "8.8.8.8", "011000015", "943 476 5919", "111222333", "12345678Z", "X1234567L",
+      "046 454 286", "2345 6789 0124", "86095742719", "GB82 WEST 1234 5698 7654 32",
+      "DE89370400440532013000", "212-555-0142 extension 12", "212.555.0142 ext. 7",
+      "12345678 Z", "12345678-Z", "+1 (212) 555-0142", "aws ", "secret: ",
+      "Zx8/Kq2+Lm9pRt4vWb7nYc3hJd6fGs1aQe5uIo0k", " aws key Hq7+Tn3/Vb9mKx2pLw5rYs8dFg1jZc4eNa6uXi0o ",
+      " secret Hq7+Tn3/Vb9mKx2pLw5rYs8dFg1jZc4eNa6uXi0o ", " Tn3/Vb9mKx2pLw5rYs8dFg1jZc4eNa6uXi0oHq7+ aws "};
+  const size_t nf = sizeof frag / sizeof frag[0];
+  al_scan_db *db = make(mine, 3);
+  al_scanner *sc = NULL;
+  assert_int_equal(al_scanner_new(db, &sc), 0);
+  size_t total = 0;
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    al_rng r;
+    al_rng_seed(&r, seed * 7919);
+    size_t cap = 300000, n = 0;
+    char *t = malloc(cap + 64);
+    while (n < cap) {
+      const char *f = frag[al_rng_below(&r, nf)];
+      size_t k = strlen(f);
+      memcpy(t + n, f, k);
+      n += k;
+    }
+    gotlist b = {0}, s = {0};
+    assert_int_equal(scan_block(sc, t, n, &b), 0);
+    assert_int_equal(scan_stream(sc, t, n, seed, 1 + 97 * (size_t)seed, &s), 0);
+    if (!same_findings(&b, &s)) {
+      for (size_t i = 0; i < b.n || i < s.n; i++) {
+        const got *x = i < b.n ? &b.v[i] : NULL, *y = i < s.n ? &s.v[i] : NULL;
+        if (!x || !y || strcmp(x->det, y->det) || x->start != y->start || x->end != y->end)
+          fail_msg("seed %llu: first difference at %zu: block %s %llu-%llu, stream %s %llu-%llu",
+                   (unsigned long long)seed, i, x ? x->det : "-",
+                   (unsigned long long)(x ? x->start : 0), (unsigned long long)(x ? x->end : 0),
+                   y ? y->det : "-", (unsigned long long)(y ? y->start : 0),
+                   (unsigned long long)(y ? y->end : 0));
+      }
+    }
+    total += b.n;
+    gotlist_free(&b);
+    gotlist_free(&s);
+    free(t);
+  }
+  printf("# digit windows: %zu findings on 4 x 300 KB of digit-dense text, block == stream\n",
+         total);
+  assert_true(total > 1000);
+  al_scanner_free(sc);
+  done(db);
+}
+
 static void t_registry(void **st) {
   assert_true(al_detector_count() >= 23);
   for (size_t i = 0; i < al_detector_count(); i++) {
@@ -330,6 +393,7 @@ int main(void) {
       cmocka_unit_test(t_registry), cmocka_unit_test(t_selection),
       cmocka_unit_test(t_order_and_overlap), cmocka_unit_test(t_stop),
       cmocka_unit_test(t_stream), cmocka_unit_test(t_stream_real), cmocka_unit_test(t_threads),
+      cmocka_unit_test(t_digit_windows),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   al_scan_db_free(shared_db);

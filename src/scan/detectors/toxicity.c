@@ -11,16 +11,15 @@
  * alone marks a text as toxic -- and each match with weight >= threshold is a finding;
  * overlapping matches are merged, keeping the heaviest.
  *
- * The project's own list is data/wordlists/default.txt (found through $AIRLOCK_DATA, else
- * the source tree); users add lists with the option "wordlist" (a path or an array of
- * paths), and "default": false drops the built-in list. Options: wordlist, default,
- * threshold (0..1, default 0.5).
+ * The project's own list is data/wordlists/default.txt (found through al_data_dir():
+ * $AIRLOCK_DATA, the source tree, or the installed copy); users add lists with the option
+ * "wordlist" (a path or an array of paths), and "default": false drops the built-in list.
+ * Options: wordlist, default, threshold (0..1, default 0.5).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "al_config.h"
 #include "airlock/util.h"
 #include "scan/detectors/cls_detectors.h"
 #include "scan/detectors/cls_lex.h"
@@ -83,9 +82,7 @@ typedef struct tox_state {
 } tox_state;
 
 static void default_path(char *out, size_t n) {
-  const char *env = getenv("AIRLOCK_DATA");
-  if (env && *env) snprintf(out, n, "%s/wordlists/default.txt", env);
-  else snprintf(out, n, "%s/data/wordlists/default.txt", AL_SOURCE_ROOT);
+  snprintf(out, n, "%s/wordlists/default.txt", al_data_dir());
 }
 
 static int load_lists(tox_state *st, const json_t *o, al_error *err) {

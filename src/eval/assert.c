@@ -75,12 +75,33 @@ struct al_assert {
   json_t *detectors; /* array of names or prefixes */
   json_t *canaries;  /* array of strings, or NULL */
   double min_score;
+  int refs;          /* references beyond the first (al_assert_ref) */
 };
 
 const char *al_assert_type(const al_assert *a) { return a->type; }
 
+al_assert *al_assert_ref(al_assert *a) {
+  if (a) __atomic_fetch_add(&a->refs, 1, __ATOMIC_RELAXED);
+  return a;
+}
+
+int al_assert_var_free(const json_t *node) {
+  if (json_is_string(node)) return strstr(json_string_value(node), "{{") == NULL;
+  if (json_is_array(node)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach((json_t *)node, i, v) if (!al_assert_var_free(v)) return 0;
+  } else if (json_is_object(node)) {
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)node, k, v) if (!al_assert_var_free(v)) return 0;
+  }
+  return 1;
+}
+
 void al_assert_free(al_assert *a) {
   if (!a) return;
+  if (__atomic_fetch_sub(&a->refs, 1, __ATOMIC_ACQ_REL) > 0) return; /* still shared */
   al_free(a->label);
   al_free(a->str);
   if (a->re) pcre2_code_free(a->re);

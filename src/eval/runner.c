@@ -6,6 +6,20 @@
  * processes whose stdout is a bufferevent read line by line. A 100 ms tick flushes the
  * store and redraws progress.
  *
+ * Two libevent priorities keep the recorded times close to the wire: socket readiness and
+ * curl's timer run at priority 0 (curl reads; the write callback stamps the bytes with the
+ * time the loop woke up for them; finished transfers are only queued), completion work
+ * (parse, assertions, hand-over to the writer) runs at priority 1 a few cases per callback,
+ * and the base re-polls after every such callback. The send time is stamped by curl's
+ * pre-request callback, right before the request is written. Easy
+ * handles are kept and reused (their connections stay in the multi's cache).
+ *
+ * Storing: a judged result goes to a writer thread (a queue of at most AL_WRITER_QUEUE
+ * results) that calls al_store_put_result, so SQLite's work overlaps the loop's on a
+ * second core. A store error stops the run as before (seen at the next completion or
+ * tick). With an on_result hook (alerts) results are stored on the loop, before the hook,
+ * as the hook's contract says.
+ *
  * Life of a case: pulled from the suite when a slot is free (fill) -> queued until the rate
  * limiter allows (its queued time is measured) -> sent (attempt n) -> bytes arrive
  * (first byte, first token, last byte timestamps) -> parsed by the adapter -> on a
@@ -17,11 +31,17 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <math.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "al_config.h"
@@ -53,7 +73,7 @@ typedef struct job {
   al_sse sse;
   int streaming;
   CURL *easy;
-  struct curl_slist *hdrs;
+  CURLcode cc;         /* result of the finished transfer, until its completion runs */
   char errbuf[CURL_ERROR_SIZE];
   int attempt;
   int64_t created_ns, sent_ns, first_byte_ns, last_byte_ns;
@@ -62,14 +82,14 @@ typedef struct job {
   worker *w;
   int parse_failed;
   al_error perr;
-  struct job *next;    /* waiting list */
+  struct job *next;    /* waiting list, or the list of finished transfers */
   /* mediated tools: the conversation grows by a step per round of tool calls */
   json_t *msgs;        /* NULL until the first tool call: then the case's messages + steps */
   int steps;
   int step_base;       /* attempts made before this step (attempt numbers run on) */
   json_t *tool_log;    /* every mediated call */
   int findings;
-  int64_t first_sent_ns;
+  int64_t first_sent_ns; /* first send of the case: stamped by send_job, refined on the wire */
   size_t emitted;      /* tokens already written to the live event stream */
 } job;
 
@@ -87,6 +107,28 @@ typedef struct idset {
   char (*ids)[65];
   size_t cap, n;
 } idset;
+
+#define AL_WRITER_QUEUE 4096   /* results waiting for the writer thread before the loop waits */
+#define AL_WRITER_NICE 10      /* the writer thread's nice value (setpriority, per thread) */
+
+/* The writer thread's queue: results handed over by finish(), stored in order. */
+typedef struct wqitem {
+  al_case_result res;
+  struct wqitem *next;
+} wqitem;
+
+typedef struct writer {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;      /* items arrived, or stop */
+  pthread_cond_t room;    /* the queue went below its bound */
+  wqitem *head, *tail;
+  size_t n;
+  int stop, failed, started;
+  al_store *store;
+  const char *run_id;
+  al_error err;           /* the first store error */
+} writer;
 
 struct runner {
   struct event_base *base;
@@ -118,7 +160,19 @@ struct runner {
   int progress;
   int aborted;
   const char *sock; /* unix socket to connect to: the launched server's, or the target's */
+  struct curl_slist *hdrs; /* request headers, the same for every case */
+  CURL **easy_pool;        /* idle easy handles, reused (options set once) */
+  int n_easy, cap_easy;
+  job *done_head, *done_tail; /* finished transfers waiting for their completion */
+  writer wr;                  /* stores results off the loop (when started) */
+  struct event *done_ev;      /* priority 1: runs those completions a few at a time */
+  int64_t wake_ns;            /* when the loop woke up (first socket callback after a poll) */
+  struct timeval wake_tv;     /* libevent's cached time of that poll */
+  int in_socket_cb;           /* inside event_cb: reads are stamped with sock_arrival_ns */
+  int64_t sock_arrival_ns;    /* the kernel's receive stamp of the socket being read, or wake_ns */
 };
+
+#define AL_DONE_PER_CALLBACK 4 /* completions per low-priority callback before re-polling */
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -167,6 +221,93 @@ static int add_done(const char *id, void *ud) { return idset_add(ud, id); }
 
 static char *dup_json(const json_t *j) { return j ? json_dumps(j, JSON_COMPACT) : NULL; }
 
+/* ---- the writer thread --------------------------------------------------------------- */
+
+static void *writer_main(void *arg) {
+  writer *w = arg;
+  /* Below the loop and the target: on a busy machine the writer takes what CPU is left
+   * rather than delaying a local server's answers (which the run would record as latency).
+   * The bounded queue makes the loop wait if the writer falls far behind. */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AL_WRITER_NICE);
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->head && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+    if (!w->head) break; /* stop, and nothing left */
+    wqitem *it = w->head;
+    w->head = it->next;
+    if (!w->head) w->tail = NULL;
+    w->n--;
+    pthread_cond_signal(&w->room);
+    pthread_mutex_unlock(&w->mu);
+    al_error e = {0};
+    int rc = w->failed ? 0 : al_store_put_result(w->store, w->run_id, &it->res, &e);
+    al_case_result_cleanup(&it->res);
+    al_free(it);
+    pthread_mutex_lock(&w->mu);
+    if (rc < 0 && !w->failed) {
+      w->failed = 1;
+      w->err = e;
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static int writer_start(writer *w, al_store *st, const char *run_id) {
+  memset(w, 0, sizeof *w);
+  w->store = st;
+  w->run_id = run_id;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  pthread_cond_init(&w->room, NULL);
+  if (pthread_create(&w->th, NULL, writer_main, w) != 0) return -1;
+  w->started = 1;
+  return 0;
+}
+
+/* Hand a result over (its fields move into the queue; *res is left empty). Waits while the
+ * queue is full. Returns the writer's first error code, or 0. */
+static int writer_put(writer *w, al_case_result *res, al_error *err) {
+  wqitem *it = al_calloc(1, sizeof *it);
+  if (!it) return al_error_set(err, AL_ENOMEM, "out of memory");
+  it->res = *res;
+  memset(res, 0, sizeof *res);
+  pthread_mutex_lock(&w->mu);
+  while (w->n >= AL_WRITER_QUEUE && !w->failed) pthread_cond_wait(&w->room, &w->mu);
+  if (w->tail) w->tail->next = it;
+  else w->head = it;
+  w->tail = it;
+  w->n++;
+  pthread_cond_signal(&w->cv);
+  int rc = w->failed ? (w->err.code ? w->err.code : AL_EIO) : 0;
+  if (rc && err) *err = w->err;
+  pthread_mutex_unlock(&w->mu);
+  return rc;
+}
+
+/* The writer's first error, if any (0: none). */
+static int writer_failed(writer *w, al_error *err) {
+  if (w->started) pthread_mutex_lock(&w->mu);
+  int rc = w->failed ? (w->err.code ? w->err.code : AL_EIO) : 0;
+  if (rc && err) *err = w->err;
+  if (w->started) pthread_mutex_unlock(&w->mu);
+  return rc;
+}
+
+/* Store what is queued, then end the thread. */
+static void writer_stop(writer *w) {
+  if (!w->started) return;
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  pthread_cond_destroy(&w->room);
+  w->started = 0;
+}
+
 static void fill(runner *r);
 static void finish(job *j);
 static void step_done(job *j);
@@ -174,13 +315,26 @@ static void enqueue(job *j);
 static void send_job(job *j);
 static void worker_start(runner *r, worker *w);
 
+/* Detach a job's easy handle from the multi and keep it for the next request. */
+static void easy_release(runner *r, CURL *e) {
+  if (!e) return;
+  curl_multi_remove_handle(r->multi, e);
+  if (r->n_easy == r->cap_easy) {
+    int nc = r->cap_easy ? r->cap_easy * 2 : 64;
+    CURL **p = al_realloc(r->easy_pool, (size_t)nc * sizeof *p);
+    if (!p) {
+      curl_easy_cleanup(e);
+      return;
+    }
+    r->easy_pool = p;
+    r->cap_easy = nc;
+  }
+  r->easy_pool[r->n_easy++] = e;
+}
+
 static void job_free(job *j) {
   if (!j) return;
-  if (j->easy) {
-    curl_multi_remove_handle(j->r->multi, j->easy);
-    curl_easy_cleanup(j->easy);
-  }
-  curl_slist_free_all(j->hdrs);
+  easy_release(j->r, j->easy);
   if (j->timer) event_free(j->timer);
   al_buf_cleanup(&j->body);
   al_buf_cleanup(&j->path);
@@ -317,13 +471,8 @@ static void set_error(job *j, const char *kind, const char *msg) {
 
 /* Drop what one attempt left behind (transfer, headers, output) before the next one. */
 static void reset_transfer(job *j) {
-  if (j->easy) {
-    curl_multi_remove_handle(j->r->multi, j->easy);
-    curl_easy_cleanup(j->easy);
-    j->easy = NULL;
-  }
-  curl_slist_free_all(j->hdrs);
-  j->hdrs = NULL;
+  easy_release(j->r, j->easy);
+  j->easy = NULL;
   al_gen_output_cleanup(&j->out);
   al_buf_reset(&j->resp);
   al_buf_reset(&j->body);
@@ -356,6 +505,51 @@ static void attempt_failed(job *j, int retryable, const char *kind, const char *
 
 /* ---- HTTP transport ------------------------------------------------------------------ */
 
+/* When the bytes being read arrived. On TCP sockets the kernel stamps each received packet
+ * (SO_TIMESTAMPNS, set by sockopt_cb); event_cb peeks one byte with recvmsg(MSG_PEEK) to
+ * learn the arrival of the data it is about to hand to curl, so a reply that waited in the
+ * socket buffer while the loop was busy (or descheduled) is stamped when it arrived. Without
+ * a kernel stamp: the time the loop woke up for the sockets it is reading (the first socket
+ * callback after each poll stamps it). Never before the request was sent, never after now.
+ * Outside socket callbacks: now. */
+static int64_t arrival_ns(runner *r, int64_t sent_ns) {
+  int64_t now = al_now_ns();
+  int64_t t = r->in_socket_cb ? r->sock_arrival_ns : now;
+  if (t > now) t = now;
+  return t > sent_ns ? t : sent_ns;
+}
+
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  int one = 1;
+  if (purpose == CURLSOCKTYPE_IPCXN) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  return CURL_SOCKOPT_OK;
+}
+
+/* The kernel's receive time of the next unread byte of fd, on the monotonic clock; 0 when
+ * there is none (no data yet, not TCP, or no stamp). */
+static int64_t peek_arrival_ns(int fd) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(struct timespec))];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                      .msg_controllen = sizeof ctl.buf};
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    struct timespec ts, real, mono;
+    memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    int64_t age = (int64_t)(real.tv_sec - ts.tv_sec) * 1000000000LL + (real.tv_nsec - ts.tv_nsec);
+    if (age < 0) age = 0;
+    return (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec - age;
+  }
+  return 0;
+}
+
 /* Live observability: every new token as a JSON line on the events stream, as it arrives. */
 static void emit_tokens(job *j) {
   FILE *f = j->r->o->events;
@@ -384,7 +578,7 @@ static void emit_tokens(job *j) {
 static int sse_event(const char *event, const char *data, size_t len, void *ud) {
   job *j = ud;
   if (j->parse_failed) return 1;
-  if (j->r->tc->ops->parse_event(j->r->tc, data, len, &j->out, al_now_ns(), &j->perr)) {
+  if (j->r->tc->ops->parse_event(j->r->tc, data, len, &j->out, arrival_ns(j->r, j->sent_ns), &j->perr)) {
     j->parse_failed = 1;
     return 1;
   }
@@ -395,7 +589,7 @@ static int sse_event(const char *event, const char *data, size_t len, void *ud) 
 static size_t write_cb(char *p, size_t size, size_t n, void *ud) {
   job *j = ud;
   size_t len = size * n;
-  int64_t now = al_now_ns();
+  int64_t now = arrival_ns(j->r, j->sent_ns);
   if (!j->first_byte_ns) {
     j->first_byte_ns = now;
     long code = 0;
@@ -422,37 +616,38 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud) {
 
 static size_t header_cb(char *p, size_t size, size_t n, void *ud) { return size * n; }
 
-static void send_http(job *j) {
-  runner *r = j->r;
+/* Right before curl writes the request: the send time of this attempt. A fresh connection's
+ * TCP (and TLS) set-up is the target's time too, so it is counted in, while time spent
+ * inside Airlock before the transfer started is not. */
+static int prereq_cb(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  job *j = ud;
+  int64_t now = al_now_ns();
+  curl_off_t lookup = 0, conn = 0, app = 0;
+  curl_easy_getinfo(j->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(j->easy, CURLINFO_CONNECT_TIME_T, &conn);
+  curl_easy_getinfo(j->easy, CURLINFO_APPCONNECT_TIME_T, &app);
+  curl_off_t setup_us = (app > conn ? app : conn) - lookup;
+  if (setup_us < 0) setup_us = 0;
+  j->sent_ns = now - (int64_t)setup_us * 1000;
+  j->out.t0_ns = j->sent_ns;
+  if (j->attempt == 1) { /* the case's first request: it left Airlock now, not when queued */
+    j->first_sent_ns = j->sent_ns;
+    j->res.queued_ns = j->sent_ns > j->created_ns ? j->sent_ns - j->created_ns : 0;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
+/* A new easy handle with the options every request of this run shares. */
+static CURL *easy_new(runner *r) {
   const al_target_config *tc = r->tc;
-  char url[4096];
-  snprintf(url, sizeof url, "%s%s", tc->base_url, j->path.data ? j->path.data : "");
   CURL *e = curl_easy_init();
-  if (!e) {
-    attempt_failed(j, 0, "internal", "curl_easy_init failed", 0);
-    return;
-  }
-  j->easy = e;
-  j->hdrs = curl_slist_append(j->hdrs, "Content-Type: application/json");
-  j->hdrs = curl_slist_append(j->hdrs, tc->stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (r->api_key_header) j->hdrs = curl_slist_append(j->hdrs, r->api_key_header);
-  const char *hk;
-  json_t *hv;
-  json_object_foreach(tc->headers, hk, hv) {
-    char h[2048];
-    snprintf(h, sizeof h, "%s: %s", hk, json_string_value(hv));
-    j->hdrs = curl_slist_append(j->hdrs, h);
-  }
-  curl_easy_setopt(e, CURLOPT_URL, url);
+  if (!e) return NULL;
   if (r->sock) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, r->sock);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.data);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+  curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)tc->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)tc->connect_timeout_ms);
@@ -464,13 +659,34 @@ static void send_http(job *j) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  return e;
+}
+
+static void send_http(job *j) {
+  runner *r = j->r;
+  const al_target_config *tc = r->tc;
+  char url[4096];
+  snprintf(url, sizeof url, "%s%s", tc->base_url, j->path.data ? j->path.data : "");
+  CURL *e = r->n_easy ? r->easy_pool[--r->n_easy] : easy_new(r);
+  if (!e) {
+    attempt_failed(j, 0, "internal", "curl_easy_init failed", 0);
+    return;
+  }
+  j->easy = e;
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.data);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
   j->errbuf[0] = '\0';
   j->first_byte_ns = j->last_byte_ns = 0;
   j->http_status = 0;
   j->streaming = 0;
   j->parse_failed = 0;
   al_gen_output_init(&j->out, al_now_ns());
-  j->sent_ns = j->out.t0_ns;
+  j->sent_ns = j->out.t0_ns; /* until curl's pre-request callback stamps the real send */
   j->emitted = 0;
   CURLMcode mc = curl_multi_add_handle(r->multi, e);
   if (mc != CURLM_OK) attempt_failed(j, 0, "internal", curl_multi_strerror(mc), 0);
@@ -530,6 +746,8 @@ static void http_done(job *j, CURLcode cc) {
   step_done(j);
 }
 
+/* Finished transfers are only queued here (priority 0, between socket reads); their
+ * completion runs from done_cb at priority 1. */
 static void check_multi(runner *r) {
   CURLMsg *m;
   int left;
@@ -537,28 +755,68 @@ static void check_multi(runner *r) {
     if (m->msg != CURLMSG_DONE) continue;
     job *j = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-    http_done(j, m->data.result);
+    j->cc = m->data.result;
+    j->next = NULL;
+    if (r->done_tail) r->done_tail->next = j;
+    else r->done_head = j;
+    r->done_tail = j;
   }
+  if (r->done_head) event_active(r->done_ev, EV_TIMEOUT, 0);
+}
+
+static void done_cb(evutil_socket_t fd, short kind, void *arg) {
+  runner *r = arg;
+  for (int n = 0; n < AL_DONE_PER_CALLBACK && r->done_head; n++) {
+    job *j = r->done_head;
+    r->done_head = j->next;
+    if (!r->done_head) r->done_tail = NULL;
+    j->next = NULL;
+    http_done(j, j->cc);
+  }
+  if (r->done_head) event_active(r->done_ev, EV_TIMEOUT, 0);
+  /* Start the requests of the cases just pulled in now, in this loop iteration: they go out
+   * without waiting for curl's 0 ms timer, and the socket interest curl drops and re-asks
+   * for (a connection back to the cache, then reused) merges into one epoll change. */
+  int running;
+  curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi(r);
 }
 
 typedef struct sock_ctx {
-  struct event *ev;
+  struct event ev;
+  short kind;
 } sock_ctx;
 
 static void event_cb(evutil_socket_t fd, short kind, void *arg) {
   runner *r = arg;
+  /* libevent caches the time once per poll: a new cached time is a new wake-up, and its
+   * first socket callback stamps it for all the sockets of that poll */
+  struct timeval tv;
+  if (event_base_gettimeofday_cached(r->base, &tv) != 0 || tv.tv_sec != r->wake_tv.tv_sec ||
+      tv.tv_usec != r->wake_tv.tv_usec) {
+    r->wake_ns = al_now_ns();
+    r->wake_tv = tv;
+  }
+  r->sock_arrival_ns = r->wake_ns;
+  if (kind & EV_READ) {
+    int64_t k = peek_arrival_ns(fd);
+    if (k) r->sock_arrival_ns = k;
+  }
+  r->in_socket_cb = 1;
   int action = (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
   curl_multi_socket_action(r->multi, fd, action, &running);
+  r->in_socket_cb = 0;
   check_multi(r);
 }
 
+/* curl says which sockets to watch; the event is re-armed only when the interest changes. */
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp) {
   runner *r = cbp;
   sock_ctx *sc = sockp;
   if (what == CURL_POLL_REMOVE) {
     if (sc) {
-      event_free(sc->ev);
+      event_del(&sc->ev);
       al_free(sc);
       curl_multi_assign(r->multi, s, NULL);
     }
@@ -569,11 +827,15 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp)
     sc = al_calloc(1, sizeof *sc);
     if (!sc) return -1;
     curl_multi_assign(r->multi, s, sc);
+  } else if (sc->kind == kind) {
+    return 0;
   } else {
-    event_free(sc->ev);
+    event_del(&sc->ev);
   }
-  sc->ev = event_new(r->base, s, kind, event_cb, r);
-  event_add(sc->ev, NULL);
+  sc->kind = kind;
+  event_assign(&sc->ev, r->base, s, kind, event_cb, r);
+  event_priority_set(&sc->ev, 0);
+  event_add(&sc->ev, NULL);
   return 0;
 }
 
@@ -697,6 +959,10 @@ static void send_exec(job *j) {
   j->first_byte_ns = j->last_byte_ns = 0;
   al_gen_output_init(&j->out, al_now_ns());
   j->sent_ns = j->out.t0_ns;
+  if (j->attempt == 1) {
+    j->first_sent_ns = j->sent_ns;
+    j->res.queued_ns = j->sent_ns - j->created_ns;
+  }
   j->emitted = 0;
   al_buf_putc(&j->body, '\n');
   size_t off = 0;
@@ -718,8 +984,11 @@ static void send_exec(job *j) {
 static void send_job(job *j) {
   runner *r = j->r;
   const al_target_config *tc = r->tc;
-  if (!j->res.queued_ns && j->attempt == 0) j->res.queued_ns = al_now_ns() - j->created_ns;
   j->attempt++;
+  if (!j->first_sent_ns) { /* refined when the request really leaves (prereq_cb, send_exec) */
+    j->first_sent_ns = al_now_ns();
+    j->res.queued_ns = j->first_sent_ns - j->created_ns;
+  }
   al_gen_request req = {j->c->id, j->msgs ? j->msgs : j->c->messages, j->c->tools, j->params,
                         j->c->response_schema};
   al_buf_reset(&j->body);
@@ -729,7 +998,6 @@ static void send_job(job *j) {
     return;
   }
   if (!j->res.request_json) j->res.request_json = al_strndup(j->body.data, j->body.len);
-  if (!j->first_sent_ns) j->first_sent_ns = al_now_ns();
   if (tc->ops->transport == AL_TRANSPORT_HTTP) send_http(j);
   else send_exec(j);
 }
@@ -848,18 +1116,16 @@ static void finish(job *j) {
     if (!res->output) res->output = al_strndup(j->out.text.data ? j->out.text.data : "", j->out.text.len);
   }
   al_error e = {0};
-  int rc = al_store_put_result(r->store, r->run_id, res, &e);
-  if (rc < 0) {
-    char m[600];
-    al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));
-    r->fatal = 1;
-    r->err = e;
-  }
+  al_verdict verdict = res->verdict;
   r->st.done++;
-  if (res->verdict == AL_PASS) r->st.pass++;
-  else if (res->verdict == AL_FAIL) r->st.fail++;
+  if (verdict == AL_PASS) r->st.pass++;
+  else if (verdict == AL_FAIL) r->st.fail++;
   else r->st.error++;
-  if (r->o->on_result) r->o->on_result(r->run_id, res, r->o->ud);
+  int rc = 0;
+  if (!r->wr.started) {
+    rc = al_store_put_result(r->store, r->run_id, res, &e);
+    if (r->o->on_result) r->o->on_result(r->run_id, res, r->o->ud);
+  }
   if (r->o->events) {
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:f}", "type", "result", "case", res->case_id, "name",
                            res->name ? res->name : "", "verdict", al_verdict_name(res->verdict),
@@ -870,6 +1136,13 @@ static void finish(job *j) {
       fflush(r->o->events);
       json_decref(ev);
     }
+  }
+  if (rc >= 0 && r->wr.started) rc = writer_put(&r->wr, res, &e); /* res moves to the writer */
+  if (rc < 0 && !r->fatal) {
+    char m[600];
+    al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));
+    r->fatal = 1;
+    r->err = e;
   }
   /* too many errors reaching the target: stop taking cases */
   if (r->st.done >= 20 && r->st.error > r->tc->max_error_rate * (double)r->st.done && !r->aborted) {
@@ -933,7 +1206,11 @@ static void fill(runner *r) {
 static void tick_cb(evutil_socket_t fd, short kind, void *arg) {
   runner *r = arg;
   al_error e = {0};
-  if (al_store_flush(r->store, &e) < 0) {
+  if (al_store_flush(r->store, &e) < 0 || writer_failed(&r->wr, &e)) {
+    if (!r->fatal) {
+      char m[600];
+      al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));
+    }
     r->fatal = 1;
     r->err = e;
   }
@@ -1027,10 +1304,10 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
     if ((rc = al_store_run_manifest(st, o->resume_run_id, &man, err))) goto out;
     const char *dg = json_string_value(json_object_get(man, "suite_digest"));
     if (!dg || strcmp(dg, al_suite_digest(s))) {
-      json_decref(man);
       rc = al_error_set(err, AL_ESTATE, "run %s was made from a different suite (digest %.12s, this suite %.12s); "
                         "resume needs the same suite and data files", o->resume_run_id, dg ? dg : "?",
                         al_suite_digest(s));
+      json_decref(man); /* after the message: dg points into it */
       goto out;
     }
     snprintf(r.run_id, sizeof r.run_id, "%s", json_string_value(json_object_get(man, "id")) ?
@@ -1067,8 +1344,37 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
     if (r.tc->ready_url && (rc = wait_ready(r.tc, launched, r.sock, err))) goto out;
   }
 
-  r.base = event_base_new();
+  /* priority 0: sockets and curl's timer; 1: completions, the tick, workers. The base
+   * re-polls after each priority-1 callback, so replies are read (and stamped) as they
+   * arrive rather than after a run of completions. */
+  struct event_config *cfg = event_config_new();
+  if (cfg) {
+    struct timeval no_max = {0, 0};
+    event_config_set_max_dispatch_interval(cfg, &no_max, 1, 1);
+    r.base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+  }
+  if (!r.base) r.base = event_base_new();
+  if (!r.base || event_base_priority_init(r.base, 2)) {
+    rc = al_error_set(err, AL_ENOMEM, "cannot create the event loop");
+    goto out;
+  }
+  r.done_ev = event_new(r.base, -1, 0, done_cb, &r);
+  event_priority_set(r.done_ev, 1);
+  r.hdrs = curl_slist_append(r.hdrs, "Content-Type: application/json");
+  r.hdrs = curl_slist_append(r.hdrs, r.tc->stream ? "Accept: text/event-stream" : "Accept: application/json");
+  if (r.api_key_header) r.hdrs = curl_slist_append(r.hdrs, r.api_key_header);
+  {
+    const char *hk;
+    json_t *hv;
+    json_object_foreach(r.tc->headers, hk, hv) {
+      char h[2048];
+      snprintf(h, sizeof h, "%s: %s", hk, json_string_value(hv));
+      r.hdrs = curl_slist_append(r.hdrs, h);
+    }
+  }
   r.curl_timer = evtimer_new(r.base, curl_timer_cb, &r);
+  event_priority_set(r.curl_timer, 0);
   r.rate_ev = evtimer_new(r.base, rate_cb, &r);
   r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
   struct timeval tv = {0, 100000};
@@ -1091,11 +1397,23 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
     if (r.max_in_flight > r.n_workers) r.max_in_flight = r.n_workers;
   }
   if ((rc = al_case_iter_new(s, &r.it, err))) goto out;
+  if (!o->on_result && writer_start(&r.wr, st, r.run_id) != 0) {
+    rc = al_error_set(err, AL_ESYS, "cannot start the store's writer thread");
+    goto out;
+  }
   r.start_ns = al_now_ns();
   r.last_plain_ns = r.start_ns;
   if (!r.fatal) {
     fill(&r);
     if (!(r.iter_done && r.in_flight == 0)) event_base_dispatch(r.base);
+  }
+  writer_stop(&r.wr); /* every queued result stored */
+  {
+    al_error we = {0};
+    if (writer_failed(&r.wr, &we) && !r.fatal) {
+      r.fatal = 1;
+      r.err = we;
+    }
   }
   progress(&r, 1);
   al_error fe = {0};
@@ -1109,6 +1427,7 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
     rc = r.err.code ? r.err.code : AL_EIO;
   }
 out:
+  writer_stop(&r.wr);
   for (int i = 0; i < r.n_workers; i++) {
     worker_kill(&r.workers[i]);
     if (r.workers[i].timeout) event_free(r.workers[i].timeout);
@@ -1120,7 +1439,14 @@ out:
     job_free(j);
   }
   al_case_iter_free(r.it);
+  for (int i = 0; i < r.n_easy; i++) {
+    curl_multi_remove_handle(r.multi, r.easy_pool[i]);
+    curl_easy_cleanup(r.easy_pool[i]);
+  }
+  al_free(r.easy_pool);
   if (r.multi) curl_multi_cleanup(r.multi);
+  curl_slist_free_all(r.hdrs);
+  if (r.done_ev) event_free(r.done_ev);
   if (r.curl_timer) event_free(r.curl_timer);
   if (r.rate_ev) event_free(r.rate_ev);
   if (r.tick) event_free(r.tick);

@@ -45,11 +45,25 @@
 
 typedef enum fb_version { FB_V1 = 1, FB_V2 = 2 } fb_version;
 
+/* The JSON text of a non-streaming answer's "choices" for one text, kept between requests
+ * (--fixed answers every request with the same text; only the id and usage change). */
+typedef struct fb_choices_cache {
+  char *text;    /* the answer text it was made for */
+  size_t len, n_emit;
+  const char *finish;
+  char *json;    /* the "choices" array, compact */
+  char *env;     /* the envelope, compact, with a zero id (patched per answer) */
+  int env_version;
+} fb_choices_cache;
+
 typedef struct fb_config {
   fb_version version;
   const char *fixed; /* non-NULL: answer every chat request with exactly this text */
   uint64_t seed;     /* default seed when a request has none */
+  fb_choices_cache *cache; /* optional (the server sets one): reuse of the "choices" text */
 } fb_config;
+
+void fb_choices_cache_free(fb_choices_cache *c); /* accepts NULL */
 
 /* The built-in system prompt, used when a request has no system message. */
 extern const char fb_default_system_prompt[];

@@ -17,6 +17,8 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "airlock/util.h"
@@ -172,6 +174,84 @@ static json_t *envelope(const render *r, const char *object) {
 
 static size_t tok_start(const render *r, size_t i) { return i ? r->ends[i - 1] : 0; }
 
+static int put_json(al_buf *b, const json_t *v);
+
+void fb_choices_cache_free(fb_choices_cache *c) {
+  if (!c) return;
+  al_free(c->text);
+  free(c->json);
+  free(c->env);
+  al_free(c);
+}
+
+/* The "choices" of a plain text answer (no tool call, no logprobs), dumped by jansson. */
+static char *choices_json(const render *r) {
+  size_t len = r->n_emit ? r->ends[r->n_emit - 1] : 0;
+  json_t *choices = json_pack("[{s:i, s:{s:s, s:s%}, s:n, s:s}]", "index", 0, "message", "role",
+                              "assistant", "content", r->a->text.data ? r->a->text.data : "", len,
+                              "logprobs", "finish_reason", r->finish);
+  char *s = choices ? json_dumps(choices, DUMP_FLAGS) : NULL;
+  json_decref(choices);
+  return s;
+}
+
+/* A plain text answer from cached pieces: the envelope (dumped once by jansson with a zero
+ * id of the same length, the id's 16 hex digits written over it), the "choices" text (dumped
+ * once per answer text), and the usage (three integers). Same bytes as render_full's single
+ * dump of the whole object. */
+static int render_cached(render *r, fb_choices_cache *c) {
+  int rc = AL_ENOMEM;
+  const char *text = r->a->text.data ? r->a->text.data : "";
+  size_t tlen = r->a->text.len;
+  al_buf b;
+  al_buf_init(&b, SIZE_MAX);
+  if (!c->json || c->len != tlen || c->n_emit != r->n_emit || c->finish != r->finish ||
+      memcmp(c->text, text, tlen) != 0) {
+    char *t = al_malloc(tlen + 1), *j = choices_json(r);
+    if (!t || !j) {
+      al_free(t);
+      free(j);
+      goto out;
+    }
+    memcpy(t, text, tlen);
+    t[tlen] = '\0';
+    al_free(c->text);
+    free(c->json);
+    c->text = t, c->len = tlen, c->n_emit = r->n_emit, c->finish = r->finish, c->json = j;
+  }
+  static const char zero_id[] = "chatcmpl-0000000000000000";
+  if (!c->env || c->env_version != atoi(r->model + 8)) { /* model is "finbot-vN" */
+    render z = *r;
+    snprintf(z.id, sizeof z.id, "%s", zero_id);
+    json_t *env = envelope(&z, "chat.completion");
+    char *e = env ? json_dumps(env, DUMP_FLAGS) : NULL;
+    json_decref(env);
+    static const char head[] = "{\"id\":\"chatcmpl-0000000000000000\",";
+    if (!e || strncmp(e, head, sizeof head - 1) != 0) {
+      free(e);
+      goto out;
+    }
+    free(c->env);
+    c->env = e;
+    c->env_version = atoi(r->model + 8);
+  }
+  size_t n = strlen(c->env);
+  char usage[160];
+  long long comp = (long long)r->n_emit, prompt = (long long)r->rq->prompt_tokens;
+  int un = snprintf(usage, sizeof usage,
+                    ",\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}}",
+                    prompt, comp, prompt + comp);
+  if (strlen(r->id) != sizeof zero_id - 1 || un <= 0 || (size_t)un >= sizeof usage ||
+      al_buf_append(&b, c->env, n - 1) || al_buf_puts(&b, ",\"choices\":") ||
+      al_buf_puts(&b, c->json) || al_buf_append(&b, usage, (size_t)un))
+    goto out;
+  memcpy(b.data + 7, r->id, sizeof zero_id - 1); /* after {"id":" */
+  rc = r->emit(r->ctx, b.data, b.len);
+out:
+  al_buf_cleanup(&b);
+  return rc;
+}
+
 static int render_full(render *r) {
   int rc = AL_ENOMEM;
   char *s = NULL;
@@ -314,7 +394,12 @@ int fb_render(const fb_request *rq, const fb_answer *a, const fb_config *cfg, ui
     r.n_emit = (size_t)rq->max_tokens;
     r.finish = "length";
   }
-  rc = rq->stream ? render_stream(&r) : render_full(&r);
+  if (rq->stream)
+    rc = render_stream(&r);
+  else if (cfg->cache && !a->is_tool_call && !rq->logprobs)
+    rc = render_cached(&r, cfg->cache);
+  else
+    rc = render_full(&r);
   al_free(r.ends);
   return rc;
 }

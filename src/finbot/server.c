@@ -249,6 +249,7 @@ int fb_server_new(struct event_base *base, const fb_config *cfg, fb_server **out
   if (!s) goto out;
   s->base = base;
   s->cfg = *cfg;
+  if (!(s->cfg.cache = al_calloc(1, sizeof *s->cfg.cache))) goto out;
   char id[16];
   snprintf(id, sizeof id, "finbot-v%d", (int)cfg->version);
   models = json_pack("{s:s, s:[{s:s, s:s, s:I, s:s}]}", "object", "list", "data", "id", id,
@@ -290,5 +291,6 @@ void fb_server_free(fb_server *s) {
   if (s->http) evhttp_free(s->http);
   if (s->out) evbuffer_free(s->out);
   free(s->models_json);
+  fb_choices_cache_free(s->cfg.cache);
   al_free(s);
 }

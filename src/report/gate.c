@@ -16,6 +16,10 @@
  *
  * Latency percentiles (nearest rank) cover the cases that did not error; queued time
  * (inside Airlock) is reported apart and never added to the model's latency.
+ *
+ * Two feeders, one result: al_gate_compute() walks the cases of a run document;
+ * al_gate_compute_store() reads the same counts from SQL aggregates and the percentiles from
+ * one sorted pass per latency column, so its memory does not grow with the run.
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 
 #include "airlock/buf.h"
 #include "airlock/report.h"
+#include "airlock/store.h"
 #include "airlock/util.h"
 #include "report/report_int.h"
 
@@ -33,7 +38,7 @@ typedef struct rule {
 } rule;
 
 typedef struct group {
-  const char *name; /* borrowed from the run document */
+  const char *name; /* the key stored in groups.index */
   long pass, fail, error;
 } group;
 
@@ -47,6 +52,12 @@ typedef struct samples {
   double *v;
   size_t n, cap;
 } samples;
+
+/* Percentiles ready to print: n values, then p50, p90, p99 and max (nearest rank). */
+typedef struct pcts {
+  size_t n;
+  double p[4];
+} pcts;
 
 static int parse_rule(const json_t *o, rule *r) {
   const char *k;
@@ -109,7 +120,7 @@ static group *group_get(groups *g, const char *name) {
     g->cap = ncap;
   }
   if (json_object_set_new(g->index, name, json_integer((json_int_t)g->n))) return NULL;
-  g->v[g->n] = (group){.name = name};
+  g->v[g->n] = (group){.name = json_object_iter_key(json_object_iter_at(g->index, name))};
   return &g->v[g->n++];
 }
 
@@ -131,19 +142,29 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static json_t *percentiles(samples *s) {
-  if (!s->n) return json_pack("{s:i, s:n, s:n, s:n, s:n}", "n", 0, "p50", "p90", "p99", "max");
+static const double pct_ranks[] = {50, 90, 99};
+
+/* 0-based nearest rank of percentile p among n values. */
+static size_t pct_rank(double p, size_t n) {
+  size_t k = (size_t)ceil(p / 100.0 * (double)n);
+  return k ? k - 1 : 0;
+}
+
+static void samples_pcts(samples *s, pcts *out) {
+  out->n = s->n;
+  if (!s->n) return;
   qsort(s->v, s->n, sizeof *s->v, cmp_double);
-  static const double ps[] = {50, 90, 99};
-  static const char *const names[] = {"p50", "p90", "p99"};
+  for (int i = 0; i < 3; i++) out->p[i] = s->v[pct_rank(pct_ranks[i], s->n)];
+  out->p[3] = s->v[s->n - 1];
+}
+
+static json_t *percentiles(const pcts *s) {
+  if (!s->n) return json_pack("{s:i, s:n, s:n, s:n, s:n}", "n", 0, "p50", "p90", "p99", "max");
+  static const char *const names[] = {"p50", "p90", "p99", "max"};
   json_t *o = json_pack("{s:I}", "n", (json_int_t)s->n);
   int bad = !o;
-  for (int i = 0; !bad && i < 3; i++) {
-    size_t k = (size_t)ceil(ps[i] / 100.0 * (double)s->n);
-    k = k ? k - 1 : 0;
-    bad |= json_object_set_new(o, names[i], json_real(al_round(s->v[k], 3)));
-  }
-  if (!bad) bad |= json_object_set_new(o, "max", json_real(al_round(s->v[s->n - 1], 3)));
+  for (int i = 0; !bad && i < 4; i++)
+    bad |= json_object_set_new(o, names[i], json_real(al_round(s->p[i], 3)));
   if (bad) {
     json_decref(o);
     return NULL;
@@ -253,80 +274,96 @@ static int note_failed(al_buf *b, long *n, const char *kind, const char *name) {
   return rc == AL_ENOMEM ? AL_ENOMEM : 0;
 }
 
-int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **summary_out) {
+/* What a pass over the cases gathers. */
+typedef struct gate_acc {
+  groups cats, sevs;
+  samples ttft, total, queued;
+  pcts lat[3]; /* ttft, total, queued */
+  json_t *kinds;
+  long n_pass, n_fail, n_err;
+} gate_acc;
+
+static int acc_init(gate_acc *a) {
+  memset(a, 0, sizeof *a);
+  if (!(a->cats.index = json_object()) || !(a->sevs.index = json_object()) ||
+      !(a->kinds = json_object()))
+    return AL_ENOMEM;
+  return 0;
+}
+
+static void acc_cleanup(gate_acc *a) {
+  json_decref(a->cats.index);
+  json_decref(a->sevs.index);
+  al_free(a->cats.v);
+  al_free(a->sevs.v);
+  al_free(a->ttft.v);
+  al_free(a->total.v);
+  al_free(a->queued.v);
+  json_decref(a->kinds);
+}
+
+/* n cases with the same category, severity, verdict and error kind (NULL: none). */
+static int acc_add(gate_acc *a, const char *cat, const char *sev, const char *verdict,
+                   const char *error_kind, long n) {
+  if (!cat) cat = "";
+  if (!sev) sev = "";
+  if (!verdict) verdict = "";
+  group *gc = group_get(&a->cats, *cat ? cat : "uncategorized");
+  group *gs = group_get(&a->sevs, *sev ? sev : "unspecified");
+  if (!gc || !gs) return AL_ENOMEM;
+  if (strcmp(verdict, "pass") == 0) {
+    gc->pass += n, gs->pass += n, a->n_pass += n;
+  } else if (strcmp(verdict, "fail") == 0) {
+    gc->fail += n, gs->fail += n, a->n_fail += n;
+  } else {
+    gc->error += n, gs->error += n, a->n_err += n;
+    const char *kind = strcmp(verdict, "error") == 0 ? (error_kind ? error_kind : "unknown")
+                                                     : "invalid_verdict";
+    if (!*kind) kind = "unknown";
+    json_t *cnt = json_object_get(a->kinds, kind);
+    if (json_object_set_new(a->kinds, kind, json_integer(cnt ? json_integer_value(cnt) + n : n)))
+      return AL_ENOMEM;
+  }
+  return 0;
+}
+
+/* From the counts and percentiles gathered to the summary object. */
+static int acc_summary(gate_acc *a, const json_t *thresholds, const rule *def, double max_err,
+                       json_t **summary_out) {
   int rc = 0;
-  rule def;
-  double max_err;
-  groups cats = {0}, sevs = {0};
-  samples ttft = {0}, total = {0}, queued = {0};
-  json_t *sum = NULL, *kinds = NULL, *jcats = NULL, *jsevs = NULL;
+  json_t *sum = NULL, *jcats = NULL, *jsevs = NULL;
   al_buf failed, why;
-  long n_pass = 0, n_fail = 0, n_err = 0, n_failed = 0;
+  long n_failed = 0;
+  size_t i;
   al_buf_init(&failed, 4096);
   al_buf_init(&why, 8192);
-  if (!summary_out) return AL_EINVAL;
-  *summary_out = NULL;
-  if ((rc = check_thresholds(thresholds, &def, &max_err)) < 0) goto out;
-  if (!(cats.index = json_object()) || !(sevs.index = json_object()) || !(kinds = json_object()) ||
-      !(jcats = json_object()) || !(jsevs = json_object()))
-    goto nomem;
-
-  const json_t *cases = json_object_get(run_doc, "cases");
-  size_t i;
-  const json_t *c;
-  json_array_foreach((json_t *)cases, i, c) {
-    const char *verdict = al_jstr(c, "verdict", "");
-    const char *cat = al_jstr(c, "category", "");
-    const char *sev = al_jstr(c, "severity", "");
-    group *gc = group_get(&cats, *cat ? cat : "uncategorized");
-    group *gs = group_get(&sevs, *sev ? sev : "unspecified");
-    if (!gc || !gs) goto nomem;
-    if (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) {
-      if (verdict[0] == 'p') {
-        gc->pass++, gs->pass++, n_pass++;
-      } else {
-        gc->fail++, gs->fail++, n_fail++;
-      }
-      if (sample_add(&ttft, json_object_get(c, "ttft_ms")) < 0 ||
-          sample_add(&total, json_object_get(c, "total_ms")) < 0)
-        goto nomem;
-    } else {
-      gc->error++, gs->error++, n_err++;
-      const char *kind =
-          strcmp(verdict, "error") == 0 ? al_jstr(c, "error_kind", "unknown") : "invalid_verdict";
-      if (!*kind) kind = "unknown";
-      json_t *cnt = json_object_get(kinds, kind);
-      if (json_object_set_new(kinds, kind, json_integer(cnt ? json_integer_value(cnt) + 1 : 1)))
-        goto nomem;
-    }
-    if (sample_add(&queued, json_object_get(c, "queued_ms")) < 0) goto nomem;
-  }
-
+  if (!(jcats = json_object()) || !(jsevs = json_object())) goto nomem;
   int overall = AL_GATE_PASSED;
-  if (cats.n) qsort(cats.v, cats.n, sizeof *cats.v, cmp_group_name);
-  if (sevs.n) qsort(sevs.v, sevs.n, sizeof *sevs.v, cmp_group_sev);
+  if (a->cats.n) qsort(a->cats.v, a->cats.n, sizeof *a->cats.v, cmp_group_name);
+  if (a->sevs.n) qsort(a->sevs.v, a->sevs.n, sizeof *a->sevs.v, cmp_group_sev);
   const char *err_cat = NULL;
-  for (i = 0; i < cats.n; i++) {
+  for (i = 0; i < a->cats.n; i++) {
     int has, v;
-    rule r = rule_for(thresholds, "categories", cats.v[i].name, &def, &has);
-    json_t *o = group_json(&cats.v[i], &r, &v);
-    if (!o || json_object_set_new(jcats, cats.v[i].name, o)) goto nomem;
-    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "category", cats.v[i].name) < 0)
+    rule r = rule_for(thresholds, "categories", a->cats.v[i].name, def, &has);
+    json_t *o = group_json(&a->cats.v[i], &r, &v);
+    if (!o || json_object_set_new(jcats, a->cats.v[i].name, o)) goto nomem;
+    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "category", a->cats.v[i].name) < 0)
       goto nomem;
-    if (v == AL_GATE_ERRORS && !err_cat) err_cat = cats.v[i].name;
+    if (v == AL_GATE_ERRORS && !err_cat) err_cat = a->cats.v[i].name;
   }
-  for (i = 0; i < sevs.n; i++) {
+  for (i = 0; i < a->sevs.n; i++) {
     int has, v;
-    rule r = rule_for(thresholds, "severities", sevs.v[i].name, NULL, &has);
-    json_t *o = group_json(&sevs.v[i], has ? &r : NULL, &v);
-    if (!o || json_object_set_new(jsevs, sevs.v[i].name, o)) goto nomem;
-    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "severity", sevs.v[i].name) < 0)
+    rule r = rule_for(thresholds, "severities", a->sevs.v[i].name, NULL, &has);
+    json_t *o = group_json(&a->sevs.v[i], has ? &r : NULL, &v);
+    if (!o || json_object_set_new(jsevs, a->sevs.v[i].name, o)) goto nomem;
+    if (v == AL_GATE_FAILED && note_failed(&failed, &n_failed, "severity", a->sevs.v[i].name) < 0)
       goto nomem;
   }
 
+  long n_pass = a->n_pass, n_fail = a->n_fail, n_err = a->n_err;
   long n = n_pass + n_fail + n_err;
   double err_rate = n ? (double)n_err / (double)n : 0.0;
-  char a[32], b[32];
+  char pa[32], pb[32];
   if (n == 0) {
     al_buf_puts(&why, "no cases");
   } else if (n_err == n) {
@@ -334,8 +371,8 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
     al_buf_printf(&why, "every case errored (%ld)", n);
   } else if (err_rate > max_err + 1e-12) {
     overall = AL_GATE_ERRORS;
-    al_buf_printf(&why, "error rate %s above %s", pct(a, sizeof a, err_rate),
-                  pct(b, sizeof b, max_err));
+    al_buf_printf(&why, "error rate %s above %s", pct(pa, sizeof pa, err_rate),
+                  pct(pb, sizeof pb, max_err));
   } else if (err_cat) {
     overall = AL_GATE_ERRORS;
     al_buf_printf(&why, "every case of category %.200s errored", err_cat);
@@ -354,29 +391,97 @@ int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **su
                   "totals", "cases", (json_int_t)n, "pass", (json_int_t)n_pass, "fail",
                   (json_int_t)n_fail, "error", (json_int_t)n_err, "pass_rate",
                   rate(n_pass, n_pass + n_fail), "error_rate", json_real(al_round(err_rate, 6)),
-                  "categories", jcats, "severities", jsevs, "errors_by_kind", kinds, "latency_ms",
-                  "ttft", percentiles(&ttft), "total", percentiles(&total), "queued",
-                  percentiles(&queued), "max_error_rate", max_err, "gate", gate_names[overall],
-                  "exit_code", overall, "reason", why.data);
+                  "categories", jcats, "severities", jsevs, "errors_by_kind", a->kinds,
+                  "latency_ms", "ttft", percentiles(&a->lat[0]), "total", percentiles(&a->lat[1]),
+                  "queued", percentiles(&a->lat[2]), "max_error_rate", max_err, "gate",
+                  gate_names[overall], "exit_code", overall, "reason", why.data);
   if (!sum) goto nomem;
   *summary_out = sum;
-  sum = NULL;
   goto out;
 nomem:
   rc = AL_ENOMEM;
 out:
-  json_decref(cats.index);
-  json_decref(sevs.index);
-  al_free(cats.v);
-  al_free(sevs.v);
-  al_free(ttft.v);
-  al_free(total.v);
-  al_free(queued.v);
-  json_decref(kinds);
   json_decref(jcats);
   json_decref(jsevs);
-  json_decref(sum);
   al_buf_cleanup(&failed);
   al_buf_cleanup(&why);
+  return rc;
+}
+
+int al_gate_compute(const json_t *run_doc, const json_t *thresholds, json_t **summary_out) {
+  int rc = 0;
+  rule def;
+  double max_err;
+  gate_acc a;
+  if (!summary_out) return AL_EINVAL;
+  *summary_out = NULL;
+  if ((rc = acc_init(&a)) < 0) goto out;
+  if ((rc = check_thresholds(thresholds, &def, &max_err)) < 0) goto out;
+  const json_t *cases = json_object_get(run_doc, "cases");
+  size_t i;
+  const json_t *c;
+  json_array_foreach((json_t *)cases, i, c) {
+    const char *verdict = al_jstr(c, "verdict", "");
+    if ((rc = acc_add(&a, al_jstr(c, "category", ""), al_jstr(c, "severity", ""), verdict,
+                      al_jstr(c, "error_kind", "unknown"), 1)) < 0)
+      goto out;
+    if (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) {
+      if (sample_add(&a.ttft, json_object_get(c, "ttft_ms")) < 0 ||
+          sample_add(&a.total, json_object_get(c, "total_ms")) < 0)
+        goto nomem;
+    }
+    if (sample_add(&a.queued, json_object_get(c, "queued_ms")) < 0) goto nomem;
+  }
+  samples_pcts(&a.ttft, &a.lat[0]);
+  samples_pcts(&a.total, &a.lat[1]);
+  samples_pcts(&a.queued, &a.lat[2]);
+  rc = acc_summary(&a, thresholds, &def, max_err, summary_out);
+  goto out;
+nomem:
+  rc = AL_ENOMEM;
+out:
+  acc_cleanup(&a);
+  return rc;
+}
+
+static int tally_cb(const al_store_tally *t, void *ud) {
+  return acc_add(ud, t->category, t->severity, t->verdict, t->error_kind, (long)t->n);
+}
+
+/* Percentiles from a sorted stream: keep the values at the ranks asked. */
+static int lat_cb(double ms, size_t i, size_t n, void *ud) {
+  pcts *p = ud;
+  p->n = n;
+  for (int k = 0; k < 3; k++)
+    if (i == pct_rank(pct_ranks[k], n)) p->p[k] = ms;
+  if (i == n - 1) p->p[3] = ms;
+  return 0;
+}
+
+int al_gate_compute_store(al_store *st, const char *run_id, const json_t *thresholds,
+                          json_t **summary_out, al_error *err) {
+  int rc = 0;
+  rule def;
+  double max_err;
+  gate_acc a;
+  if (!summary_out) return al_error_set(err, AL_EINVAL, "al_gate_compute_store: bad arguments");
+  *summary_out = NULL;
+  if ((rc = acc_init(&a)) < 0) {
+    rc = al_error_set(err, rc, "out of memory");
+    goto out;
+  }
+  if ((rc = check_thresholds(thresholds, &def, &max_err)) < 0) {
+    rc = al_error_set(err, rc, "run thresholds are malformed");
+    goto out;
+  }
+  if ((rc = al_store_run_tally(st, run_id, tally_cb, &a, err)) < 0 ||
+      (rc = al_store_run_latencies(st, run_id, AL_LAT_TTFT, 1, lat_cb, &a.lat[0], err)) < 0 ||
+      (rc = al_store_run_latencies(st, run_id, AL_LAT_TOTAL, 1, lat_cb, &a.lat[1], err)) < 0 ||
+      (rc = al_store_run_latencies(st, run_id, AL_LAT_QUEUED, 0, lat_cb, &a.lat[2], err)) < 0)
+    goto out;
+  if ((rc = acc_summary(&a, thresholds, &def, max_err, summary_out)) < 0)
+    rc = al_error_set(err, rc, "cannot compute the summary");
+out:
+  acc_cleanup(&a);
   return rc;
 }

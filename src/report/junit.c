@@ -87,53 +87,93 @@ static void testcase(al_rctx *c, const json_t *cs, const char *category) {
   al_out(c, "    </testcase>\n");
 }
 
+/* One category's counts, gathered in a first pass over the cases. */
+typedef struct jgroup {
+  const char *name; /* key in the index object */
+  long n, f, e;
+  double t;
+} jgroup;
+
+static const char *category_of(const json_t *cs) {
+  const char *name = al_jstr(cs, "category", "");
+  return *name ? name : "uncategorized";
+}
+
+static void suite_open(al_rctx *c, const jgroup *g) {
+  al_out(c, "  <testsuite");
+  attr(c, "name", g->name);
+  al_out(c, " tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\"",
+         (size_t)g->n, g->f, g->e, g->t);
+  const char *ts = al_jstr(c->run, "started", NULL);
+  if (ts) attr(c, "timestamp", ts);
+  al_out(c, ">\n    <properties>\n      <property name=\"run_id\"");
+  attr(c, "value", al_jstr(c->run, "id", ""));
+  al_out(c, "/>\n      <property name=\"model\"");
+  attr(c, "value", al_jstr(c->run, "model", ""));
+  al_out(c, "/>\n    </properties>\n");
+}
+
+/* Two passes: totals and per-category counts in case order, then the cases by category
+ * (al_rc_first's AL_CASES_BY_CATEGORY), so only the current case is held. */
 int al_report_junit(al_rctx *c) {
-  al_catgroup *g = NULL;
-  size_t ng = 0;
+  int rc = 0;
   long tests = 0, fails = 0, errs = 0;
   double time = 0;
-  if (al_group_by_category(c->cases, &g, &ng) < 0)
-    return al_error_set(c->err, AL_ENOMEM, "out of memory");
-  for (size_t i = 0; i < json_array_size(c->cases); i++) {
-    const json_t *cs = json_array_get(c->cases, i);
+  json_t *index = json_object();
+  jgroup *g = NULL;
+  size_t ng = 0, cap = 0;
+  if (!index) goto nomem;
+  for (const json_t *cs = al_rc_first(c, AL_CASES_ALL); cs; cs = al_rc_next(c)) {
+    const char *name = category_of(cs);
+    json_t *pos = json_object_get(index, name);
+    jgroup *e;
+    if (pos) {
+      e = &g[json_integer_value(pos)];
+    } else {
+      if (ng == cap) {
+        size_t ncap = cap ? cap * 2 : 8;
+        jgroup *p = al_realloc(g, ncap * sizeof *p);
+        if (!p) goto nomem;
+        g = p;
+        cap = ncap;
+      }
+      if (json_object_set_new(index, name, json_integer((json_int_t)ng))) goto nomem;
+      e = &g[ng++];
+      *e = (jgroup){.name = json_object_iter_key(json_object_iter_at(index, name))};
+    }
+    double sec = seconds(cs);
     tests++;
-    time += seconds(cs);
+    time += sec;
+    e->n++;
+    e->t += sec;
     if (is_fail(cs))
-      fails++;
+      fails++, e->f++;
     else if (!is_pass(cs))
-      errs++;
+      errs++, e->e++;
   }
   al_out(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"airlock ");
   al_out_escs(c, AL_ESC_XML_ATTR, al_jstr(c->run, "suite_name", "suite"));
   al_out(c, "\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" time=\"%.3f\">\n", tests, fails, errs,
          time);
-  for (size_t i = 0; i < ng; i++) {
-    long f = 0, e = 0;
-    double t = 0;
-    for (size_t k = 0; k < g[i].n; k++) {
-      const json_t *cs = json_array_get(c->cases, g[i].idx[k]);
-      t += seconds(cs);
-      if (is_fail(cs))
-        f++;
-      else if (!is_pass(cs))
-        e++;
+  const jgroup *open = NULL;
+  for (const json_t *cs = al_rc_first(c, AL_CASES_BY_CATEGORY); cs; cs = al_rc_next(c)) {
+    const char *name = category_of(cs);
+    if (!open || strcmp(open->name, name) != 0) {
+      json_t *pos = json_object_get(index, name);
+      if (!pos) continue; /* not seen in the first pass: the run changed under us */
+      if (open) al_out(c, "  </testsuite>\n");
+      open = &g[json_integer_value(pos)];
+      suite_open(c, open);
     }
-    al_out(c, "  <testsuite");
-    attr(c, "name", g[i].name);
-    al_out(c, " tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\"", g[i].n,
-           f, e, t);
-    const char *ts = al_jstr(c->run, "started", NULL);
-    if (ts) attr(c, "timestamp", ts);
-    al_out(c, ">\n    <properties>\n      <property name=\"run_id\"");
-    attr(c, "value", al_jstr(c->run, "id", ""));
-    al_out(c, "/>\n      <property name=\"model\"");
-    attr(c, "value", al_jstr(c->run, "model", ""));
-    al_out(c, "/>\n    </properties>\n");
-    for (size_t k = 0; k < g[i].n; k++)
-      testcase(c, json_array_get(c->cases, g[i].idx[k]), g[i].name);
-    al_out(c, "  </testsuite>\n");
+    testcase(c, cs, open->name);
   }
+  if (open) al_out(c, "  </testsuite>\n");
   al_out(c, "</testsuites>\n");
-  al_catgroups_free(g, ng);
-  return 0;
+  goto out;
+nomem:
+  rc = al_error_set(c->err, AL_ENOMEM, "out of memory");
+out:
+  al_free(g);
+  json_decref(index);
+  return rc;
 }

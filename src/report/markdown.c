@@ -62,11 +62,10 @@ static void case_line(al_rctx *c, const json_t *cs, size_t n) {
 }
 
 static void failures(al_rctx *c, long n_fail) {
-  size_t i, n = 0;
-  const json_t *cs;
+  size_t n = 0;
   if (n_fail <= 0) return;
   al_out(c, "\n## Failures (%ld)\n", n_fail);
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_FAIL); cs; cs = al_rc_next(c)) {
     if (strcmp(al_jstr(cs, "verdict", ""), "fail") != 0) continue;
     if (n == AL_REPORT_MAX_LISTED) {
       al_out(c, "\n%ld more failures: see the json report.\n", n_fail - (long)n);
@@ -95,8 +94,7 @@ static void failures(al_rctx *c, long n_fail) {
 static void errors(al_rctx *c, long n_err) {
   const char *k;
   json_t *v;
-  size_t i, n = 0;
-  const json_t *cs;
+  size_t n = 0;
   if (n_err <= 0) return;
   al_out(c, "\n## Errors (%ld)\n\n| Kind | Cases |\n|---|--:|\n", n_err);
   json_object_foreach(json_object_get(c->summary, "errors_by_kind"), k, v) {
@@ -105,7 +103,7 @@ static void errors(al_rctx *c, long n_err) {
     al_out(c, " | %lld |\n", json_is_integer(v) ? (long long)json_integer_value(v) : 0);
   }
   al_out(c, "\n");
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_NOT_PASS); cs; cs = al_rc_next(c)) {
     const char *verdict = al_jstr(cs, "verdict", "");
     if (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) continue;
     if (n++ == AL_REPORT_MAX_LISTED) {

@@ -3,6 +3,12 @@
  * The renderers form one table (name -> function). Each appends to a bounded buffer; the
  * buffer reaches the FILE in one fwrite only when rendering succeeded. The "json" format is
  * here too: the run document with its summary, indented, keys in document order.
+ *
+ * al_report_render_store renders the same bytes for a stored run without loading it: the
+ * renderers walk the cases through al_rc_first/al_rc_next, which read them one at a time
+ * from a store cursor, and the buffer is written out whenever it passes AL_REPORT_CHUNK.
+ * The json format then writes the run, each case and the summary in turn, each dumped by
+ * jansson and indented to its depth (jansson's own output at that depth).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -155,10 +161,62 @@ out:
   return rc;
 }
 
+/* Streaming: hand what is rendered so far to the file. */
+static void spill(al_rctx *c) {
+  if (!c->file || c->fail || c->store_rc || c->out->len < AL_REPORT_CHUNK) return;
+  if (fwrite(c->out->data, 1, c->out->len, c->file) != c->out->len)
+    c->store_rc = al_error_set(c->err, AL_EIO, "cannot write the report");
+  al_buf_reset(c->out);
+}
+
+/* Append v as jansson dumps it, indented for a value nested `depth` levels deep. Raw
+ * newlines in jansson's output are only its layout (newlines in strings are escaped). */
+static int out_nested(al_rctx *c, const json_t *v, int depth) {
+  char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY);
+  int rc = 0;
+  if (!s) return AL_ENOMEM;
+  const char *p = s, *nl;
+  while (!rc && (nl = strchr(p, '\n'))) {
+    rc = al_buf_append(c->out, p, (size_t)(nl + 1 - p));
+    for (int i = 0; !rc && i < depth; i++) rc = al_buf_append(c->out, "  ", 2);
+    p = nl + 1;
+  }
+  if (!rc) rc = al_buf_puts(c->out, p);
+  free(s);
+  if (rc < 0 && !c->fail) c->fail = rc;
+  return 0;
+}
+
 int al_report_json(al_rctx *c) {
-  json_t *copy = json_is_object(c->doc) ? json_copy((json_t *)c->doc) : json_object();
+  json_t *copy = NULL;
   int rc = 0;
   char *s = NULL;
+  if (c->store) { /* {"run": ..., "cases": [...], "summary": ...}, one case at a time */
+    al_out(c, "{\n  \"run\": ");
+    if (out_nested(c, c->run, 1) < 0) goto nomem;
+    al_out(c, ",\n  \"cases\": [");
+    size_t n = 0;
+    int got = 1;
+    al_rc_end(c);
+    if ((rc = al_store_cases_open(c->store, al_jstr(c->run, "id", ""), AL_CASES_ALL,
+                                  c->with_tokens, &c->cur, c->err)) < 0)
+      return rc;
+    while (got && !c->fail) { /* each case written as text straight from its row */
+      if ((rc = al_store_cases_next_text(c->cur, c->out, n ? ",\n    " : "\n    ", 2, &got,
+                                         c->err)) < 0)
+        return rc;
+      n += (size_t)got;
+      spill(c);
+      if (c->store_rc) return c->store_rc;
+    }
+    al_rc_end(c);
+    al_out(c, n ? "\n  ]" : "]");
+    al_out(c, ",\n  \"summary\": ");
+    if (out_nested(c, c->summary, 1) < 0) goto nomem;
+    al_out(c, "\n}\n");
+    return 0;
+  }
+  copy = json_is_object(c->doc) ? json_copy((json_t *)c->doc) : json_object();
   if (!copy || json_object_set(copy, "summary", (json_t *)c->summary) ||
       !(s = json_dumps(copy, JSON_INDENT(2) | JSON_REAL_PRECISION(15)))) {
     rc = al_error_set(c->err, AL_ENOMEM, "cannot encode the run document");
@@ -166,10 +224,63 @@ int al_report_json(al_rctx *c) {
   }
   if (al_buf_puts(c->out, s) < 0 || al_buf_putc(c->out, '\n') < 0)
     rc = al_error_set(c->err, AL_ELIMIT, "report larger than %u bytes", AL_REPORT_MAX_BYTES);
+  goto out;
+nomem:
+  rc = al_error_set(c->err, AL_ENOMEM, "cannot encode the run document");
 out:
   free(s);
   json_decref(copy);
   return rc;
+}
+
+/* ---- walking the cases --------------------------------------------------------------- */
+
+void al_rc_end(al_rctx *c) {
+  al_store_cases_close(c->cur);
+  c->cur = NULL;
+  json_decref(c->cur_case);
+  c->cur_case = NULL;
+  al_catgroups_free(c->groups, c->n_groups);
+  c->groups = NULL;
+  c->n_groups = 0;
+}
+
+const json_t *al_rc_next(al_rctx *c) {
+  if (!c->store) {
+    if (c->groups) { /* by category: the grouping's indexes, group after group */
+      while (c->gi < c->n_groups && c->gk >= c->groups[c->gi].n) c->gi++, c->gk = 0;
+      if (c->gi >= c->n_groups) return NULL;
+      return json_array_get(c->cases, c->groups[c->gi].idx[c->gk++]);
+    }
+    return c->pos < json_array_size(c->cases) ? json_array_get(c->cases, c->pos++) : NULL;
+  }
+  json_decref(c->cur_case);
+  c->cur_case = NULL;
+  spill(c);
+  if (!c->cur || c->store_rc || c->fail) return NULL;
+  int rc = al_store_cases_next(c->cur, &c->cur_case, c->err);
+  if (rc < 0) c->store_rc = rc;
+  return c->cur_case;
+}
+
+const json_t *al_rc_first(al_rctx *c, int which) {
+  al_rc_end(c);
+  c->pos = c->gi = c->gk = 0;
+  if (!c->store) {
+    if (which == AL_CASES_BY_CATEGORY && al_group_by_category(c->cases, &c->groups, &c->n_groups) < 0) {
+      if (!c->fail) c->fail = AL_ENOMEM;
+      return NULL;
+    }
+    return al_rc_next(c);
+  }
+  if (c->store_rc) return NULL;
+  int rc = al_store_cases_open(c->store, al_jstr(c->run, "id", ""), which, c->with_tokens, &c->cur,
+                               c->err);
+  if (rc < 0) {
+    c->store_rc = rc;
+    return NULL;
+  }
+  return al_rc_next(c);
 }
 
 static int use_color(FILE *out) {
@@ -209,10 +320,67 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
     c.summary = computed;
   }
   c.color = use_color(out);
-  if ((rc = fn(&c)) < 0) goto out;
+  rc = fn(&c);
+  al_rc_end(&c);
+  if (rc < 0) goto out;
   if (c.fail == AL_ELIMIT) {
     rc =
         al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
+    goto out;
+  } else if (c.fail) {
+    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format, al_strerror(c.fail));
+    goto out;
+  }
+  if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {
+    rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+    goto out;
+  }
+  if (fflush(out) != 0) rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+out:
+  json_decref(computed);
+  al_buf_cleanup(&b);
+  return rc;
+}
+
+int al_report_render_store(al_store *st, const json_t *run, const json_t *summary,
+                           int with_tokens, const char *format, FILE *out, al_error *err) {
+  int rc = 0;
+  json_t *computed = NULL;
+  al_buf b;
+  al_buf_init(&b, AL_REPORT_MAX_BYTES);
+  if (!st || !json_is_object(run) || !format || !out)
+    return al_error_set(err, AL_EINVAL, "al_report_render_store: bad arguments");
+  int (*fn)(al_rctx *) = NULL;
+  for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
+    if (strcmp(format, renderers[i].name) == 0) fn = renderers[i].fn;
+  if (!fn)
+    return al_error_set(err, AL_EINVAL,
+                        "unknown report format '%s': expected text, json, junit, sarif or "
+                        "markdown",
+                        format);
+  al_rctx c = {.run = run, .out = &b, .err = err, .store = st, .file = out, .with_tokens = with_tokens};
+  c.summary = summary;
+  if (!json_is_object(c.summary)) {
+    const json_t *t = json_object_get(run, "thresholds");
+    if ((rc = al_gate_compute_store(st, al_jstr(run, "id", ""), t, &computed, err)) < 0) {
+      if (rc == AL_EINVAL)
+        al_error_set(err, rc,
+                     "run thresholds are malformed: expected default/categories/severities rules "
+                     "with min_pass_rate 0..1 and max_failures >= 0");
+      goto out;
+    }
+    c.summary = computed;
+  }
+  c.color = use_color(out);
+  rc = fn(&c);
+  al_rc_end(&c);
+  if (rc < 0) goto out;
+  if (c.store_rc) {
+    rc = c.store_rc;
+    goto out;
+  }
+  if (c.fail == AL_ELIMIT) {
+    rc = al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
     goto out;
   } else if (c.fail) {
     rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format, al_strerror(c.fail));

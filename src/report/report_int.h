@@ -12,19 +12,49 @@
 
 #include "airlock/buf.h"
 #include "airlock/error.h"
+#include "airlock/store.h"
 #include "report/escape.h"
 #include "report/limits.h"
 
+/* Case indexes grouped by category (sorted by name, cases in document order;
+ * al_group_by_category). */
+typedef struct al_catgroup {
+  const char *name;
+  size_t *idx;
+  size_t n;
+} al_catgroup;
+
 typedef struct al_rctx {
-  const json_t *doc;     /* the run document */
+  const json_t *doc;     /* the run document (NULL when streaming from the store) */
   const json_t *run;     /* doc.run (an object, maybe empty) */
-  const json_t *cases;   /* doc.cases (an array, maybe empty) */
+  const json_t *cases;   /* doc.cases (an array, maybe empty; NULL when streaming) */
   const json_t *summary; /* doc.summary or the one computed for this rendering */
   al_buf *out;
   int color;
   int fail; /* first failed append: AL_ELIMIT (past AL_REPORT_MAX_BYTES) or AL_ENOMEM */
   al_error *err;
+  /* Streaming (al_report_render_store): cases come from the store one at a time and the
+   * output goes to `file` whenever the buffer passes AL_REPORT_CHUNK. */
+  al_store *store;
+  FILE *file;
+  int store_rc;         /* first error of the store or of a write (message in err) */
+  int with_tokens;      /* cases carry their tokens */
+  al_store_cases *cur;  /* the open cursor */
+  json_t *cur_case;     /* the case it returned last (owned) */
+  size_t pos;           /* document mode: next position */
+  al_catgroup *groups;  /* document mode, AL_CASES_BY_CATEGORY: the grouping walked */
+  size_t n_groups, gi, gk;
 } al_rctx;
+
+/* The cases of the run one at a time, from the document or streamed from the store:
+ * `which` is an al_cases_which. AL_CASES_FAIL / NOT_PASS / FAMILY only narrow what the store
+ * reads: in document mode every case comes back, so callers keep their own checks.
+ * AL_CASES_BY_CATEGORY orders by category name ("uncategorized" for none), then document
+ * order. A returned case is valid until the next call. al_rc_first ends any walk in
+ * progress; al_rc_end ends it early. */
+const json_t *al_rc_first(al_rctx *c, int which);
+const json_t *al_rc_next(al_rctx *c);
+void al_rc_end(al_rctx *c);
 
 /* Appends that remember failure in c->fail instead of returning it. */
 void al_out(al_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -50,12 +80,6 @@ void al_case_location(const json_t *run, const json_t *c, const char **file, lon
 /* The first `max` bytes of a case's output, cut on a character boundary; *more says
  * whether there was more. */
 const char *al_case_excerpt(const json_t *c, size_t max, size_t *len, int *more);
-/* Case indexes grouped by category (sorted by name, cases in document order). */
-typedef struct al_catgroup {
-  const char *name;
-  size_t *idx;
-  size_t n;
-} al_catgroup;
 int al_group_by_category(const json_t *cases, al_catgroup **out, size_t *n);
 void al_catgroups_free(al_catgroup *g, size_t n);
 /* Percent text of a rate, "-" for null. */

@@ -105,10 +105,9 @@ int al_report_sarif(al_rctx *c) {
   json_t *rules = json_array(), *results = json_array(), *index = json_object(), *doc = NULL;
   char *text = NULL;
   size_t i;
-  const json_t *cs;
   if (!rules || !results || !index) goto nomem;
   /* Rules first, sorted by id, so ruleIndex is stable for a given suite. */
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_FAIL); cs; cs = al_rc_next(c)) {
     if (strcmp(al_jstr(cs, "verdict", ""), "fail") == 0 &&
         json_object_set_new(index, rule_of(cs), json_null()))
       goto nomem;
@@ -130,7 +129,7 @@ int al_report_sarif(al_rctx *c) {
     }
   }
   al_free(ids);
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_FAIL); cs; cs = al_rc_next(c)) {
     if (strcmp(al_jstr(cs, "verdict", ""), "fail") != 0) continue;
     const char *rule = rule_of(cs);
     json_t *r =

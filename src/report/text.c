@@ -85,9 +85,8 @@ static void probe_table(al_rctx *c) {
   json_t *groups = json_object(), *sorted = json_object();
   const char **keys = NULL;
   size_t i, n = 0;
-  const json_t *cs;
   if (!groups || !sorted) goto out;
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_FAMILY); cs; cs = al_rc_next(c)) {
     const json_t *m = json_object_get(cs, "meta");
     const char *fam = al_jstr(m, "family", NULL), *ow = al_jstr(m, "owasp", "-");
     if (!fam) continue;
@@ -159,11 +158,10 @@ static void excerpt(al_rctx *c, const json_t *cs) {
 }
 
 static void failures(al_rctx *c, long n_fail) {
-  size_t i, listed = 0;
-  const json_t *cs;
+  size_t listed = 0;
   if (n_fail <= 0) return;
   al_out(c, "\nFailures (%ld)\n", n_fail);
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_FAIL); cs; cs = al_rc_next(c)) {
     if (strcmp(al_jstr(cs, "verdict", ""), "fail") != 0) continue;
     if (listed++ == AL_REPORT_MAX_LISTED) {
       al_out(c, "  ... %ld more (see the json report)\n", n_fail - AL_REPORT_MAX_LISTED);
@@ -185,8 +183,7 @@ static void failures(al_rctx *c, long n_fail) {
 }
 
 static void errors(al_rctx *c, long n_err) {
-  size_t i, listed = 0;
-  const json_t *cs;
+  size_t listed = 0;
   const char *k;
   json_t *v;
   if (n_err <= 0) return;
@@ -196,7 +193,7 @@ static void errors(al_rctx *c, long n_err) {
     al_out_escs(c, AL_ESC_TERM, k);
     al_out(c, ": %lld\n", json_is_integer(v) ? (long long)json_integer_value(v) : 0);
   }
-  json_array_foreach((json_t *)c->cases, i, cs) {
+  for (const json_t *cs = al_rc_first(c, AL_CASES_NOT_PASS); cs; cs = al_rc_next(c)) {
     const char *verdict = al_jstr(cs, "verdict", "");
     if (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) continue;
     if (listed++ == AL_REPORT_MAX_LISTED) {

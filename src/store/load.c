@@ -1,24 +1,45 @@
-/* Reading a run back: the ids of the cases already stored (for --resume) and the whole run
- * as one JSON document, the input of every report (shape in docs/design/store.md).
+/* Reading a run back: the ids of the cases already stored (for --resume), the whole run as
+ * one JSON document (shape in docs/design/store.md), the same cases one at a time through a
+ * cursor (reports stream from it, so memory does not grow with the run), and the aggregates
+ * the gate needs (counts by category, severity, verdict and error kind; sorted latencies)
+ * straight from SQL.
  *
  * Cases come ordered by their index in the suite; attempts, assertions and tokens of each
  * case by their sequence. Latencies are turned from nanoseconds into milliseconds here, so
  * reports never see raw clock values; -1 ("unknown") becomes null.
  */
+#include <math.h>
 #include <string.h>
 
+#include "airlock/buf.h"
 #include "airlock/util.h"
+#include "report/escape.h"
 #include "store/store_int.h"
 
 enum { Q_CASES, Q_ATTEMPTS, Q_ASSERTS, Q_TOKENS, Q_COUNT };
 
+#define CASE_COLS                                                                                  \
+  "SELECT c.id, c.case_id, c.idx, c.name, c.category, c.severity, c.tags_json,"                    \
+  " c.meta_json, x.verdict, x.error_kind, x.error_msg, x.output, x.finish_reason,"                 \
+  " x.model, c.request_json, x.tool_calls_json, x.queued_ns, x.ttfb_ns,"                          \
+  " x.ttft_ns, x.total_ns, x.prompt_tokens, x.completion_tokens, x.start_ns"                      \
+  " FROM cases c JOIN results x ON x.case_ref = c.id"
+
+/* The category a report groups a case under: its own, or "uncategorized". */
+#define CAT_KEY "(CASE WHEN c.category IS NULL OR c.category = '' THEN 'uncategorized' ELSE c.category END)"
+
+/* The cursor's selections (al_store_cases_open), in the order of enum al_cases_which. The
+ * filters only narrow what is read: callers still check the verdict themselves. */
+static const char *const cursor_sql[] = {
+    CASE_COLS " WHERE c.run_id = ? ORDER BY c.idx, c.case_id",
+    CASE_COLS " WHERE c.run_id = ? AND x.verdict = 'fail' ORDER BY c.idx, c.case_id",
+    CASE_COLS " WHERE c.run_id = ? AND coalesce(x.verdict, '') NOT IN ('pass', 'fail') ORDER BY c.idx, c.case_id",
+    CASE_COLS " WHERE c.run_id = ? ORDER BY " CAT_KEY ", c.idx, c.case_id",
+    CASE_COLS " WHERE c.run_id = ? AND c.meta_json LIKE '%\"family\"%' ORDER BY c.idx, c.case_id",
+};
+
 static const char *const query_sql[Q_COUNT] = {
-    [Q_CASES] = "SELECT c.id, c.case_id, c.idx, c.name, c.category, c.severity, c.tags_json,"
-                " c.meta_json, x.verdict, x.error_kind, x.error_msg, x.output, x.finish_reason,"
-                " x.model, c.request_json, x.tool_calls_json, x.queued_ns, x.ttfb_ns,"
-                " x.ttft_ns, x.total_ns, x.prompt_tokens, x.completion_tokens, x.start_ns"
-                " FROM cases c JOIN results x ON x.case_ref = c.id WHERE c.run_id = ?"
-                " ORDER BY c.idx, c.case_id",
+    [Q_CASES] = CASE_COLS " WHERE c.run_id = ? ORDER BY c.idx, c.case_id",
     [Q_ATTEMPTS] = "SELECT n, http_status, error_kind, error_msg, start_ns, ttfb_ns, total_ns"
                    " FROM attempts WHERE case_ref = ? ORDER BY n",
     [Q_ASSERTS] = "SELECT type, label, pass, score, message FROM assertions WHERE case_ref = ?"
@@ -98,39 +119,58 @@ static const char *const case_keys[] = {"",
                                         NULL};
 static const char case_kinds[] = "-sisssjjssssssjjmmmmiit";
 
+/* One case object from the current row of a cases query (columns as in query_sql[Q_CASES]),
+ * with its attempts, assertions and, when asked, tokens. */
+static int case_row(al_store *s, sqlite3_stmt **q, int with_tokens, json_t **out, al_error *err) {
+  int rc = 0;
+  sqlite3_stmt *c = q[Q_CASES];
+  sqlite3_int64 ref = sqlite3_column_int64(c, 0);
+  json_t *o = json_object();
+  *out = NULL;
+  if (!o) goto nomem;
+  for (int i = 1; case_keys[i]; i++) {
+    json_t *v = NULL;
+    switch (case_kinds[i]) {
+    case 's': v = al_store__col_str(c, i); break;
+    case 'j': v = al_store__col_json(c, i); break;
+    case 'm': v = al_store__col_ms(c, i); break;
+    case 'i': v = al_store__col_int(c, i); break;
+    case 't': v = al_store__col_iso(c, i); break;
+    }
+    if (json_object_set_new(o, case_keys[i], v)) goto nomem;
+  }
+  json_t *att = json_array(), *as = json_array(), *tok = with_tokens ? json_array() : NULL;
+  if (json_object_set_new(o, "attempts", att) || json_object_set_new(o, "asserts", as) ||
+      (with_tokens && json_object_set_new(o, "tokens", tok)))
+    goto nomem;
+  if ((rc = rows(s, q[Q_ATTEMPTS], ref, attempt_keys, "iisstmm", att, err)) < 0 ||
+      (rc = rows(s, q[Q_ASSERTS], ref, assert_keys, "ssbrs", as, err)) < 0 ||
+      (with_tokens && (rc = rows(s, q[Q_TOKENS], ref, token_keys, "imsirrj", tok, err)) < 0))
+    goto out;
+  *out = o;
+  o = NULL;
+  goto out;
+nomem:
+  rc = al_error_set(err, AL_ENOMEM, "out of memory");
+out:
+  json_decref(o);
+  return rc;
+}
+
 static int load_cases(al_store *s, sqlite3_stmt **q, const char *run_id, int with_tokens,
                       json_t *cases, al_error *err) {
   int step, rc = 0;
   sqlite3_stmt *c = q[Q_CASES];
   sqlite3_bind_text(c, 1, run_id, -1, SQLITE_TRANSIENT);
   while ((step = sqlite3_step(c)) == SQLITE_ROW) {
-    sqlite3_int64 ref = sqlite3_column_int64(c, 0);
-    json_t *o = json_object();
-    if (!o || json_array_append_new(cases, o)) goto nomem;
-    for (int i = 1; case_keys[i]; i++) {
-      json_t *v = NULL;
-      switch (case_kinds[i]) {
-      case 's': v = al_store__col_str(c, i); break;
-      case 'j': v = al_store__col_json(c, i); break;
-      case 'm': v = al_store__col_ms(c, i); break;
-      case 'i': v = al_store__col_int(c, i); break;
-      case 't': v = al_store__col_iso(c, i); break;
-      }
-      if (json_object_set_new(o, case_keys[i], v)) goto nomem;
-    }
-    json_t *att = json_array(), *as = json_array(), *tok = with_tokens ? json_array() : NULL;
-    if (json_object_set_new(o, "attempts", att) || json_object_set_new(o, "asserts", as) ||
-        (with_tokens && json_object_set_new(o, "tokens", tok)))
-      goto nomem;
-    if ((rc = rows(s, q[Q_ATTEMPTS], ref, attempt_keys, "iisstmm", att, err)) < 0 ||
-        (rc = rows(s, q[Q_ASSERTS], ref, assert_keys, "ssbrs", as, err)) < 0 ||
-        (with_tokens && (rc = rows(s, q[Q_TOKENS], ref, token_keys, "imsirrj", tok, err)) < 0))
+    json_t *o = NULL;
+    if ((rc = case_row(s, q, with_tokens, &o, err)) < 0) goto out;
+    if (json_array_append_new(cases, o)) {
+      rc = al_error_set(err, AL_ENOMEM, "out of memory");
       goto out;
+    }
   }
   if (step != SQLITE_DONE) rc = al_store__sql_error(s, err, AL_EIO, "reading a run");
-  goto out;
-nomem:
-  rc = al_error_set(err, AL_ENOMEM, "out of memory");
 out:
   sqlite3_reset(c);
   return rc;
@@ -224,5 +264,427 @@ unlock:
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = cb(ids[i], ud);
   al_free(ids);
+  return rc;
+}
+
+/* ---- the cursor -------------------------------------------------------------------- */
+
+struct al_store_cases {
+  al_store *s;
+  sqlite3_stmt *q[Q_COUNT];
+  int with_tokens, done;
+};
+
+void al_store_cases_close(al_store_cases *c) {
+  if (!c) return;
+  pthread_mutex_lock(&c->s->mu);
+  for (int i = 0; i < Q_COUNT; i++)
+    sqlite3_finalize(c->q[i]);
+  pthread_mutex_unlock(&c->s->mu);
+  al_free(c);
+}
+
+int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tokens,
+                        al_store_cases **out, al_error *err) {
+  int rc = 0;
+  al_store_cases *c = NULL;
+  if (!s || !run_id || !out || which < 0 ||
+      which >= (int)(sizeof cursor_sql / sizeof cursor_sql[0]))
+    return al_error_set(err, AL_EINVAL, "al_store_cases_open: bad arguments");
+  *out = NULL;
+  if (!(c = al_calloc(1, sizeof *c))) return al_error_set(err, AL_ENOMEM, "out of memory");
+  c->s = s;
+  c->with_tokens = with_tokens;
+  pthread_mutex_lock(&s->mu);
+  for (int i = 0; i < Q_COUNT; i++) {
+    if (sqlite3_prepare_v2(s->db, i == Q_CASES ? cursor_sql[which] : query_sql[i], -1, &c->q[i],
+                           NULL) != SQLITE_OK) {
+      rc = al_store__sql_error(s, err, AL_EIO, "reading a run");
+      break;
+    }
+  }
+  if (!rc) sqlite3_bind_text(c->q[Q_CASES], 1, run_id, -1, SQLITE_TRANSIENT);
+  pthread_mutex_unlock(&s->mu);
+  if (rc) {
+    al_store_cases_close(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int al_store_cases_next(al_store_cases *c, json_t **out, al_error *err) {
+  int rc = 0;
+  if (!c || !out) return al_error_set(err, AL_EINVAL, "al_store_cases_next: bad arguments");
+  *out = NULL;
+  if (c->done) return 0;
+  pthread_mutex_lock(&c->s->mu);
+  int step = sqlite3_step(c->q[Q_CASES]);
+  if (step == SQLITE_ROW) {
+    rc = case_row(c->s, c->q, c->with_tokens, out, err);
+  } else {
+    c->done = 1;
+    if (step != SQLITE_DONE) rc = al_store__sql_error(c->s, err, AL_EIO, "reading a run");
+  }
+  pthread_mutex_unlock(&c->s->mu);
+  return rc;
+}
+
+/* ---- aggregates for the gate --------------------------------------------------------- */
+
+int al_store_run_tally(al_store *s, const char *run_id,
+                       int (*cb)(const al_store_tally *t, void *ud), void *ud, al_error *err) {
+  int rc = 0, step;
+  sqlite3_stmt *st = NULL;
+  json_t *v[4] = {0};
+  if (!s || !run_id || !cb) return al_error_set(err, AL_EINVAL, "al_store_run_tally: bad arguments");
+  pthread_mutex_lock(&s->mu);
+  /* groups in the order of their first case, as a pass over the cases by index meets them
+   * (case indexes are unique within a run; the case id only breaks ties) */
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT c.category, c.severity, x.verdict, x.error_kind, count(*)"
+                         " FROM cases c JOIN results x ON x.case_ref = c.id WHERE c.run_id = ?"
+                         " GROUP BY c.category, c.severity, x.verdict, x.error_kind"
+                         " ORDER BY min(c.idx), min(c.case_id)",
+                         -1, &st, NULL) != SQLITE_OK) {
+    rc = al_store__sql_error(s, err, AL_EIO, "summarising a run");
+    goto out;
+  }
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int i = 0; i < 4; i++)
+      if (!(v[i] = al_store__col_str(st, i))) {
+        rc = al_error_set(err, AL_ENOMEM, "out of memory");
+        goto out;
+      }
+    al_store_tally t = {json_string_value(v[0]), json_string_value(v[1]), json_string_value(v[2]),
+                        json_string_value(v[3]), sqlite3_column_int64(st, 4)};
+    if ((rc = cb(&t, ud)) < 0) {
+      rc = al_error_set(err, rc, "summarising a run: %s", al_strerror(rc));
+      goto out;
+    }
+    for (int i = 0; i < 4; i++)
+      json_decref(v[i]), v[i] = NULL;
+  }
+  if (step != SQLITE_DONE) rc = al_store__sql_error(s, err, AL_EIO, "summarising a run");
+out:
+  for (int i = 0; i < 4; i++)
+    json_decref(v[i]);
+  sqlite3_finalize(st);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+int al_store_run_latencies(al_store *s, const char *run_id, int column, int judged_only,
+                           int (*cb)(double ms, size_t i, size_t n, void *ud), void *ud,
+                           al_error *err) {
+  static const char *const cols[] = {"x.queued_ns", "x.ttft_ns", "x.total_ns"};
+  int rc = 0, step = SQLITE_DONE;
+  sqlite3_stmt *st = NULL;
+  char sql[512];
+  size_t n = 0, i = 0;
+  if (!s || !run_id || !cb || column < 0 || column > 2)
+    return al_error_set(err, AL_EINVAL, "al_store_run_latencies: bad arguments");
+  static const char *const filter[] = {"", " AND x.verdict IN ('pass', 'fail')"};
+  pthread_mutex_lock(&s->mu);
+  for (int pass = 0; pass < 2 && !rc; pass++) { /* the count, then the values in order */
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM cases c JOIN results x ON x.case_ref = c.id"
+             " WHERE c.run_id = ? AND %s >= 0%s%s",
+             pass ? cols[column] : "count(*)", cols[column], filter[judged_only != 0],
+             pass ? " ORDER BY 1" : "");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+      rc = al_store__sql_error(s, err, AL_EIO, "summarising a run");
+      goto out;
+    }
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (!pass) {
+        n = (size_t)sqlite3_column_int64(st, 0);
+        continue;
+      }
+      if (i >= n) break; /* cannot happen under the lock; never index past n */
+      double ms = round((double)sqlite3_column_int64(st, 0) / 1e3) / 1e3; /* as al_store__col_ms */
+      if ((rc = cb(ms, i++, n, ud)) < 0) {
+        rc = al_error_set(err, rc, "summarising a run: %s", al_strerror(rc));
+        goto out;
+      }
+    }
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+      rc = al_store__sql_error(s, err, AL_EIO, "summarising a run");
+      goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+  }
+out:
+  sqlite3_finalize(st);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+/* ---- the cursor as JSON text ----------------------------------------------------------
+ *
+ * The json report of a large run spends most of its time building jansson objects only to
+ * dump them. al_store_cases_next_text writes the text jansson would write for the object
+ * al_store_cases_next returns (JSON_INDENT(2) | JSON_REAL_PRECISION(15), nested `depth`
+ * levels): the same keys in the same order, strings escaped as jansson escapes them
+ * (", \, \b \f \n \r \t, other controls as \u00XX, everything else as is), integers with
+ * %lld, reals as jansson's dtostr (%.15g, ".0" added when it looks like an integer,
+ * exponent without '+' or leading zeros). Anything not plain ASCII, and the JSON columns,
+ * go through jansson itself. The unit test streaming_matches_load compares both. */
+
+typedef struct jw {
+  al_buf *b;
+  int rc;
+} jw;
+
+static void jw_put(jw *w, const char *p, size_t n) {
+  if (!w->rc && al_buf_append(w->b, p, n) < 0) w->rc = AL_ENOMEM;
+}
+
+static void jw_indent(jw *w, int depth) {
+  static const char sp[] = "\n                                                                ";
+  int n = depth * 2;
+  jw_put(w, sp, 1);
+  while (n > 0) {
+    int k = n < (int)sizeof sp - 2 ? n : (int)sizeof sp - 2;
+    jw_put(w, sp + 1, (size_t)k);
+    n -= k;
+  }
+}
+
+/* jansson's own dump of v, re-indented to depth (its raw newlines are only layout). */
+static void jw_jansson(jw *w, const json_t *v, int depth) {
+  char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY);
+  if (!s) {
+    if (!w->rc) w->rc = AL_ENOMEM;
+    return;
+  }
+  const char *p = s, *nl;
+  while ((nl = strchr(p, '\n'))) {
+    jw_put(w, p, (size_t)(nl - p));
+    jw_indent(w, depth);
+    p = nl + 1;
+  }
+  jw_put(w, p, strlen(p));
+  free(s);
+}
+
+static void jw_null(jw *w) { jw_put(w, "null", 4); }
+
+static void jw_str(jw *w, const char *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)t[i] >= 0x80) { /* not ASCII: jansson checks and repairs it */
+      json_t *v = al_json_text(t, n);
+      if (!v) {
+        if (!w->rc) w->rc = AL_ENOMEM;
+        return;
+      }
+      jw_jansson(w, v, 0);
+      json_decref(v);
+      return;
+    }
+  }
+  jw_put(w, "\"", 1);
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)t[i];
+    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    jw_put(w, t + run, i - run);
+    run = i + 1;
+    char esc[8];
+    switch (ch) {
+    case '"': jw_put(w, "\\\"", 2); break;
+    case '\\': jw_put(w, "\\\\", 2); break;
+    case '\b': jw_put(w, "\\b", 2); break;
+    case '\f': jw_put(w, "\\f", 2); break;
+    case '\n': jw_put(w, "\\n", 2); break;
+    case '\r': jw_put(w, "\\r", 2); break;
+    case '\t': jw_put(w, "\\t", 2); break;
+    default:
+      snprintf(esc, sizeof esc, "\\u%04X", ch);
+      jw_put(w, esc, 6);
+    }
+  }
+  jw_put(w, t + run, n - run);
+  jw_put(w, "\"", 1);
+}
+
+static void jw_int(jw *w, long long v) {
+  char t[32];
+  int n = snprintf(t, sizeof t, "%lld", v);
+  jw_put(w, t, (size_t)n);
+}
+
+/* jansson's jsonp_dtostr with precision 15. */
+static void jw_real(jw *w, double v) {
+  char t[64];
+  int n = snprintf(t, sizeof t, "%.15g", v);
+  if (n < 0 || n >= (int)sizeof t - 3) {
+    json_t *j = json_real(v);
+    jw_jansson(w, j, 0);
+    json_decref(j);
+    return;
+  }
+  if (!strchr(t, '.') && !strchr(t, 'e')) {
+    t[n++] = '.';
+    t[n++] = '0';
+    t[n] = '\0';
+  }
+  char *e = strchr(t, 'e');
+  if (e) {
+    char *start = e + 1, *end = start + 1;
+    if (*start == '-') start++;
+    while (*end == '0') end++;
+    if (end != start) {
+      memmove(start, end, (size_t)(n - (end - t)) + 1);
+      n -= (int)(end - start);
+    }
+  }
+  jw_put(w, t, (size_t)n);
+}
+
+/* Nanoseconds as the milliseconds of the run document, round(ns / 1e3) / 1e3, in jansson's
+ * %.15g form without printf: for us = round(ns / 1e3) below 10^15, us / 1000 has at most 15
+ * significant digits, so %.15g prints it exactly: the integer part, then the thousandths
+ * without trailing zeros, or ".0" (jansson's mark of a real) when there are none. */
+static void jw_ms(jw *w, sqlite3_int64 ns) {
+  double usd = round((double)ns / 1e3);
+  if (!(usd < 1e15)) return jw_real(w, usd / 1e3);
+  long long us = (long long)usd;
+  char t[40];
+  int n = snprintf(t, sizeof t, "%lld", us / 1000);
+  int frac = (int)(us % 1000);
+  if (!frac) {
+    memcpy(t + n, ".0", 2);
+    n += 2;
+  } else {
+    t[n++] = '.';
+    t[n++] = (char)('0' + frac / 100);
+    if (frac % 100) t[n++] = (char)('0' + frac / 10 % 10);
+    if (frac % 10) t[n++] = (char)('0' + frac % 10);
+  }
+  jw_put(w, t, (size_t)n);
+}
+
+static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth) {
+  int null = sqlite3_column_type(q, i) == SQLITE_NULL;
+  switch (kind) {
+  case 's':
+    if (null) return jw_null(w);
+    jw_str(w, (const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i));
+    return;
+  case 'j': {
+    if (null) return jw_null(w);
+    const char *t = (const char *)sqlite3_column_text(q, i);
+    if (t && (!strcmp(t, "[]") || !strcmp(t, "{}"))) return jw_put(w, t, 2);
+    json_t *v = al_store__col_json(q, i);
+    if (!v) {
+      if (!w->rc) w->rc = AL_ENOMEM;
+      return;
+    }
+    jw_jansson(w, v, depth);
+    json_decref(v);
+    return;
+  }
+  case 'm': {
+    sqlite3_int64 ns = sqlite3_column_int64(q, i);
+    if (null || ns < 0) return jw_null(w);
+    return jw_ms(w, ns);
+  }
+  case 'i':
+    if (null) return jw_null(w);
+    return jw_int(w, sqlite3_column_int64(q, i));
+  case 'r': {
+    if (null) return jw_null(w);
+    double v = sqlite3_column_double(q, i);
+    if (v == 1.0) return jw_put(w, "1.0", 3); /* scores: what %.15g and ".0" give */
+    if (v == 0.0 && !signbit(v)) return jw_put(w, "0.0", 3);
+    return jw_real(w, v);
+  }
+  case 'b':
+    if (sqlite3_column_int(q, i)) jw_put(w, "true", 4);
+    else jw_put(w, "false", 5);
+    return;
+  case 't': {
+    if (null) return jw_null(w);
+    char t[40];
+    const char *iso = al_iso8601(sqlite3_column_int64(q, i), t, sizeof t);
+    return jw_str(w, iso, strlen(iso));
+  }
+  }
+}
+
+static void jw_key(jw *w, const char *key, int first, int depth) {
+  if (!first) jw_put(w, ",", 1);
+  jw_indent(w, depth);
+  jw_put(w, "\"", 1);
+  jw_put(w, key, strlen(key));
+  jw_put(w, "\": ", 3);
+}
+
+/* The rows of q (bound to ref) as an array of objects, nested `depth` levels. */
+static int jw_rows(al_store *s, jw *w, sqlite3_stmt *q, sqlite3_int64 ref,
+                   const char *const *keys, const char *kinds, int depth, al_error *err) {
+  int step, rc = 0, n = 0;
+  sqlite3_bind_int64(q, 1, ref);
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    jw_put(w, n++ ? "," : "[", 1);
+    jw_indent(w, depth + 1);
+    jw_put(w, "{", 1);
+    for (int i = 0; keys[i]; i++) {
+      jw_key(w, keys[i], i == 0, depth + 2);
+      jw_col(w, q, i, kinds[i], depth + 2);
+    }
+    jw_indent(w, depth + 1);
+    jw_put(w, "}", 1);
+  }
+  if (n) jw_indent(w, depth);
+  jw_put(w, n ? "]" : "[]", 1 + !n);
+  if (step != SQLITE_DONE) rc = al_store__sql_error(s, err, AL_EIO, "reading a run");
+  sqlite3_reset(q);
+  return rc;
+}
+
+int al_store_cases_next_text(al_store_cases *c, al_buf *out, const char *prefix, int depth,
+                             int *got, al_error *err) {
+  int rc = 0;
+  jw w = {out, 0};
+  if (!c || !out || !got) return al_error_set(err, AL_EINVAL, "al_store_cases_next_text: bad arguments");
+  *got = 0;
+  if (c->done) return 0;
+  pthread_mutex_lock(&c->s->mu);
+  sqlite3_stmt *q = c->q[Q_CASES];
+  int step = sqlite3_step(q);
+  if (step != SQLITE_ROW) {
+    c->done = 1;
+    if (step != SQLITE_DONE) rc = al_store__sql_error(c->s, err, AL_EIO, "reading a run");
+    goto out;
+  }
+  *got = 1;
+  sqlite3_int64 ref = sqlite3_column_int64(q, 0);
+  if (prefix) jw_put(&w, prefix, strlen(prefix));
+  jw_put(&w, "{", 1);
+  for (int i = 1; case_keys[i]; i++) {
+    jw_key(&w, case_keys[i], i == 1, depth + 1);
+    jw_col(&w, q, i, case_kinds[i], depth + 1);
+  }
+  jw_key(&w, "attempts", 0, depth + 1);
+  if ((rc = jw_rows(c->s, &w, c->q[Q_ATTEMPTS], ref, attempt_keys, "iisstmm", depth + 1, err)) < 0)
+    goto out;
+  jw_key(&w, "asserts", 0, depth + 1);
+  if ((rc = jw_rows(c->s, &w, c->q[Q_ASSERTS], ref, assert_keys, "ssbrs", depth + 1, err)) < 0)
+    goto out;
+  if (c->with_tokens) {
+    jw_key(&w, "tokens", 0, depth + 1);
+    if ((rc = jw_rows(c->s, &w, c->q[Q_TOKENS], ref, token_keys, "imsirrj", depth + 1, err)) < 0)
+      goto out;
+  }
+  jw_indent(&w, depth);
+  jw_put(&w, "}", 1);
+  if (w.rc) rc = al_error_set(err, w.rc, "cannot write the case: %s", al_strerror(w.rc));
+out:
+  pthread_mutex_unlock(&c->s->mu);
   return rc;
 }

@@ -190,6 +190,17 @@ int al_store_run_manifest(al_store *s, const char *run_id, json_t **out, al_erro
   return rc;
 }
 
+int al_store_run_head(al_store *s, const char *run_id, json_t **run, json_t **summary,
+                      al_error *err) {
+  if (!s || !run_id || !run || !summary)
+    return al_error_set(err, AL_EINVAL, "al_store_run_head: bad arguments");
+  *summary = NULL;
+  pthread_mutex_lock(&s->mu);
+  int rc = al_store__manifest_locked(s, run_id, run, summary, err);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
 int al_store_list_runs(al_store *s, int limit, json_t **out, al_error *err) {
   int rc = 0, step;
   sqlite3_stmt *st = NULL;

@@ -57,6 +57,14 @@ struct al_suite {
   al_ydoc *target_doc;  /* --suite NAME TARGET.yaml: the target file, kept for its locations */
 };
 
+/* A compiled assertion of the defaults or of a tests_from spec that uses no {{vars}}: it is
+ * the same for every case, so it is compiled once per iteration and shared (al_assert_ref). */
+typedef struct shared_assert {
+  const json_t *list; /* the assert: list it comes from */
+  size_t index;
+  al_assert *a;       /* the iterator's reference */
+} shared_assert;
+
 struct al_case_iter {
   const al_suite *s;
   size_t test_i;
@@ -65,6 +73,9 @@ struct al_case_iter {
   al_rows *rows;
   int64_t from_count;
   int64_t index;
+  int validating;         /* the load-time pass: cases are only checked, not run (no ids) */
+  shared_assert *shared;  /* see shared_assert */
+  size_t n_shared, cap_shared;
 };
 
 static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
@@ -196,8 +207,28 @@ static const char *str_or(const json_t *o, const char *k, const char *dflt) {
 
 /* Build a case. `test` holds the test's own fields (from YAML, or a tests_from spec merged
  * with a row's columns as vars). */
+static al_assert *shared_get(al_case_iter *it, const json_t *list, size_t index) {
+  for (size_t i = 0; it && i < it->n_shared; i++)
+    if (it->shared[i].list == list && it->shared[i].index == index) return al_assert_ref(it->shared[i].a);
+  return NULL;
+}
+
+static void shared_put(al_case_iter *it, const json_t *list, size_t index, al_assert *a) {
+  if (!it || !al_assert_var_free(json_array_get(list, index))) return;
+  if (it->n_shared == it->cap_shared) {
+    size_t nc = it->cap_shared ? it->cap_shared * 2 : 8;
+    shared_assert *p = al_realloc(it->shared, nc * sizeof *p);
+    if (!p) return; /* not shared: compiled again next time */
+    it->shared = p;
+    it->cap_shared = nc;
+  }
+  it->shared[it->n_shared++] = (shared_assert){list, index, al_assert_ref(a)};
+}
+
+/* it (may be NULL) shares var-free assertions of the defaults and of tests_from specs
+ * (share_test) between cases, and skips the case id when only validating. */
 static int build_case(const al_suite *s, const origin *o, const json_t *test, const json_t *row_vars,
-                      int64_t index, al_case **out, al_error *e) {
+                      int64_t index, al_case_iter *it, int share_test, al_case **out, al_error *e) {
   int rc = 0;
   al_case *c = NULL;
   char *tmp = NULL;
@@ -375,7 +406,11 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
     json_t *arr = k ? ta : da;
     if (!json_is_array(arr)) continue;
     for (size_t i = 0; i < json_array_size(arr); i++) {
-      al_assert *a = NULL;
+      al_assert *a = (!k || share_test) ? shared_get(it, arr, i) : NULL;
+      if (a) {
+        c->asserts[c->n_asserts++] = a;
+        continue;
+      }
       if (o->doc || !k) {
         rc = al_assert_compile(s->doc, arr, i, vars, s->dir, &a, e);
       } else {
@@ -390,6 +425,7 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
       }
       if (rc) goto out;
       c->asserts[c->n_asserts++] = a;
+      if (!k || share_test) shared_put(it, arr, i, a);
     }
   }
 
@@ -413,7 +449,7 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
     json_object_set_new(c->meta, "location", json_pack("{s:s, s:i}", "file", file, "line", line));
     json_object_set_new(c->meta, "source", json_string(o->doc ? "inline" : "tests_from"));
   }
-  {
+  if (!it || !it->validating) {
     crypto_hash_sha256_state st;
     unsigned char h[crypto_hash_sha256_BYTES];
     char idx[32];
@@ -461,14 +497,14 @@ static int row_vars(const al_suite *s, const tests_from *f, const json_t *row, i
 }
 
 static int from_case(const al_suite *s, const tests_from *f, const json_t *row, int line,
-                     int64_t index, al_case **out, al_error *e) {
+                     int64_t index, al_case_iter *it, al_case **out, al_error *e) {
   json_t *rv = NULL, *test = NULL;
   int rc = row_vars(s, f, row, line, &rv, e);
   if (rc) return rc;
   test = json_copy((json_t *)f->spec); /* shallow: only top-level keys change */
   if (!json_object_get(test, "prompt")) json_object_set_new(test, "prompt", json_string("{{prompt}}"));
   origin o = {NULL, NULL, f->path, line};
-  rc = build_case(s, &o, test, rv, index, out, e);
+  rc = build_case(s, &o, test, rv, index, it, 1, out, e);
   json_decref(rv);
   json_decref(test);
   return rc;
@@ -582,6 +618,7 @@ static int validate_cases(al_suite *s, al_error *e) {
   al_case_iter *it = NULL;
   al_case *c = NULL;
   int rc = al_case_iter_new(s, &it, e);
+  if (!rc) it->validating = 1;
   s->n_cases = 0;
   while (!rc && !(rc = al_case_next(it, &c, e)) && c) {
     s->n_cases++;
@@ -894,6 +931,8 @@ int al_case_iter_new(const al_suite *s, al_case_iter **out, al_error *err) {
 
 void al_case_iter_free(al_case_iter *it) {
   if (!it) return;
+  for (size_t i = 0; i < it->n_shared; i++) al_assert_free(it->shared[i].a);
+  al_free(it->shared);
   al_rows_close(it->rows);
   al_free(it);
 }
@@ -906,7 +945,7 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
   if (it->test_i < nt) {
     const json_t *t = json_array_get(s->tests, it->test_i++);
     origin o = {s->doc, t, NULL, 0};
-    rc = build_case(s, &o, t, NULL, it->index, out, e);
+    rc = build_case(s, &o, t, NULL, it->index, it, 0, out, e);
     if (!rc) it->index++;
     return rc;
   }
@@ -916,7 +955,7 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
     const json_t *loc = json_object_get(json_object_get(t, "meta"), "location");
     origin o = {NULL, NULL, json_string_value(json_object_get(loc, "file")),
                 (int)json_integer_value(json_object_get(loc, "line"))};
-    rc = build_case(s, &o, t, NULL, it->index, out, e);
+    rc = build_case(s, &o, t, NULL, it->index, it, 0, out, e);
     if (!rc) json_object_set_new((*out)->meta, "source", json_string("probes"));
     if (!rc) it->index++;
     return rc;
@@ -938,7 +977,7 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
       continue;
     }
     it->from_count++;
-    rc = from_case(s, f, row, line, it->index, out, e);
+    rc = from_case(s, f, row, line, it->index, it, out, e);
     json_decref(row);
     if (!rc) it->index++;
     return rc;

@@ -282,9 +282,52 @@ static void torture(void **state) {
   json_set_alloc_funcs(malloc, free);
 }
 
+/* The cached "choices" (render_cached, what the server uses) give the same bytes as a full
+ * render, on a miss, on a hit, after the text changes, and with max_tokens cutting it. */
+static void cached_render_same_bytes(void **state) {
+  static const char *const bodies[] = {
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a longer question\"}]}",
+      "{\"model\":\"m\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"What are your opening hours?\"}]}",
+  };
+  static const char *const fixed[] = {"{\"answer\": \"ok 42\"}\n\u00e9", NULL};
+  fb_choices_cache *cache = calloc(1, sizeof *cache);
+  assert_non_null(cache);
+  for (int f = 0; f < 2; f++) {
+    for (int round = 0; round < 2; round++) {
+      for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        fb_request rq;
+        fb_answer a;
+        al_error err;
+        assert_int_equal(fb_request_parse(&rq, bodies[i], strlen(bodies[i]), &err, NULL), 0);
+        fb_config plain = {.version = FB_V2, .fixed = fixed[f], .seed = 3};
+        fb_config cached = plain;
+        cached.cache = cache;
+        fb_answer_init(&a);
+        assert_int_equal(fb_answer_compute(&rq, &plain, &a), 0);
+        sink x, y;
+        al_buf_init(&x.bytes, 1u << 24);
+        al_buf_init(&y.bytes, 1u << 24);
+        assert_int_equal(fb_render(&rq, &a, &plain, 7 + i, to_sink, &x), 0);
+        assert_int_equal(fb_render(&rq, &a, &cached, 7 + i, to_sink, &y), 0);
+        assert_int_equal(x.bytes.len, y.bytes.len);
+        assert_memory_equal(x.bytes.data, y.bytes.data, x.bytes.len);
+        assert_non_null(cache->json);
+        al_buf_cleanup(&x.bytes);
+        al_buf_cleanup(&y.bytes);
+        fb_answer_cleanup(&a);
+        fb_request_cleanup(&rq);
+      }
+    }
+  }
+  fb_choices_cache_free(cache);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(customers_and_luhn),
+      cmocka_unit_test(cached_render_same_bytes),
       cmocka_unit_test(masking),
       cmocka_unit_test(tokenizer),
       cmocka_unit_test(matcher),

@@ -592,6 +592,116 @@ static void store_to_reports(void **state) {
   al_store_close(s);
 }
 
+/* The streaming paths (gate from SQL aggregates, reports from the case cursor) give the same
+ * bytes as the gate and renderers over the loaded document, on a run with mixed categories
+ * (some empty or missing), verdicts, error kinds, unknown latencies and cases stored out of
+ * index order; 600 cases so the streamed output is written out in several chunks. */
+static void streaming_matches_load(void **state) {
+  al_store *s = open_ok("stream.db");
+  al_run_manifest m;
+  al_error err = {0};
+  begin_run(s, &m, 0);
+  static char *const cats[] = {"safety", "", NULL, "zeta", "alpha"};
+  static char *const sevs[] = {"high", NULL, "critical"};
+  static char *const kinds[] = {"timeout", NULL, "", "connect"};
+  for (int i = 0; i < 600; i++) {
+    fixture f;
+    al_verdict v = i % 4 == 1 ? AL_FAIL : i % 4 == 2 ? AL_ERROR : AL_PASS;
+    make_result(&f, i, v);
+    f.r.index = (i * 37) % 600;
+    f.r.category = cats[i % 5];
+    f.r.severity = sevs[i % 3];
+    if (v == AL_ERROR) f.r.error_kind = kinds[(i / 4) % 4];
+    f.r.total_ns = i % 11 == 0 ? -1 : (int64_t)((i * 7919) % 1000) * 1000 + i;
+    f.r.ttft_ns = i % 3 == 0 ? -1 : (int64_t)i * 1001;
+    f.r.queued_ns = i % 7 == 0 ? -1 : (int64_t)(600 - i) * 333;
+    if (i == 5) f.r.total_ns = 4000000000000000000LL; /* 4e12 ms: "4000000000000.0" */
+    if (i == 6) f.r.queued_ns = 1000000000000LL;      /* 1e6 ms: "1000000.0" */
+    static char *const outs[] = {"plain", "q\" b\\ n\n t\t c\x01\x1f del\x7f /",
+                                 "caf\xc3\xa9 \xe2\x80\xae", "bad \xff\xfe utf-8"};
+    f.r.output = outs[i % 4];
+    if (i % 9 == 0) f.r.name = "n\xc3\xa4me \"x\"";
+    assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), 0);
+  }
+  assert_int_equal(al_store_flush(s, &err), 0);
+  json_t *doc = NULL, *sum_doc = NULL, *sum_sql = NULL, *run = NULL, *stored = NULL;
+  assert_int_equal(al_store_load_run(s, m.run_id, 0, &doc, &err), 0);
+  json_t *thr = json_pack("{s:{s:{s:f}}, s:f}", "categories", "zeta", "min_pass_rate", 0.5,
+                          "max_error_rate", 0.6);
+  assert_int_equal(al_gate_compute(doc, thr, &sum_doc), 0);
+  assert_int_equal(al_gate_compute_store(s, m.run_id, thr, &sum_sql, &err), 0);
+  char *a = json_dumps(sum_doc, JSON_INDENT(2)), *b = json_dumps(sum_sql, JSON_INDENT(2));
+  assert_string_equal(a, b);
+  assert_non_null(strstr(a, "\"unknown\": "));
+  assert_non_null(strstr(a, "\"uncategorized\": "));
+  free(a);
+  free(b);
+  json_object_set(doc, "summary", sum_doc);
+  assert_int_equal(al_store_run_head(s, m.run_id, &run, &stored, &err), 0);
+  assert_true(json_is_null(stored));
+  for (int i = 0; al_report_formats[i]; i++) {
+    char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    FILE *fx = open_memstream(&x, &nx), *fy = open_memstream(&y, &ny);
+    assert_int_equal(al_report_render(doc, al_report_formats[i], fx, &err), 0);
+    assert_int_equal(al_report_render_store(s, run, sum_doc, 0, al_report_formats[i], fy, &err), 0);
+    fclose(fx);
+    fclose(fy);
+    assert_true(nx > 0);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x);
+    free(y);
+  }
+  /* with tokens, and with the summary computed from the run's own thresholds */
+  json_decref(doc);
+  assert_int_equal(al_store_load_run(s, m.run_id, 1, &doc, &err), 0);
+  char *x = NULL, *y = NULL;
+  size_t nx = 0, ny = 0;
+  FILE *fx = open_memstream(&x, &nx), *fy = open_memstream(&y, &ny);
+  assert_int_equal(al_report_render(doc, "json", fx, &err), 0);
+  assert_int_equal(al_report_render_store(s, run, NULL, 1, "json", fy, &err), 0);
+  fclose(fx);
+  fclose(fy);
+  assert_true(nx > 600 * 1000);
+  assert_int_equal(nx, ny);
+  assert_memory_equal(x, y, nx);
+  assert_non_null(strstr(x, "\"tokens\": ["));
+  assert_non_null(strstr(x, "\"total_ms\": 4000000000000.0,"));
+  assert_non_null(strstr(x, "\"queued_ms\": 1000000.0,"));
+  assert_non_null(strstr(x, "c\\u0001\\u001F del\x7f /"));
+  free(x);
+  free(y);
+  /* an empty run: no cases, the same rendering */
+  al_run_manifest m2;
+  begin_run(s, &m2, 1);
+  json_decref(doc);
+  json_decref(run);
+  json_decref(stored);
+  assert_int_equal(al_store_load_run(s, m2.run_id, 0, &doc, &err), 0);
+  assert_int_equal(al_store_run_head(s, m2.run_id, &run, &stored, &err), 0);
+  for (int i = 0; al_report_formats[i]; i++) {
+    x = y = NULL;
+    fx = open_memstream(&x, &nx);
+    fy = open_memstream(&y, &ny);
+    assert_int_equal(al_report_render(doc, al_report_formats[i], fx, &err), 0);
+    assert_int_equal(al_report_render_store(s, run, NULL, 0, al_report_formats[i], fy, &err), 0);
+    fclose(fx);
+    fclose(fy);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x);
+    free(y);
+  }
+  json_decref(doc);
+  json_decref(run);
+  json_decref(stored);
+  json_decref(sum_doc);
+  json_decref(sum_sql);
+  json_decref(thr);
+  al_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(open_wal_and_parents, setup, teardown),
@@ -606,6 +716,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(invalid_utf8_output, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
       cmocka_unit_test_setup_teardown(store_to_reports, setup, teardown),
+      cmocka_unit_test_setup_teardown(streaming_matches_load, setup, teardown),
       cmocka_unit_test_setup_teardown(target_secrets_redacted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

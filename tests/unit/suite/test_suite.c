@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "airlock/assert.h"
 #include "airlock/suite.h"
 #include "airlock/util.h"
 #include "airlock/yaml.h"
@@ -201,6 +202,58 @@ static void golden_errors(void **st) {
   assert_true(n >= 10);
 }
 
+/* Assertions that use no {{vars}} (defaults, tests_from specs) are compiled once and shared
+ * by the cases; those with vars are compiled per case; a later row's bad regex (through a
+ * var) is still caught at load, naming its line; sharing changes no verdict. */
+static void shared_assertions(void **st) {
+  write_file("shared.csv", "q,want\none,1\ntwo,2\nthree,3\n");
+  char y[2048];
+  snprintf(y, sizeof y,
+           "%sdefaults: {assert: [{max-length: 100}]}\ntests_from:\n"
+           "  - file: shared.csv\n    prompt: '{{q}}'\n"
+           "    assert: [{regex: 'o+'}, {contains: '{{want}}'}]\n",
+           target);
+  write_file("s5.yaml", y);
+  al_suite *s = NULL;
+  al_error e = {0};
+  assert_int_equal(load("s5.yaml", &s, &e), 0);
+  assert_int_equal(al_suite_case_count(s), 3);
+  al_case_iter *it = NULL;
+  al_case *c[3] = {0};
+  assert_int_equal(al_case_iter_new(s, &it, &e), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(al_case_next(it, &c[i], &e), 0);
+    assert_non_null(c[i]);
+    assert_int_equal(c[i]->n_asserts, 3);
+  }
+  assert_ptr_equal(c[0]->asserts[0], c[2]->asserts[0]);     /* defaults: shared */
+  assert_ptr_equal(c[0]->asserts[1], c[1]->asserts[1]);     /* regex: no vars, shared */
+  assert_ptr_not_equal(c[0]->asserts[2], c[1]->asserts[2]); /* {{want}}: per case */
+  al_case_free(c[1]); /* a shared assertion outlives the cases that drop it */
+  al_case_iter_free(it);
+  al_assert_result r = {0};
+  al_assert_input in = {"two", 3, NULL, NULL, NULL};
+  assert_true(al_assert_eval(c[2]->asserts[1], &in, &r) >= 0);
+  assert_true(r.pass);
+  al_free(r.type);
+  al_free(r.label);
+  al_free(r.message);
+  al_case_free(c[0]);
+  al_case_free(c[2]);
+  al_suite_free(s);
+  json_t *spec = json_pack("{s:{s:[s]}, s:s}", "x", "y", "a{b}", "z", "{{v}}");
+  assert_int_equal(al_assert_var_free(json_object_get(spec, "x")), 1);
+  assert_int_equal(al_assert_var_free(spec), 0);
+  json_decref(spec);
+  /* a var that makes the regex invalid on row 3 only: still an error at load, at line 3 */
+  write_file("shared2.csv", "pat\nok\n(unclosed\n");
+  snprintf(y, sizeof y, "%stests_from:\n  - file: shared2.csv\n    prompt: p\n    assert: [{regex: '{{pat}}'}]\n",
+           target);
+  write_file("s6.yaml", y);
+  assert_int_not_equal(load("s6.yaml", &s, &e), 0);
+  assert_int_equal(e.line, 3);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/airlock-test-suite-XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -209,6 +262,7 @@ int main(void) {
       cmocka_unit_test(subst),
       cmocka_unit_test(loads_inline_and_ids_are_stable),
       cmocka_unit_test(tests_from_csv_and_jsonl),
+      cmocka_unit_test(shared_assertions),
       cmocka_unit_test(golden_errors),
   };
   int rc = cmocka_run_group_tests_name("suite", tests, NULL, NULL);

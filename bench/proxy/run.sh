@@ -5,7 +5,15 @@
 #   guard      airlock guard with no detectors (proxying, parsing, re-serialising)
 #   guard-all  airlock guard with every detector on input and output (+ audit log)
 # and prints requests/s, latency, and CPU time per request of the proxy process (from
-# /proc/PID/stat, so it does not depend on what else the machine runs).
+# /proc/PID/stat: the process's own user+system time, though on a shared machine the
+# figure still rises with contention — caches, scheduler — so compare rows of one run).
+# Same wrk settings for every target; nginx runs one worker and the guard one event loop.
+# ROUNDS=N (default 1) repeats the measurements N times, in rotating order, in the same
+# run, and ends with the median CPU/request of each target; the load average is printed
+# before and after. BASE=OTHER_BUILD_DIR adds guard-base and guard-all-base rows: the same
+# two policies run by another build's airlock, measured in the same rounds (before/after).
+# With a busy machine use several short rounds: medians of interleaved rounds are what can
+# be compared.
 # Usage: bench/proxy/run.sh [BUILD_DIR] [SECONDS] [CONNECTIONS] [stream]
 set -euo pipefail
 B=${1:-build}
@@ -90,9 +98,21 @@ G1=$!
 G2=$!
 wait_file "$tmp/g1.port"
 wait_file "$tmp/g2.port"
+if [[ -n ${BASE:-} ]]; then
+  BAIRLOCK=$(cd "$BASE" && pwd)/airlock
+  "$BAIRLOCK" -q guard --policy "$tmp/plain.yaml" --port-file "$tmp/b1.port" & pids+=($!)
+  B1=$!
+  sed "s#$tmp/audit,#$tmp/audit-base,#" "$tmp/all.yaml" > "$tmp/all-base.yaml" # its own audit log
+  "$BAIRLOCK" -q guard --policy "$tmp/all-base.yaml" --port-file "$tmp/b2.port" & pids+=($!)
+  B2=$!
+  wait_file "$tmp/b1.port"
+  wait_file "$tmp/b2.port"
+fi
 sleep 0.3
 NGX_PIDS="$(cat "$tmp/nginx.pid") $(pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' ')"
 
+ROUNDS=${ROUNDS:-1}
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2); wrk -t2 -c$C -d${D}s ${MODE:-non-streamed}"
 printf "%-10s %10s %10s %10s %10s %10s %14s\n" target req/s avg p50 p99 requests "CPU/req (µs)"
 measure() { # name port pids...
   local name=$1 port=$2
@@ -116,11 +136,26 @@ measure() { # name port pids...
   local cpu
   cpu=$(echo "scale=1; ($t1 - $t0) * 1000000 / $hz / $n" | bc)
   printf "%-10s %10s %10s %10s %10s %10s %14s\n" "$name" "$rps" "$avg" "$p50" "$p99" "$n" "$cpu"
+  echo "$name $cpu" >> "$tmp/cpu.txt"
   [[ -n $errs ]] && echo "   $errs"
   return 0
 }
-measure direct "$UP" "$UPID"
-measure nginx "$NPORT" $NGX_PIDS
-measure guard "$(cat "$tmp/g1.port")" "$G1"
-measure guard-all "$(cat "$tmp/g2.port")" "$G2"
+targets=("direct $UP $UPID" "nginx $NPORT $NGX_PIDS" "guard $(cat "$tmp/g1.port") $G1" "guard-all $(cat "$tmp/g2.port") $G2")
+[[ -n ${BASE:-} ]] && targets+=("guard-base $(cat "$tmp/b1.port") $B1" "guard-all-base $(cat "$tmp/b2.port") $B2")
+nt=${#targets[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+  for ((i = 0; i < nt; i++)); do
+    # shellcheck disable=SC2086
+    measure ${targets[(i + r) % nt]}
+  done
+done
 echo "(direct: CPU of the upstream itself; other rows: CPU of the proxy process only)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if ((ROUNDS > 1)); then
+  echo "median CPU/request (µs) over $ROUNDS rounds:"
+  for t in "${targets[@]}"; do
+    name=${t%% *}
+    awk -v n="$name" '$1 == n {print $2}' "$tmp/cpu.txt" | sort -n |
+      awk -v n="$name" '{v[NR] = $1} END {m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "  %-15s %7.1f   (min %s, max %s)\n", n, m, v[1], v[NR]}'
+  done
+fi

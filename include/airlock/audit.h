@@ -75,6 +75,24 @@ int al_audit_append(al_audit_writer *w, const char *type, const json_t *data);
  * token's timestamp and seq its order. Short request ids keep a token record within one
  * BLAKE2b block (the cost of the chain is per 128-byte block). */
 int al_audit_token(al_audit_writer *w, const char *req_id, const char *text, size_t len);
+
+/* A record given as a list of fields, written straight into the line without building a
+ * jansson tree (the guard's per-request records). AL_AF_JSON values are JSON text already
+ * known to be valid (e.g. a client body jansson accepted), copied as they are except that
+ * line breaks and tabs, which valid JSON has only between tokens, become spaces. With a
+ * PII policy other than keep the record takes al_audit_append's path (the fields become
+ * a jansson object and its strings are filtered). */
+typedef enum al_audit_kind { AL_AF_STR, AL_AF_INT, AL_AF_REAL, AL_AF_JSON, AL_AF_TREE } al_audit_kind;
+typedef struct al_audit_field {
+  const char *key;
+  al_audit_kind kind;
+  const char *s; /* STR, JSON */
+  size_t len;
+  long long i;        /* INT */
+  double d;           /* REAL */
+  const json_t *tree; /* TREE (borrowed) */
+} al_audit_field;
+int al_audit_fields(al_audit_writer *w, const char *type, const al_audit_field *f, size_t n);
 int al_audit_checkpoint(al_audit_writer *w);
 int al_audit_flush(al_audit_writer *w);
 uint64_t al_audit_seq(al_audit_writer *w); /* seq of the last record written */

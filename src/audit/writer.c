@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,102 @@ int al_audit_append(al_audit_writer *w, const char *type, const json_t *data) {
   if (!rc) rc = emit_locked(w);
   pthread_mutex_unlock(&w->mu);
   json_decref(filtered);
+  return rc;
+}
+
+/* The slow path of al_audit_fields: the same record as a jansson object. */
+static int fields_tree(const al_audit_field *f, size_t n, json_t **out) {
+  json_t *o = json_object();
+  int rc = o ? 0 : AL_ENOMEM;
+  for (size_t i = 0; !rc && i < n; i++) {
+    json_t *v = NULL;
+    switch (f[i].kind) {
+      case AL_AF_STR:
+        v = json_stringn(f[i].s ? f[i].s : "", f[i].len);
+        if (!v) { /* not UTF-8: the invalid bytes become U+FFFD, as on the fast path */
+          al_buf t;
+          al_buf_init(&t, f[i].len * 6 + 16);
+          if (al_json_put_str(&t, f[i].s ? f[i].s : "", f[i].len) == 0) v = json_loadb(t.data, t.len, JSON_DECODE_ANY, NULL);
+          al_buf_cleanup(&t);
+        }
+        break;
+      case AL_AF_INT: v = json_integer(f[i].i); break;
+      case AL_AF_REAL: v = isfinite(f[i].d) ? json_real(f[i].d) : json_null(); break;
+      case AL_AF_JSON:
+        v = json_loadb(f[i].s ? f[i].s : "", f[i].len, JSON_DECODE_ANY, NULL);
+        if (!v) rc = AL_EINVAL;
+        break;
+      case AL_AF_TREE: v = f[i].tree ? json_incref((json_t *)f[i].tree) : json_null(); break;
+    }
+    if (!rc && (!v || json_object_set_new(o, f[i].key, v))) rc = AL_ENOMEM;
+  }
+  if (rc) json_decref(o);
+  else *out = o;
+  return rc;
+}
+
+/* A JSON number as jansson writes a real: %.17g, with ".0" when it would read as an
+ * integer; non-finite values are null. */
+static int put_real(al_buf *l, double d) {
+  char num[40];
+  if (!isfinite(d)) return al_buf_append(l, "null", 4);
+  int k = snprintf(num, sizeof num - 2, "%.17g", d);
+  if (k < 0 || (size_t)k >= sizeof num - 2) return AL_EINVAL;
+  if (!strpbrk(num, ".eE")) {
+    num[k++] = '.';
+    num[k++] = '0';
+  }
+  return al_buf_append(l, num, (size_t)k);
+}
+
+/* Valid JSON text on one line: \n, \r and \t occur only between tokens (inside strings
+ * they are escaped), so each becomes a space. */
+static int put_raw_json(al_buf *l, const char *s, size_t n) {
+  size_t run = 0;
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (s[i] != '\n' && s[i] != '\r' && s[i] != '\t') continue;
+    rc = al_buf_append(l, s + run, i - run);
+    if (!rc) rc = al_buf_putc(l, ' ');
+    run = i + 1;
+  }
+  if (!rc) rc = al_buf_append(l, s + run, n - run);
+  return rc;
+}
+
+int al_audit_fields(al_audit_writer *w, const char *type, const al_audit_field *f, size_t n) {
+  if (!w || !type || !valid_type(type) || (n && !f)) return AL_EINVAL;
+  int rc = 0;
+  if (w->pii != AL_AUDIT_PII_KEEP) {
+    json_t *o = NULL;
+    rc = fields_tree(f, n, &o);
+    if (!rc) rc = al_audit_append(w, type, o);
+    json_decref(o);
+    return rc;
+  }
+  pthread_mutex_lock(&w->mu);
+  rc = w->failed;
+  if (!rc) rc = begin_locked(w, type);
+  al_buf *l = &w->line;
+  for (size_t i = 0; !rc && i < n; i++) {
+    rc = al_buf_putc(l, i ? ',' : '{');
+    if (!rc) rc = al_json_put_str(l, f[i].key, strlen(f[i].key));
+    if (!rc) rc = al_buf_putc(l, ':');
+    if (rc) break;
+    switch (f[i].kind) {
+      case AL_AF_STR: rc = al_json_put_str(l, f[i].s ? f[i].s : "", f[i].len); break;
+      case AL_AF_INT: rc = al_json_put_i64(l, f[i].i); break;
+      case AL_AF_REAL: rc = put_real(l, f[i].d); break;
+      case AL_AF_JSON: rc = f[i].len ? put_raw_json(l, f[i].s, f[i].len) : AL_EINVAL; break;
+      case AL_AF_TREE:
+        if (!f[i].tree) rc = al_buf_append(l, "null", 4);
+        else if (json_dump_callback(f[i].tree, dump_cb, l, JSON_COMPACT | JSON_ENCODE_ANY)) rc = AL_ELIMIT;
+        break;
+    }
+  }
+  if (!rc) rc = n ? al_buf_putc(l, '}') : al_buf_append(l, "{}", 2);
+  if (!rc) rc = emit_locked(w);
+  pthread_mutex_unlock(&w->mu);
   return rc;
 }
 

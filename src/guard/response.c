@@ -104,7 +104,9 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
   int rc = 0;
   *out_body = NULL;
   memset(res, 0, sizeof *res);
-  json_t *root = json_loadb(body, len, 0, NULL);
+  size_t mark = 0;
+  /* the tree dies below; with texts, its strings outlive it: then no arena */
+  json_t *root = texts ? json_loadb(body, len, 0, NULL) : al_gjson_loadb(body, len, 0, &mark);
   json_t *choices = json_object_get(root, "choices");
   if (!json_is_object(root) || !json_is_array(choices)) {
     snprintf(res->why, sizeof res->why, "upstream answer is not a JSON object with choices");
@@ -151,6 +153,7 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
     else *out_len = strlen(*out_body);
   }
 out:
-  json_decref(root);
+  if (texts) json_decref(root);
+  else al_gjson_release(root, mark);
   return rc;
 }

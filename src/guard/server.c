@@ -14,7 +14,18 @@
  *
  * A request's state (gctx) lives until its answer is complete or its client is gone; a
  * client that disconnects cancels the upstream transfer. Clients are never freed inside
- * their own callbacks: evhttp owns the request objects, we only drop our pointer. */
+ * their own callbacks: evhttp owns the request objects, we only drop our pointer (or, for
+ * a request evhttp detached when its client left before the answer, free it).
+ *
+ * Client sockets and epoll (see "client connection" below): evhttp stops watching a
+ * connection once a request is read and watches it again, for reading and writing, when
+ * the answer is queued; that is three epoll_ctl per request. The guard instead keeps the
+ * socket watched for reading while the request waits upstream (the state evhttp itself
+ * uses while it writes: no read callback, EOF and errors to its error callback, so a
+ * client that leaves is noticed at once) and writes a queued answer at once from the
+ * upstream callback, completing evhttp's write step itself. Interest changes then cancel
+ * out inside one loop iteration (the epoll changelist) and no epoll_ctl is issued. Only
+ * public libevent calls are used; evhttp still parses and frames everything. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -22,12 +33,14 @@
 #include <event2/keyvalq_struct.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "airlock/log.h"
 #include "airlock/util.h"
@@ -57,6 +70,14 @@ struct al_guard {
   long in_flight;
   uint64_t counter;
   gctx *live;
+  struct timeval client_tv; /* client_timeout, as evhttp applies it */
+  struct {
+    char key[AL_GUARD_KEY_CACHE_LEN];
+    size_t len;
+    int client;
+  } keys[AL_GUARD_KEY_CACHE]; /* keys recently presented and accepted: no SHA-256 each time */
+  unsigned next_key;
+  char *urls[G_ROUTE_N]; /* upstream URL of each route */
 };
 
 struct gctx {
@@ -123,6 +144,84 @@ static void send_error(struct evhttp_request *req, int code, const char *type, c
     evhttp_send_error(req, 500, NULL);
   al_buf_cleanup(&b);
 }
+
+/* ---- client connection (see the header comment) ---- */
+
+static struct bufferevent *client_bev(struct evhttp_request *req) {
+  struct evhttp_connection *conn = req ? evhttp_request_get_connection(req) : NULL;
+  return conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+}
+
+/* The answer went out: idle keep-alive connections get client_timeout again. */
+static void on_reply_complete(struct evhttp_request *req, void *arg) {
+  al_guard *g = arg;
+  struct bufferevent *bev = client_bev(req);
+  if (!bev) return;
+  bufferevent_set_timeouts(bev, &g->client_tv, &g->client_tv);
+  /* evhttp keeps a Content-Length body in the input buffer until all of it arrived:
+   * no watermark while it reads requests (max_request_bytes bounds them) */
+  bufferevent_setwatermark(bev, EV_READ, 0, 0);
+}
+
+/* Called once the request is read, for requests that go upstream: keep reading (into the
+ * input buffer, bounded by a high watermark until the answer is complete; a pipelined
+ * request waits there), no read timeout while the upstream works (its own timeout bounds
+ * the wait), EOF → closecb. */
+static void watch_client(al_guard *g, struct evhttp_request *req) {
+  struct bufferevent *bev = client_bev(req);
+  if (!bev) return;
+  bufferevent_data_cb rd, wr;
+  bufferevent_event_cb ev;
+  void *arg;
+  bufferevent_getcb(bev, &rd, &wr, &ev, &arg);
+  bufferevent_setcb(bev, NULL, wr, ev, arg);
+  bufferevent_setwatermark(bev, EV_READ, 0, AL_GUARD_MAX_CLIENT_PENDING);
+  bufferevent_set_timeouts(bev, NULL, &g->client_tv);
+  evhttp_request_set_on_complete_cb(req, on_reply_complete, g);
+  bufferevent_enable(bev, EV_READ);
+}
+
+/* Writes what evhttp queued on bev now (sendmsg, MSG_NOSIGNAL) instead of waiting for
+ * the socket to be reported writable. When all of it went and `last` is set, evhttp's
+ * write-done step runs now (it ends the request and may free the connection: bev must
+ * not be used afterwards); when all of a chunk went, write interest is dropped again.
+ * Anything left (a slow client, an error) stays with libevent, as without this. */
+static void flush_client(struct bufferevent *bev, int last) {
+  struct evbuffer *out = bufferevent_get_output(bev);
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  while (fd >= 0 && evbuffer_get_length(out)) {
+    struct evbuffer_iovec v[16];
+    int n = evbuffer_peek(out, -1, NULL, v, 16);
+    if (n > 16) n = 16;
+    struct iovec iov[16];
+    for (int i = 0; i < n; i++) {
+      iov[i].iov_base = v[i].iov_base;
+      iov[i].iov_len = v[i].iov_len;
+    }
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (w <= 0) return;
+    evbuffer_drain(out, (size_t)w);
+  }
+  if (fd < 0 || evbuffer_get_length(out)) return;
+  if (last) bufferevent_trigger(bev, EV_WRITE, 0);
+  else bufferevent_disable(bev, EV_WRITE);
+}
+
+/* Field initialisers for al_audit_fields. */
+#define AF_STR(k, v, n) {.key = (k), .kind = AL_AF_STR, .s = (v), .len = (n)}
+#define AF_CSTR(k, v) AF_STR(k, v, strlen(v))
+#define AF_INT(k, v) {.key = (k), .kind = AL_AF_INT, .i = (v)}
+#define AF_REAL(k, v) {.key = (k), .kind = AL_AF_REAL, .d = (v)}
+#define AF_JSON(k, v, n) {.key = (k), .kind = AL_AF_JSON, .s = (v), .len = (n)}
+#define AF_TREE(k, v) {.key = (k), .kind = AL_AF_TREE, .tree = (v)}
+#define audit_fields(g, type, ...)                                                    \
+  do {                                                                                \
+    if ((g)->audit) {                                                                 \
+      const al_audit_field f_[] = {__VA_ARGS__};                                      \
+      al_audit_fields((g)->audit, type, f_, sizeof f_ / sizeof f_[0]);                \
+    }                                                                                 \
+  } while (0)
 
 static void findings_json(gctx *c, json_t *o) {
   json_t *a = json_array();
@@ -210,12 +309,31 @@ static void finish(gctx *c, const char *verdict, int status) {
   double total = (double)(now - c->t0) / 1e9, up = (double)c->up_ns / 1e9;
   al_gmetrics_request(g->metrics, verdict, total, total - up);
   al_gmetrics_hits(g->metrics, &c->finds);
-  json_t *o = !g->audit ? NULL : json_pack("{s:s, s:s, s:i, s:f, s:f, s:i, s:I}", "id", c->id, "verdict", verdict,
-                        "status", status, "seconds", total, "upstream_seconds", up, "attempts",
-                        c->attempts, "tokens", (json_int_t)c->tokens);
-  if (o) findings_json(c, o);
-  audit_put(g, "verdict", o);
+  if (g->audit) {
+    json_t *fo = NULL;
+    if (c->finds.n) {
+      fo = json_object();
+      if (fo) findings_json(c, fo);
+    }
+    audit_fields(g, "verdict", AF_CSTR("id", c->id), AF_CSTR("verdict", verdict), AF_INT("status", status),
+                 AF_REAL("seconds", total), AF_REAL("upstream_seconds", up), AF_INT("attempts", c->attempts),
+                 AF_INT("tokens", (long long)c->tokens),
+                 fo ? (al_audit_field)AF_TREE("findings", json_object_get(fo, "findings"))
+                    : (al_audit_field)AF_JSON("findings", "[]", 2));
+    json_decref(fo);
+  }
   ctx_free(c);
+}
+
+/* From an upstream callback: the answer, the end of the request, then the bytes written
+ * at once (after finish(): the write may end evhttp's request and connection). */
+static void reply_done(gctx *c, int code, const char *ctype, const char *body, size_t len,
+                       const char *verdict) {
+  struct bufferevent *bev = client_bev(c->req);
+  if (c->req) send_body(c->req, code, ctype, body, len, c->id);
+  c->req = NULL;
+  finish(c, verdict, code);
+  if (bev) flush_client(bev, 1);
 }
 
 static void answer_error(gctx *c, int code, const char *type, const char *ecode, const char *msg,
@@ -227,6 +345,8 @@ static void answer_error(gctx *c, int code, const char *type, const char *ecode,
 
 static void on_client_close(struct evhttp_connection *conn, void *arg) {
   gctx *c = arg;
+  /* a request not answered yet was detached from its connection by evhttp: ours to free */
+  if (c->req && !evhttp_request_get_connection(c->req)) evhttp_request_free(c->req);
   c->req = NULL;
   c->conn = NULL;
   if (c->x) {
@@ -258,10 +378,24 @@ static int authenticate(al_guard *g, struct evhttp_request *req) {
   if (g->p->n_clients == 0) return -1;
   const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
   if (!h || strncasecmp(h, "Bearer ", 7)) return -2;
+  const char *key = h + 7;
+  size_t kl = strlen(key);
+  if (kl < AL_GUARD_KEY_CACHE_LEN) {
+    for (unsigned i = 0; i < AL_GUARD_KEY_CACHE; i++)
+      if (g->keys[i].len == kl && sodium_memcmp(g->keys[i].key, key, kl) == 0) return g->keys[i].client;
+  }
   char hex[65];
-  al_guard_hash_key(h + 7, hex);
-  for (size_t i = 0; i < g->p->n_clients; i++)
-    if (sodium_memcmp(hex, g->p->clients[i].key_sha256, 64) == 0) return (int)i;
+  al_guard_hash_key(key, hex);
+  for (size_t i = 0; i < g->p->n_clients; i++) {
+    if (sodium_memcmp(hex, g->p->clients[i].key_sha256, 64)) continue;
+    if (kl < AL_GUARD_KEY_CACHE_LEN) {
+      unsigned k = g->next_key++ % AL_GUARD_KEY_CACHE;
+      memcpy(g->keys[k].key, key, kl);
+      g->keys[k].len = kl;
+      g->keys[k].client = (int)i;
+    }
+    return (int)i;
+  }
   return -2;
 }
 
@@ -289,7 +423,10 @@ static int stream_emit(const char *bytes, size_t n, void *ud) {
 
 /* Sends what the last upstream read produced as one HTTP chunk. */
 static void stream_flush(gctx *c) {
-  if (c->req && c->pending && evbuffer_get_length(c->pending)) evhttp_send_reply_chunk(c->req, c->pending);
+  if (!c->req || !c->pending || !evbuffer_get_length(c->pending)) return;
+  evhttp_send_reply_chunk(c->req, c->pending);
+  struct bufferevent *bev = client_bev(c->req);
+  if (bev) flush_client(bev, 0);
 }
 
 static void stream_token(const char *text, size_t n, void *ud) {
@@ -307,11 +444,22 @@ static void start_reply_stream(gctx *c) {
   c->started = 1;
 }
 
+/* The request ends before evhttp_send_reply_end: with nothing left to write on a stream
+ * that is not chunked (an HTTP/1.0 client), evhttp finishes the request inside that call
+ * and may free the connection (and call the close callback) there. The answer is written
+ * at once only when evhttp cannot have done so: chunked (it appends the terminator) or
+ * bytes still queued. */
 static void end_stream(gctx *c, const char *verdict) {
-  stream_flush(c);
-  if (c->req) evhttp_send_reply_end(c->req);
+  struct evhttp_request *req = c->req;
+  if (req && c->pending && evbuffer_get_length(c->pending)) evhttp_send_reply_chunk(req, c->pending);
+  struct bufferevent *bev = client_bev(req);
+  int now = bev && (evbuffer_get_length(bufferevent_get_output(bev)) ||
+                    evhttp_find_header(evhttp_request_get_output_headers(req), "Transfer-Encoding"));
   c->req = NULL;
   finish(c, verdict, 200);
+  if (!req) return;
+  evhttp_send_reply_end(req);
+  if (now) flush_client(bev, 1);
 }
 
 static int on_data(gxfer *x, const char *p, size_t n, void *ud) {
@@ -390,7 +538,7 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
       }
       size_t tl = 0;
       const char *t = al_gstream_text(c->st, &tl);
-      audit_json(g, "response", json_pack("{s:s, s:i, s:s%}", "id", c->id, "status", 200, "text", t, tl));
+      audit_fields(g, "response", AF_CSTR("id", c->id), AF_INT("status", 200), AF_STR("text", t ? t : "", tl));
       const char *blocked = al_gstream_blocked_by(c->st);
       end_stream(c, blocked ? "block_output" : code ? "upstream_error" : c->finds.n ? "redact" : "allow");
       return;
@@ -411,20 +559,17 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
                  msg, timeout ? "upstream_timeout" : "upstream_error");
     return;
   }
-  audit_json(g, "response", json_pack("{s:s, s:i, s:i, s:s%}", "id", c->id, "status", (int)status,
-                                      "attempt", c->attempts, "body", c->resp.data ? c->resp.data : "", c->resp.len));
+  audit_fields(g, "response", AF_CSTR("id", c->id), AF_INT("status", status), AF_INT("attempt", c->attempts),
+               AF_STR("body", c->resp.data ? c->resp.data : "", c->resp.len));
   take_usage(c);
   if (status != 200) { /* the upstream's own error: passed on */
     const char *ct = al_gxfer_content_type(x);
-    send_body(c->req, (int)status, ct[0] ? ct : "application/json", c->resp.data ? c->resp.data : "", c->resp.len, c->id);
-    c->req = NULL;
-    finish(c, "upstream_status", (int)status);
+    reply_done(c, (int)status, ct[0] ? ct : "application/json", c->resp.data ? c->resp.data : "", c->resp.len,
+               "upstream_status");
     return;
   }
   if (c->route == G_ROUTE_MODELS) {
-    send_body(c->req, 200, "application/json", c->resp.data ? c->resp.data : "", c->resp.len, c->id);
-    c->req = NULL;
-    finish(c, "allow", 200);
+    reply_done(c, 200, "application/json", c->resp.data ? c->resp.data : "", c->resp.len, "allow");
     return;
   }
   gout_result res = {0};
@@ -461,20 +606,22 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
     body = c->resp.data ? c->resp.data : "";
     blen = c->resp.len;
   }
-  if (c->client_stream) send_as_stream(c, body, blen);
-  else send_body(c->req, 200, "application/json", body, blen, c->id);
+  const char *verdict = c->finds.n ? "redact" : "allow";
+  if (c->client_stream) {
+    send_as_stream(c, body, blen);
+    c->req = NULL;
+    finish(c, verdict, 200);
+  } else {
+    reply_done(c, 200, "application/json", body, blen, verdict);
+  }
   if (res.unchanged) body = NULL;
   free(body);
-  c->req = NULL;
-  finish(c, c->finds.n ? "redact" : "allow", 200);
 }
 
 static void start_upstream(gctx *c) {
   al_guard *g = c->g;
-  char url[2048];
-  snprintf(url, sizeof url, "%s%s", g->p->upstream_base, route_paths[c->route] + 3); /* drop "/v1" */
   const groute *rt = &g->p->routes[c->route];
-  gxfer_opts o = {.url = url, .body = c->up_body, .body_len = c->up_len, .bearer = g->upstream_key,
+  gxfer_opts o = {.url = g->urls[c->route], .body = c->up_body, .body_len = c->up_len, .bearer = g->upstream_key,
                   .timeout_ms = rt->timeout_ms ? rt->timeout_ms : g->p->timeout_ms,
                   .connect_timeout_ms = g->p->connect_timeout_ms};
   c->attempts++;
@@ -535,6 +682,7 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
     return;
   }
   if (route == G_ROUTE_MODELS) {
+    watch_client(g, req);
     start_upstream(c);
     return;
   }
@@ -549,8 +697,9 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
     answer_error(c, 400, "invalid_request_error", "invalid_request", why, "bad_request");
     return;
   }
-  audit_json(g, "request", json_pack("{s:s, s:s, s:s, s:O}", "id", c->id, "client", cname, "route",
-                                     route_paths[route], "body", c->r.root));
+  /* the body as the client sent it (jansson accepted it: valid JSON) */
+  audit_fields(g, "request", AF_CSTR("id", c->id), AF_CSTR("client", cname), AF_CSTR("route", route_paths[route]),
+               AF_JSON("body", body, len));
   c->client_stream = c->r.stream;
   json_t *n = json_object_get(c->r.root, "n");
   if (c->r.stream && !g->p->routes[route].allow_stream) {
@@ -587,6 +736,7 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
     return;
   }
   c->up_len = changed ? strlen(c->up_body) : len;
+  watch_client(g, req);
   start_upstream(c);
 }
 
@@ -635,6 +785,7 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
   if (!g) return AL_ENOMEM;
   g->base = base;
   g->p = p;
+  al_gjson_install();
   if (p->upstream_key_env) {
     const char *k = getenv(p->upstream_key_env);
     if (!k || !*k) {
@@ -645,6 +796,17 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
       rc = AL_ENOMEM;
       goto out;
     }
+  }
+  for (int r = 0; r < G_ROUTE_N; r++) {
+    al_buf u;
+    al_buf_init(&u, 4096);
+    /* paths /v1/x map to base + /x */
+    if (al_buf_printf(&u, "%s%s", p->upstream_base, route_paths[r] + 3)) {
+      al_buf_cleanup(&u);
+      rc = al_error_set(err, AL_ENOMEM, "out of memory starting the guard");
+      goto out;
+    }
+    g->urls[r] = u.data;
   }
   g->metrics = al_gmetrics_new();
   g->buckets = al_calloc(p->n_clients + 1, sizeof *g->buckets);
@@ -667,7 +829,9 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
   }
   evhttp_set_max_body_size(g->http, (ev_ssize_t)p->max_request_bytes);
   evhttp_set_max_headers_size(g->http, 65536);
-  evhttp_set_timeout(g->http, (int)((p->client_timeout_ms + 999) / 1000));
+  g->client_tv.tv_sec = (time_t)(p->client_timeout_ms / 1000);
+  g->client_tv.tv_usec = (suseconds_t)(p->client_timeout_ms % 1000 * 1000);
+  evhttp_set_timeout_tv(g->http, &g->client_tv);
   evhttp_set_allowed_methods(g->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
   evhttp_set_gencb(g->http, handler, g);
   struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(g->http, p->listen_host, (ev_uint16_t)p->listen_port);
@@ -675,6 +839,9 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
     rc = al_error_set(err, AL_ESYS, "cannot listen on %s:%d", p->listen_host, p->listen_port);
     goto out;
   }
+  /* accepted sockets inherit it: stream chunks are not held back by Nagle */
+  int one = 1;
+  setsockopt(evhttp_bound_socket_get_fd(s), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0)
@@ -711,5 +878,7 @@ void al_guard_free(al_guard *g) {
   al_gmetrics_free(g->metrics);
   al_free(g->buckets);
   al_free(g->upstream_key);
+  sodium_memzero(g->keys, sizeof g->keys);
+  for (int r = 0; r < G_ROUTE_N; r++) al_free(g->urls[r]);
   al_free(g);
 }

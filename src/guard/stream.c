@@ -213,10 +213,11 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   gstream *g = ud;
   if (g->done) return 0;
   if (len == 6 && !memcmp(data, "[DONE]", 6)) return finish(g);
-  json_t *o = json_loadb(data, len, 0, NULL);
+  size_t mark = 0;
+  json_t *o = al_gjson_loadb(data, len, 0, &mark); /* dies at the end of this call */
   int rc = 0;
   if (!json_is_object(o)) {
-    json_decref(o);
+    al_gjson_release(o, mark);
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_bad_stream", "the upstream stream carried an event that is not a JSON object");
     return AL_EPARSE;
@@ -224,7 +225,7 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (json_object_get(o, "error")) {
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_error", "the upstream reported an error mid-stream");
-    json_decref(o);
+    al_gjson_release(o, mark);
     return AL_ECONN;
   }
   take_meta(g, o);
@@ -232,13 +233,13 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (!json_is_array(choices) || json_array_size(choices) == 0) {
     /* e.g. a final usage chunk: passed on at the end, one event per line */
     rc = hold_event(&g->tail, o);
-    json_decref(o);
+    al_gjson_release(o, mark);
     return rc;
   }
   json_t *c = json_array_get(choices, 0);
   json_t *idx = json_object_get(c, "index");
   if (json_array_size(choices) != 1 || (idx && json_integer_value(idx) != 0)) {
-    json_decref(o);
+    al_gjson_release(o, mark);
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_bad_stream", "only one choice (index 0) can be streamed through the guard");
     return AL_EUNSUPPORTED;
@@ -269,7 +270,7 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   }
   if (json_is_string(text)) rc = on_text(g, json_string_value(text), json_string_length(text));
 out:
-  json_decref(o);
+  al_gjson_release(o, mark);
   return rc;
 }
 

@@ -5,10 +5,20 @@
  * which finished transfers are collected with curl_multi_info_read(). Cancelling a transfer
  * from inside one of its own callbacks is not allowed by libcurl, so a cancel only marks
  * the transfer; the write callback then aborts it and the finished transfer is dropped
- * silently (or, when idle, a zero-delay event removes it outside curl's callbacks). */
+ * silently (or, when idle, a zero-delay event removes it outside curl's callbacks).
+ *
+ * Sockets stay registered with the loop across transfers: when a transfer ends, curl says
+ * REMOVE for its socket although the connection goes back to its pool, and IN again when
+ * the next transfer reuses it; deleting and re-adding the event would cost two epoll_ctl
+ * per request. A removed socket is "parked" instead (still watched for reading): if it
+ * becomes readable while parked (the upstream closed the idle connection) the event is
+ * deleted then, and curl finds the connection dead on its next liveness check. The event
+ * is freed when curl really closes the socket (CURLOPT_CLOSESOCKETFUNCTION), before the
+ * descriptor can be reused for another socket. */
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,12 +37,18 @@ struct gup {
   gxfer *all;       /* every transfer in the multi handle */
   CURL *easy_pool[EASY_POOL]; /* reset handles kept for reuse (their buffers too) */
   int n_easy;
+  struct sockinfo **socks; /* by descriptor: every socket curl opened and has not closed */
+  size_t n_socks;
+  /* request header lists, built once: [with body][with the bearer below] */
+  struct curl_slist *hdrs[2][2];
+  char *bearer;
 };
 
 struct gxfer {
   gup *u;
   CURL *easy;
   struct curl_slist *headers;
+  int own_headers; /* built for this transfer (not one of u->hdrs) */
   char *body;
   gxfer_data_cb data;
   gxfer_done_cb done;
@@ -46,9 +62,23 @@ struct gxfer {
 
 typedef struct sockinfo {
   struct event *ev;
-  short kind;
+  short kind;   /* the event's flags; 0 when not added */
+  int parked;   /* curl said REMOVE: no transfer uses it */
+  curl_socket_t fd;
   gup *u;
 } sockinfo;
+
+static sockinfo *sock_get(gup *u, curl_socket_t s) {
+  return s >= 0 && (size_t)s < u->n_socks ? u->socks[s] : NULL;
+}
+
+static void sock_drop(gup *u, curl_socket_t s) {
+  sockinfo *si = sock_get(u, s);
+  if (!si) return;
+  event_free(si->ev);
+  al_free(si);
+  u->socks[s] = NULL;
+}
 
 static void xfer_free(gxfer *x) {
   if (x->u && (x->prev || x->u->all == x)) {
@@ -57,12 +87,15 @@ static void xfer_free(gxfer *x) {
     if (x->next) x->next->prev = x->prev;
   }
   if (x->easy && x->u && x->u->n_easy < EASY_POOL) {
-    curl_easy_reset(x->easy);
+    /* kept as configured (no curl_easy_reset: that frees curl's receive buffer); every
+     * per-transfer option is set again by al_gup_start */
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, NULL);
     x->u->easy_pool[x->u->n_easy++] = x->easy;
   } else {
     curl_easy_cleanup(x->easy);
   }
-  curl_slist_free_all(x->headers);
+  if (x->own_headers) curl_slist_free_all(x->headers);
   al_free(x->body);
   al_free(x);
 }
@@ -93,7 +126,13 @@ static void check_multi_info(gup *u) {
 }
 
 static void event_cb(evutil_socket_t fd, short kind, void *arg) {
-  gup *u = arg;
+  sockinfo *si = arg;
+  gup *u = si->u;
+  if (si->parked) { /* an idle pooled connection became readable: closed (or junk) */
+    event_del(si->ev);
+    si->kind = 0;
+    return;
+  }
   int action = (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
   curl_multi_socket_action(u->multi, fd, action, &u->running);
   check_multi_info(u);
@@ -118,35 +157,59 @@ static int multi_timer_cb(CURLM *multi, long timeout_ms, void *arg) {
 
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp) {
   gup *u = cbp;
-  sockinfo *si = sockp;
-  if (what == CURL_POLL_REMOVE) {
-    if (si) {
-      event_free(si->ev);
-      al_free(si);
-      curl_multi_assign(u->multi, s, NULL);
-    }
-    return 0;
-  }
+  sockinfo *si = sockp ? sockp : sock_get(u, s);
+  int rc = 0;
   short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
-  if (!si) {
-    si = al_calloc(1, sizeof *si);
-    if (!si) return -1;
-    si->u = u;
-    si->ev = event_new(u->base, s, kind, event_cb, u);
-    if (!si->ev) {
-      al_free(si);
-      return -1;
+  if (what == CURL_POLL_REMOVE) {
+    if (!si) goto out;
+    si->parked = 1;
+    kind = EV_READ | EV_PERSIST; /* parked: reading only (EOF of an idle connection) */
+    if (si->kind == 0 || si->kind == kind) goto out;
+  } else if (!si) {
+    if (s < 0) {
+      rc = -1;
+      goto out;
     }
-    curl_multi_assign(u->multi, s, si);
-  } else if (si->kind != kind) {
-    event_del(si->ev);
-    event_assign(si->ev, u->base, s, kind, event_cb, u);
+    if ((size_t)s >= u->n_socks) {
+      size_t n = (size_t)s + 64;
+      sockinfo **v = al_realloc(u->socks, n * sizeof *v);
+      if (!v) {
+        rc = -1;
+        goto out;
+      }
+      memset(v + u->n_socks, 0, (n - u->n_socks) * sizeof *v);
+      u->socks = v;
+      u->n_socks = n;
+    }
+    if (!(si = al_calloc(1, sizeof *si)) || !(si->ev = event_new(u->base, s, kind, event_cb, NULL))) {
+      al_free(si);
+      rc = -1;
+      goto out;
+    }
+    si->u = u;
+    si->fd = s;
+    event_assign(si->ev, u->base, s, kind, event_cb, si);
+    u->socks[s] = si;
   } else {
-    return 0; /* unchanged: no epoll_ctl */
+    si->parked = 0;
+    if (si->kind == kind) { /* unchanged: no epoll_ctl */
+      curl_multi_assign(u->multi, s, si);
+      goto out;
+    }
   }
+  if (si->kind) event_del(si->ev);
+  event_assign(si->ev, u->base, s, kind, event_cb, si);
   si->kind = kind;
   event_add(si->ev, NULL);
-  return 0;
+  if (!si->parked) curl_multi_assign(u->multi, s, si);
+out:
+  return rc;
+}
+
+/* curl closes a socket: forget its event first (the descriptor may be reused at once). */
+static int close_cb(void *ud, curl_socket_t s) {
+  sock_drop(ud, s);
+  return close(s);
 }
 
 static void sweep_cb(evutil_socket_t fd, short kind, void *arg) {
@@ -192,6 +255,10 @@ void al_gup_free(gup *u) {
     curl_multi_cleanup(u->multi);
     while (u->n_easy) curl_easy_cleanup(u->easy_pool[--u->n_easy]);
   }
+  for (size_t i = 0; i < u->n_socks; i++) sock_drop(u, (curl_socket_t)i);
+  al_free(u->socks);
+  for (int i = 0; i < 4; i++) curl_slist_free_all(u->hdrs[i / 2][i % 2]);
+  al_free(u->bearer);
   if (u->timer) event_free(u->timer);
   if (u->sweep) event_free(u->sweep);
   al_free(u);
@@ -226,35 +293,55 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   x->data = data;
   x->done = done;
   x->ud = ud;
-  x->easy = u->n_easy ? u->easy_pool[--u->n_easy] : curl_easy_init();
+  int fresh = !u->n_easy;
+  x->easy = fresh ? curl_easy_init() : u->easy_pool[--u->n_easy];
   if (!x->easy) goto fail;
   if (o->body && !(x->body = al_strndup(o->body, o->body_len))) goto fail;
-  x->headers = curl_slist_append(NULL, "Expect:");
-  if (o->body) x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
-  if (o->bearer && o->bearer[0]) {
-    char h[1024];
-    snprintf(h, sizeof h, "Authorization: Bearer %s", o->bearer);
-    x->headers = curl_slist_append(x->headers, h);
+  int with_bearer = o->bearer && o->bearer[0];
+  if (with_bearer && !u->bearer) u->bearer = al_strdup(o->bearer); /* the first bearer is cached */
+  int shared = !with_bearer || (u->bearer && !strcmp(u->bearer, o->bearer));
+  struct curl_slist **slot = &u->hdrs[o->body != NULL][with_bearer];
+  if (!shared || !*slot) {
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    if (h && o->body) h = curl_slist_append(h, "Content-Type: application/json");
+    if (h && with_bearer) {
+      char line[1024];
+      snprintf(line, sizeof line, "Authorization: Bearer %s", o->bearer);
+      h = curl_slist_append(h, line);
+    }
+    if (!h) goto fail;
+    if (shared) *slot = h;
+    else x->own_headers = 1;
+    x->headers = h;
+  } else {
+    x->headers = *slot;
   }
-  if (!x->headers) goto fail;
   CURL *e = x->easy;
+  if (fresh) { /* the same for every transfer */
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy: no environment look-ups per transfer */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u);
+  }
   curl_easy_setopt(e, CURLOPT_URL, o->url);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
   if (o->body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   }
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_PRIVATE, x);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   if (curl_multi_add_handle(u->multi, e) != CURLM_OK) goto fail;
   x->next = u->all;
   if (u->all) u->all->prev = x;

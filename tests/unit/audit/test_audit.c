@@ -121,14 +121,19 @@ static void test_round_trip(void **state) {
 typedef struct collect {
   int n;
   char last_text[64];
+  size_t last_len;
+  int last_ok; /* the last text equals the long token of test_escaping_and_read */
+  const char *expect;
 } collect;
 
 static int on_rec(const json_t *rec, const char *file, int line, void *ud) {
   collect *c = ud;
   if (!strcmp(json_string_value(json_object_get(rec, "type")), "token")) {
     c->n++;
-    snprintf(c->last_text, sizeof c->last_text, "%s",
-             json_string_value(json_object_get(json_object_get(rec, "data"), "text")));
+    const json_t *t = json_object_get(json_object_get(rec, "data"), "text");
+    snprintf(c->last_text, sizeof c->last_text, "%s", json_string_value(t));
+    c->last_len = json_string_length(t);
+    c->last_ok = c->expect && c->last_len == 3000 && !memcmp(json_string_value(t), c->expect, 3000);
   }
   return 0;
 }
@@ -141,14 +146,21 @@ static void test_escaping_and_read(void **state) {
   const char weird[] = "a\"b\\c\n\x01\xff\xc3\xa9\xe2\x82";
   assert_int_equal(al_audit_token(w, "r\"x", weird, sizeof weird - 1), 0);
   assert_int_equal(al_audit_token(w, "r", "h\xc3\xa9llo", 6), 0);
+  /* longer than the escaper's staging block, escapes and multi-byte characters throughout */
+  static char lng[3001];
+  for (int i = 0; i < 3000; i++) lng[i] = i % 7 == 0 ? '"' : i % 11 == 0 ? '\n' : i % 13 == 0 ? '\\' : (char)('a' + i % 26);
+  memcpy(lng + 1500, "\xc3\xa9", 2);
+  assert_int_equal(al_audit_token(w, "r", lng, 3000), 0);
   json_t *empty = json_object();
   assert_int_equal(al_audit_append(w, "bad type!", empty), AL_EINVAL);
   json_decref(empty);
   assert_int_equal(al_audit_close(w), 0);
-  collect c = {0};
+  collect c = {.expect = lng};
   assert_int_equal(al_audit_read(f->log, on_rec, &c, NULL), 0);
-  assert_int_equal(c.n, 2);
-  assert_string_equal(c.last_text, "h\xc3\xa9llo");
+  assert_int_equal(c.n, 3);
+  assert_memory_equal(c.last_text, lng, sizeof c.last_text - 1); /* the long one, read back */
+  assert_int_equal(c.last_len, 3000);
+  assert_true(c.last_ok);
   al_audit_report r;
   al_error e;
   assert_int_equal(verify(f, &r, &e), 0);
@@ -442,6 +454,80 @@ static void test_pii_policy(void **state) {
   assert_int_equal(al_audit_open(&o, &w, &e), AL_EINVAL);
 }
 
+typedef struct grab_data {
+  json_t *v[4];
+  int n;
+} grab_data;
+
+static int grab_fields(const json_t *rec, const char *file, int line, void *ud) {
+  grab_data *g = ud;
+  if (!strcmp(json_string_value(json_object_get(rec, "type")), "fields") && g->n < 4)
+    g->v[g->n++] = json_deep_copy(json_object_get(rec, "data"));
+  return 0;
+}
+
+/* al_audit_fields writes the record itself (keep) or through the jansson path (hash,
+ * redact); either way the reader sees the same values and the chain verifies. */
+static void test_fields(void **state) {
+  fx *f = *state;
+  const char *dets[] = {"pii.ipv4"};
+  al_scan_config cfg = {.detectors = dets, .n_detectors = 1};
+  al_scan_db *db = NULL;
+  al_error e = {0};
+  if (al_scan_db_new(&cfg, &db, &e)) fail_msg("scan db: %s", e.msg);
+  const char raw[] = "{\n\t\"model\": \"m\",\r\n \"messages\": [{\"content\": \"at 10.1.2.3 \\n \\\"q\\\"\"}], \"n\": 1.5e3}\n";
+  const char body[] = "reply from 10.1.2.3 \"quoted\"\n\x01\xff long enough to take the eight-byte path";
+  json_t *tree = json_pack("[{s:s, s:i}]", "detector", "pii.ipv4", "start", 3);
+  for (int pass = 0; pass < 2; pass++) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->log);
+    assert_int_equal(system(cmd), 0);
+    al_audit_options o = {.dir = f->log, .secret_key_path = f->key, .pii = pass ? AL_AUDIT_PII_REDACT : AL_AUDIT_PII_KEEP,
+                          .scan_db = db};
+    al_audit_writer *w = NULL;
+    assert_int_equal(al_audit_open(&o, &w, &e), 0);
+    al_audit_field fl[] = {
+        {.key = "id", .kind = AL_AF_STR, .s = "g1", .len = 2},
+        {.key = "status", .kind = AL_AF_INT, .i = -422},
+        {.key = "seconds", .kind = AL_AF_REAL, .d = 2.0},
+        {.key = "tiny", .kind = AL_AF_REAL, .d = 1.25e-7},
+        {.key = "body", .kind = AL_AF_JSON, .s = raw, .len = sizeof raw - 1},
+        {.key = "text", .kind = AL_AF_STR, .s = body, .len = sizeof body - 1},
+        {.key = "findings", .kind = AL_AF_TREE, .tree = tree},
+    };
+    assert_int_equal(al_audit_fields(w, "fields", fl, sizeof fl / sizeof fl[0]), 0);
+    assert_int_equal(al_audit_fields(w, "bad type!", fl, 1), AL_EINVAL);
+    assert_int_equal(al_audit_close(w), 0);
+    grab_data g = {0};
+    if (al_audit_read(f->log, grab_fields, &g, &e)) fail_msg("read: %s", e.msg);
+    assert_int_equal(g.n, 1);
+    json_t *d = g.v[0];
+    assert_string_equal(json_string_value(json_object_get(d, "id")), "g1");
+    assert_int_equal(json_integer_value(json_object_get(d, "status")), -422);
+    assert_true(json_is_real(json_object_get(d, "seconds")));
+    assert_true(json_real_value(json_object_get(d, "seconds")) == 2.0);
+    assert_true(json_real_value(json_object_get(d, "tiny")) == 1.25e-7);
+    json_t *b = json_object_get(d, "body");
+    assert_string_equal(json_string_value(json_object_get(b, "model")), "m");
+    assert_true(json_real_value(json_object_get(b, "n")) == 1500.0);
+    const char *content = json_string_value(json_object_get(json_array_get(json_object_get(b, "messages"), 0), "content"));
+    const char *text = json_string_value(json_object_get(d, "text"));
+    if (pass == 0) {
+      assert_string_equal(content, "at 10.1.2.3 \n \"q\"");
+      assert_string_equal(text, "reply from 10.1.2.3 \"quoted\"\n\x01\xef\xbf\xbd long enough to take the eight-byte path");
+    } else {
+      assert_string_equal(content, "at [PII:ipv4] \n \"q\"");
+      assert_non_null(strstr(text, "reply from [PII:ipv4] "));
+    }
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(d, "findings"), 0), "start")), 3);
+    json_decref(d);
+    al_audit_report r;
+    assert_int_equal(verify(f, &r, &e), 0);
+  }
+  json_decref(tree);
+  al_scan_db_free(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -457,6 +543,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unanchored_tail_and_fsync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pii_policy, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -37,6 +38,7 @@ static char tmpdir[64];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_body[1 << 16];
 static char last_trace[1 << 16];
+static char last_auth[256];
 static int json_retry_count;
 
 /* ---- the fake upstream ---- */
@@ -73,8 +75,10 @@ static void upstream(struct evhttp_request *req, void *arg) {
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(in);
   const char *body = (const char *)evbuffer_pullup(in, -1);
+  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
   pthread_mutex_lock(&mu);
   snprintf(last_body, sizeof last_body, "%.*s", (int)len, body ? body : "");
+  snprintf(last_auth, sizeof last_auth, "%s", auth ? auth : "");
   pthread_mutex_unlock(&mu);
   json_t *o = json_loadb(body ? body : "", len, 0, NULL);
   const char *model = json_string_value(json_object_get(o, "model"));
@@ -101,6 +105,10 @@ static void upstream(struct evhttp_request *req, void *arg) {
     json_decref(o); /* never answered: the guard's upstream timeout fires */
     return;
   } else snprintf(text, sizeof text, "%s", "ok");
+  if (!strcmp(model, "drop") && !stream) { /* answered, then the idle connection is closed */
+    struct timeval tv = {0, 50000};
+    event_base_once(base, -1, EV_TIMEOUT, drop_conn, evhttp_request_get_connection(req), &tv);
+  }
   if (!stream) {
     json_t *a = chat ? json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s, s:s}, s:s}]}", "id", "c1", "object",
                                  "chat.completion", "created", 1, "model", model, "choices", "index", 0,
@@ -213,7 +221,7 @@ static int setup(void **state) {
   if (!(pa = policy(text))) return -1;
   snprintf(text, sizeof text,
            "listen: 127.0.0.1:0\n"
-           "upstream: {base_url: 'http://127.0.0.1:%d/v1'}\n"
+           "upstream: {base_url: 'http://127.0.0.1:%d/v1', api_key_env: AL_TEST_UPSTREAM_KEY}\n"
            "audit: {dir: audit, key: audit.key, fsync: none, checkpoint_every: 5}\n"
            "output:\n"
            "  - {schema: answer.schema.json, action: retry, max_retries: 2}\n",
@@ -221,6 +229,7 @@ static int setup(void **state) {
   if (!(pb = policy(text))) return -1;
   if (!(pc = policy("listen: 127.0.0.1:0\nupstream: {base_url: 'http://127.0.0.1:1/v1', connect_timeout: 1s}\n"))) return -1;
   al_error e = {0};
+  setenv("AL_TEST_UPSTREAM_KEY", "up-secret", 1);
   if (al_guard_new(base, pa, &ga, &e) || al_guard_new(base, pb, &gb, &e) || al_guard_new(base, pc, &gc, &e)) {
     fprintf(stderr, "guard: %s\n", e.msg);
     return -1;
@@ -548,6 +557,169 @@ static void test_slow_client(void **state) {
   assert_true(idle);
 }
 
+static int raw_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static int raw_request(char *out, size_t cap, const char *model, const char *content) {
+  char body[256];
+  int bl = snprintf(body, sizeof body, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}", model, content);
+  return snprintf(out, cap, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\n"
+                  "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+}
+
+static long verdict_count(const char *verdict) {
+  reply m;
+  char key[128];
+  call(port_a, "/metrics", NULL, NULL, 0, &m);
+  snprintf(key, sizeof key, "airlock_guard_requests_total{verdict=\"%s\"} ", verdict);
+  const char *p = m.body.data ? strstr(m.body.data, key) : NULL;
+  long n = p ? atol(p + strlen(key)) : 0;
+  al_buf_cleanup(&m.body);
+  return n;
+}
+
+/* The guard keeps reading a client whose request waits upstream: a client that leaves is
+ * noticed at once (well before the 1 s upstream timeout), and bytes the client sends
+ * meanwhile (a pipelined request) wait for their turn and are answered in order. */
+static void test_client_watch(void **state) {
+  char reqs[1024];
+  long gone0 = verdict_count("client_gone");
+  int fd = raw_connect(port_a);
+  int rl = raw_request(reqs, sizeof reqs, "slow", "x");
+  assert_int_equal(write(fd, reqs, (size_t)rl), rl);
+  usleep(50000);
+  int64_t t0 = al_now_ns();
+  close(fd);
+  long gone = gone0;
+  while (gone == gone0 && al_now_ns() - t0 < 3000000000ll) {
+    usleep(5000);
+    gone = verdict_count("client_gone");
+  }
+  assert_int_equal(gone, gone0 + 1);
+  assert_true(al_now_ns() - t0 < 900000000ll); /* not at the upstream timeout (1 s) */
+
+  fd = raw_connect(port_a);
+  int n1 = raw_request(reqs, sizeof reqs, "echo", "first");
+  int n2 = raw_request(reqs + n1, sizeof reqs - (size_t)n1, "echo", "second");
+  assert_int_equal(write(fd, reqs, (size_t)(n1 + n2)), n1 + n2);
+  char got[8192];
+  size_t have = 0;
+  while (have < sizeof got - 1) {
+    ssize_t k = read(fd, got + have, sizeof got - 1 - have);
+    if (k <= 0) break;
+    have += (size_t)k;
+    got[have] = '\0';
+    if (strstr(got, "echo: second")) break;
+  }
+  got[have] = '\0';
+  const char *a = strstr(got, "echo: first"), *b = strstr(got, "echo: second");
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_true(a < b);
+  /* answered: the idle connection has client_timeout (1 s) again, not the unlimited wait */
+  int64_t t1 = al_now_ns();
+  char rest[256];
+  ssize_t k;
+  while ((k = read(fd, rest, sizeof rest)) > 0) {
+  }
+  close(fd);
+  assert_int_equal(k, 0); /* closed by the guard, not by our 5 s receive timeout */
+  assert_true(al_now_ns() - t1 < 3000000000ll);
+}
+
+/* Answers written at once must not outlive their connection: an HTTP/1.0 client (no
+ * chunked encoding: evhttp ends the request inside evhttp_send_reply_end and closes) and
+ * "Connection: close", streamed and not; the guard keeps serving afterwards. */
+static void test_http10_and_close(void **state) {
+  const char *heads[] = {"HTTP/1.0", "HTTP/1.1\r\nConnection: close"};
+  for (int h = 0; h < 2; h++) {
+    for (int st = 0; st < 2; st++) {
+      char body[200], reqs[1024], got[16384];
+      int bl = snprintf(body, sizeof body, "{\"model\":\"echo\",\"stream\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"hi %d%d\"}]}",
+                        st ? "true" : "false", h, st);
+      int rl = snprintf(reqs, sizeof reqs, "POST /v1/chat/completions %s\r\nHost: x\r\nAuthorization: Bearer k1\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", heads[h], bl, body);
+      int fd = raw_connect(port_a);
+      assert_int_equal(write(fd, reqs, (size_t)rl), rl);
+      size_t have = 0;
+      ssize_t k;
+      while (have < sizeof got - 1 && (k = read(fd, got + have, sizeof got - 1 - have)) > 0) have += (size_t)k;
+      got[have] = '\0';
+      close(fd);
+      assert_non_null(strstr(got, " 200 "));
+      if (st) assert_non_null(strstr(got, "data: [DONE]"));
+      else assert_non_null(strstr(got, "echo: hi"));
+      reply r;
+      call(port_a, "/healthz", NULL, NULL, 0, &r);
+      assert_int_equal(r.status, 200);
+      al_buf_cleanup(&r.body);
+    }
+  }
+  /* a request larger than the read-ahead bound (256 KiB) after one that waited upstream,
+   * on the same connection (guard B: max_request_bytes 1 MiB) */
+  size_t big = 600u << 10;
+  char *reqs = malloc(big + 4096);
+  assert_non_null(reqs);
+  int fd = raw_connect(port_b);
+  for (int i = 0; i < 2; i++) {
+    size_t cl = i ? big : 80;
+    int hl = snprintf(reqs, 4096, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n\r\n{\"model\":\"error500\",\"messages\":[{\"role\":\"user\",\"content\":\"", cl);
+    size_t at = (size_t)hl, end = (size_t)hl + cl - (sizeof "{\"model\":\"error500\",\"messages\":[{\"role\":\"user\",\"content\":\"" - 1);
+    while (at < end - 4) reqs[at++] = 'x';
+    memcpy(reqs + at, "\"}]}", 4);
+    at += 4;
+    size_t off = 0;
+    while (off < at) {
+      ssize_t w = write(fd, reqs + off, at - off);
+      assert_true(w > 0);
+      off += (size_t)w;
+    }
+    char got[4096];
+    size_t have = 0;
+    got[0] = '\0';
+    while (have < sizeof got - 1 && !strstr(got, "server_error\"}}")) {
+      ssize_t k = read(fd, got + have, sizeof got - 1 - have);
+      assert_true(k > 0); /* not our 5 s receive timeout */
+      have += (size_t)k;
+      got[have] = '\0';
+    }
+    assert_non_null(strstr(got, "HTTP/1.1 500 ")); /* the upstream's own error, passed on */
+  }
+  close(fd);
+  free(reqs);
+}
+
+/* Pooled upstream connections stay registered with the loop between transfers; when the
+ * upstream closes an idle one, the guard neither spins on it nor fails the next request. */
+static void test_upstream_drops_idle(void **state) {
+  reply r;
+  char text[256];
+  for (int i = 0; i < 3; i++) {
+    chat(port_a, "k1", "drop", "hello", 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(content_of(&r, text, sizeof text), "ok");
+    al_buf_cleanup(&r.body);
+    struct rusage u0, u1;
+    getrusage(RUSAGE_SELF, &u0);
+    usleep(300000); /* the upstream closes the connection after 50 ms */
+    getrusage(RUSAGE_SELF, &u1);
+    double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec + u1.ru_stime.tv_sec - u0.ru_stime.tv_sec) +
+                 (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec + u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) / 1e6;
+    assert_true(cpu < 0.15); /* a loop spinning on the closed socket would use ~0.3 s */
+  }
+  chat(port_a, "k1", "echo", "after drops", 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(content_of(&r, text, sizeof text), "echo: after drops");
+  al_buf_cleanup(&r.body);
+}
+
 static void test_schema_retry(void **state) {
   reply r;
   char text[256], code[128];
@@ -558,6 +730,15 @@ static void test_schema_retry(void **state) {
   assert_string_equal(content_of(&r, text, sizeof text), "{\"answer\": 4}");
   assert_int_equal(json_retry_count, 2);
   al_buf_cleanup(&r.body);
+  pthread_mutex_lock(&mu);
+  assert_string_equal(last_auth, "Bearer up-secret"); /* the upstream key, on every attempt */
+  last_auth[0] = '\0';
+  pthread_mutex_unlock(&mu);
+  chat(port_a, "k1", "echo", "no upstream key here", 0, &r);
+  al_buf_cleanup(&r.body);
+  pthread_mutex_lock(&mu);
+  assert_string_equal(last_auth, ""); /* guard A has none: the client's key is not passed on */
+  pthread_mutex_unlock(&mu);
   json_retry_count = 0;
   chat(port_b, NULL, "json-retry", "answer in JSON", 1, &r); /* a stream through a schema stage */
   assert_int_equal(r.status, 200);
@@ -622,6 +803,9 @@ int main(void) {
       cmocka_unit_test(test_streaming),
       cmocka_unit_test(test_upstream_failures),
       cmocka_unit_test(test_slow_client),
+      cmocka_unit_test(test_client_watch),
+      cmocka_unit_test(test_http10_and_close),
+      cmocka_unit_test(test_upstream_drops_idle),
       cmocka_unit_test(test_schema_retry),
       cmocka_unit_test(test_otlp_span),
       cmocka_unit_test(test_metrics),

@@ -48,6 +48,8 @@ int al_store_open(const char *path, al_store **out, al_error *err);
  * handle; a commit that fails here is rolled back (call al_store_flush() first to see
  * the error). */
 void al_store_close(al_store *s);
+/* The raw connection. It has no mutex of its own (SQLITE_OPEN_NOMUTEX: the handle's mutex
+ * serialises the store's calls): use it only while no other thread uses the handle. */
 sqlite3 *al_store_db(al_store *s);
 
 /* Apply the migrations of `component` not yet recorded, each in its own transaction.

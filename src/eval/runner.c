@@ -3,8 +3,8 @@
  * Shape: curl's hiperfifo. One libevent base; libcurl's multi handle tells us which sockets
  * to watch (socket_cb) and when to wake (timer_cb); libevent tells curl what happened
  * (event_cb -> curl_multi_socket_action). Exec/llama targets use a pool of worker
- * processes whose stdout is a bufferevent read line by line. A 100 ms tick flushes the
- * store and redraws progress.
+ * processes whose stdout is a bufferevent read line by line. A 100 ms tick has the store
+ * committed (by the writer thread when there is one) and redraws progress.
  *
  * Two libevent priorities keep the recorded times close to the wire: socket readiness and
  * curl's timer run at priority 0 (curl reads; the write callback stamps the bytes with the
@@ -16,7 +16,8 @@
  *
  * Storing: a judged result goes to a writer thread (a queue of at most AL_WRITER_QUEUE
  * results) that calls al_store_put_result, so SQLite's work overlaps the loop's on a
- * second core. A store error stops the run as before (seen at the next completion or
+ * second core; it is woken per AL_WRITER_WAKE results or by the tick, which also has it
+ * commit the batch. A store error stops the run as before (seen at the next completion or
  * tick). With an on_result hook (alerts) results are stored on the loop, before the hook,
  * as the hook's contract says.
  *
@@ -110,6 +111,7 @@ typedef struct idset {
 
 #define AL_WRITER_QUEUE 4096   /* results waiting for the writer thread before the loop waits */
 #define AL_WRITER_NICE 10      /* the writer thread's nice value (setpriority, per thread) */
+#define AL_WRITER_WAKE 64      /* results queued before a sleeping writer is woken (else the tick) */
 
 /* The writer thread's queue: results handed over by finish(), stored in order. */
 typedef struct wqitem {
@@ -120,11 +122,12 @@ typedef struct wqitem {
 typedef struct writer {
   pthread_t th;
   pthread_mutex_t mu;
-  pthread_cond_t cv;      /* items arrived, or stop */
+  pthread_cond_t cv;      /* items arrived, a flush was asked for, or stop */
   pthread_cond_t room;    /* the queue went below its bound */
   wqitem *head, *tail;
   size_t n;
   int stop, failed, started;
+  int flush;              /* the tick asks the writer to commit the pending batch */
   al_store *store;
   const char *run_id;
   al_error err;           /* the first store error */
@@ -219,7 +222,14 @@ static int idset_has(const idset *s, const char *id) {
 
 static int add_done(const char *id, void *ud) { return idset_add(ud, id); }
 
-static char *dup_json(const json_t *j) { return j ? json_dumps(j, JSON_COMPACT) : NULL; }
+/* Compact JSON text of j (NULL for NULL); an empty array or object without json_dumps
+ * (most cases have no tags). */
+static char *dup_json(const json_t *j) {
+  if (!j) return NULL;
+  if (json_is_array(j) && !json_array_size(j)) return al_strdup("[]");
+  if (json_is_object(j) && !json_object_size(j)) return al_strdup("{}");
+  return json_dumps(j, JSON_COMPACT);
+}
 
 /* ---- the writer thread --------------------------------------------------------------- */
 
@@ -231,7 +241,19 @@ static void *writer_main(void *arg) {
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AL_WRITER_NICE);
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->head && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+    while (!w->head && !w->stop && !w->flush) pthread_cond_wait(&w->cv, &w->mu);
+    if (w->flush && !w->head) { /* the tick's commit, once what is queued is stored */
+      w->flush = 0;
+      pthread_mutex_unlock(&w->mu);
+      al_error e = {0};
+      int rc = w->failed ? 0 : al_store_flush(w->store, &e);
+      pthread_mutex_lock(&w->mu);
+      if (rc < 0 && !w->failed) {
+        w->failed = 1;
+        w->err = e;
+      }
+      continue;
+    }
     if (!w->head) break; /* stop, and nothing left */
     wqitem *it = w->head;
     w->head = it->next;
@@ -277,12 +299,21 @@ static int writer_put(writer *w, al_case_result *res, al_error *err) {
   if (w->tail) w->tail->next = it;
   else w->head = it;
   w->tail = it;
-  w->n++;
-  pthread_cond_signal(&w->cv);
+  /* a sleeping writer is woken for a batch, not for each result (a futex call and a context
+   * switch each); the tick's writer_flush wakes it for the rest */
+  if (++w->n >= AL_WRITER_WAKE) pthread_cond_signal(&w->cv);
   int rc = w->failed ? (w->err.code ? w->err.code : AL_EIO) : 0;
   if (rc && err) *err = w->err;
   pthread_mutex_unlock(&w->mu);
   return rc;
+}
+
+/* Ask the writer to commit what it has stored so far (the tick's batch commit). */
+static void writer_flush(writer *w) {
+  pthread_mutex_lock(&w->mu);
+  w->flush = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
 }
 
 /* The writer's first error, if any (0: none). */
@@ -1206,7 +1237,8 @@ static void fill(runner *r) {
 static void tick_cb(evutil_socket_t fd, short kind, void *arg) {
   runner *r = arg;
   al_error e = {0};
-  if (al_store_flush(r->store, &e) < 0 || writer_failed(&r->wr, &e)) {
+  if (r->wr.started) writer_flush(&r->wr); /* committed by the writer: no commit on the loop */
+  if ((!r->wr.started && al_store_flush(r->store, &e) < 0) || writer_failed(&r->wr, &e)) {
     if (!r->fatal) {
       char m[600];
       al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));

@@ -8,6 +8,7 @@
  * case by their sequence. Latencies are turned from nanoseconds into milliseconds here, so
  * reports never see raw clock values; -1 ("unknown") becomes null.
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,8 +23,22 @@ enum { Q_CASES, Q_ATTEMPTS, Q_ASSERTS, Q_TOKENS, Q_COUNT };
   "SELECT c.id, c.case_id, c.idx, c.name, c.category, c.severity, c.tags_json,"                    \
   " c.meta_json, x.verdict, x.error_kind, x.error_msg, x.output, x.finish_reason,"                 \
   " x.model, c.request_json, x.tool_calls_json, x.queued_ns, x.ttfb_ns,"                          \
-  " x.ttft_ns, x.total_ns, x.prompt_tokens, x.completion_tokens, x.start_ns"                      \
+  " x.ttft_ns, x.total_ns, x.prompt_tokens, x.completion_tokens, x.start_ns,"                     \
+  " json_valid(c.tags_json), json_valid(c.meta_json), json_valid(c.request_json),"                 \
+  " json_valid(x.tool_calls_json)"                                                                 \
   " FROM cases c JOIN results x ON x.case_ref = c.id"
+
+/* The column of CASE_COLS that tells whether JSON column i is valid JSON (SQLite's
+ * json_valid), or -1. */
+static int case_valid_col(int i) {
+  switch (i) {
+  case 6: return 23;
+  case 7: return 24;
+  case 14: return 25;
+  case 15: return 26;
+  default: return -1;
+  }
+}
 
 /* The category a report groups a case under: its own, or "uncategorized". */
 #define CAT_KEY "(CASE WHEN c.category IS NULL OR c.category = '' THEN 'uncategorized' ELSE c.category END)"
@@ -431,8 +446,9 @@ out:
  * levels): the same keys in the same order, strings escaped as jansson escapes them
  * (", \, \b \f \n \r \t, other controls as \u00XX, everything else as is), integers with
  * %lld, reals as jansson's dtostr (%.15g, ".0" added when it looks like an integer,
- * exponent without '+' or leading zeros). Anything not plain ASCII, and the JSON columns,
- * go through jansson itself. The unit test streaming_matches_load compares both. */
+ * exponent without '+' or leading zeros). Anything not plain ASCII goes through jansson
+ * itself; so do the JSON columns unless jw_compact can lay their stored text out as it is.
+ * The unit test streaming_matches_load compares both. */
 
 typedef struct jw {
   al_buf *b;
@@ -440,7 +456,14 @@ typedef struct jw {
 } jw;
 
 static void jw_put(jw *w, const char *p, size_t n) {
-  if (!w->rc && al_buf_append(w->b, p, n) < 0) w->rc = AL_ENOMEM;
+  al_buf *b = w->b;
+  if (b->data && n < b->cap - b->len && n <= b->max - b->len) { /* room: al_buf_append inline */
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return;
+  }
+  if (!w->rc && al_buf_append(b, p, n) < 0) w->rc = AL_ENOMEM;
 }
 
 static void jw_indent(jw *w, int depth) {
@@ -511,10 +534,15 @@ static void jw_str(jw *w, const char *t, size_t n) {
   jw_put(w, "\"", 1);
 }
 
+/* %lld without printf (a report writes a dozen integers per case). */
 static void jw_int(jw *w, long long v) {
-  char t[32];
-  int n = snprintf(t, sizeof t, "%lld", v);
-  jw_put(w, t, (size_t)n);
+  char t[24];
+  size_t i = sizeof t;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do t[--i] = (char)('0' + u % 10);
+  while ((u /= 10));
+  if (v < 0) t[--i] = '-';
+  jw_put(w, t + i, sizeof t - i);
 }
 
 /* jansson's jsonp_dtostr with precision 15. */
@@ -554,7 +582,18 @@ static void jw_ms(jw *w, sqlite3_int64 ns) {
   if (!(usd < 1e15)) return jw_real(w, usd / 1e3);
   long long us = (long long)usd;
   char t[40];
-  int n = snprintf(t, sizeof t, "%lld", us / 1000);
+  int n = 0;
+  if (us < 0) { /* cannot happen (ns >= 0), kept exact all the same */
+    t[n++] = '-';
+    us = -us;
+  }
+  char d[24];
+  size_t k = sizeof d;
+  long long ip = us / 1000;
+  do d[--k] = (char)('0' + ip % 10);
+  while ((ip /= 10));
+  memcpy(t + n, d + k, sizeof d - k);
+  n += (int)(sizeof d - k);
   int frac = (int)(us % 1000);
   if (!frac) {
     memcpy(t + n, ".0", 2);
@@ -568,7 +607,83 @@ static void jw_ms(jw *w, sqlite3_int64 ns) {
   jw_put(w, t, (size_t)n);
 }
 
-static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth) {
+/* Compact JSON text in jansson's canonical form, re-indented as jw_jansson would write it,
+ * without building the value: the stored JSON columns (tags, meta, request, tool calls) are
+ * jansson's own JSON_COMPACT dumps, and for those loading and dumping again changes only the
+ * layout. t must be valid JSON (SQLite's json_valid says so); this only lays it out and
+ * refuses (returns 0, nothing written) anything whose second dump could differ in more than
+ * layout: whitespace outside strings (not jansson's compact form), reals (dumped again at
+ * precision 15), \u and \/ escapes and bytes past ASCII (jansson re-encodes them), "-0"
+ * and integers too long for json_int_t. The caller then goes through jansson. */
+static int jw_compact(jw *w, const char *t, size_t n, int depth) {
+  size_t mark = w->b->len;
+  int d = depth;
+  for (size_t i = 0; i < n && !w->rc; i++) {
+    char c = t[i];
+    if (c == '"') {
+      size_t start = i++;
+      for (; i < n && t[i] != '"'; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        if (ch >= 0x80 || ch < 0x20) goto refuse;
+        if (ch == '\\') {
+          if (++i >= n || !strchr("\"\\bfnrt", t[i]) || !t[i]) goto refuse;
+        }
+      }
+      if (i >= n) goto refuse;
+      jw_put(w, t + start, i - start + 1);
+      continue;
+    }
+    switch (c) {
+    case '{':
+    case '[':
+      if (i + 1 < n && t[i + 1] == (c == '{' ? '}' : ']')) {
+        jw_put(w, t + i, 2);
+        i++;
+        break;
+      }
+      jw_put(w, &c, 1);
+      jw_indent(w, ++d);
+      break;
+    case '}':
+    case ']':
+      jw_indent(w, --d);
+      jw_put(w, &c, 1);
+      break;
+    case ',':
+      jw_put(w, ",", 1);
+      jw_indent(w, d);
+      break;
+    case ':': jw_put(w, ": ", 2); break;
+    case 't':
+    case 'f':
+    case 'n': {
+      size_t k = c == 'f' ? 5 : 4;
+      if (i + k > n) goto refuse;
+      jw_put(w, t + i, k);
+      i += k - 1;
+      break;
+    }
+    default: {
+      size_t start = i, digits = 0;
+      if (c == '-') i++;
+      if (i < n && t[i] == '0' && c == '-') goto refuse;
+      for (; i < n && t[i] >= '0' && t[i] <= '9'; i++) digits++;
+      if (!digits || digits > 18) goto refuse;
+      if (i < n && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')) goto refuse;
+      jw_put(w, t + start, i - start);
+      i--;
+    }
+    }
+  }
+  if (d != depth || w->rc) goto refuse;
+  return 1;
+refuse:
+  w->b->len = mark;
+  if (w->b->data) w->b->data[mark] = '\0';
+  return 0;
+}
+
+static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth, int valid_col) {
   int null = sqlite3_column_type(q, i) == SQLITE_NULL;
   switch (kind) {
   case 's':
@@ -579,6 +694,9 @@ static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth) {
     if (null) return jw_null(w);
     const char *t = (const char *)sqlite3_column_text(q, i);
     if (t && (!strcmp(t, "[]") || !strcmp(t, "{}"))) return jw_put(w, t, 2);
+    if (t && valid_col >= 0 && sqlite3_column_int(q, valid_col) &&
+        jw_compact(w, t, (size_t)sqlite3_column_bytes(q, i), depth))
+      return;
     json_t *v = al_store__col_json(q, i);
     if (!v) {
       if (!w->rc) w->rc = AL_ENOMEM;
@@ -609,9 +727,23 @@ static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth) {
     return;
   case 't': {
     if (null) return jw_null(w);
-    char t[40];
-    const char *iso = al_iso8601(sqlite3_column_int64(q, i), t, sizeof t);
-    return jw_str(w, iso, strlen(iso));
+    /* al_iso8601, its "YYYY-MM-DDTHH:MM:SS" part computed once per second (the cases of
+     * a run mostly start within the same few seconds) */
+    static _Thread_local long long sec = LLONG_MIN;
+    static _Thread_local char t[40];
+    sqlite3_int64 ns = sqlite3_column_int64(q, i);
+    long long sn = ns / 1000000000LL;
+    if (sn != sec || ns < 0) {
+      al_iso8601(ns, t, sizeof t);
+      sec = ns < 0 ? LLONG_MIN : sn;
+      return jw_str(w, t, strlen(t));
+    }
+    int ms = (int)((ns / 1000000) % 1000);
+    size_t n = strlen(t);
+    t[n - 4] = (char)('0' + ms / 100);
+    t[n - 3] = (char)('0' + ms / 10 % 10);
+    t[n - 2] = (char)('0' + ms % 10);
+    return jw_str(w, t, n);
   }
   }
 }
@@ -635,7 +767,7 @@ static int jw_rows(al_store *s, jw *w, sqlite3_stmt *q, sqlite3_int64 ref,
     jw_put(w, "{", 1);
     for (int i = 0; keys[i]; i++) {
       jw_key(w, keys[i], i == 0, depth + 2);
-      jw_col(w, q, i, kinds[i], depth + 2);
+      jw_col(w, q, i, kinds[i], depth + 2, -1);
     }
     jw_indent(w, depth + 1);
     jw_put(w, "}", 1);
@@ -668,7 +800,7 @@ int al_store_cases_next_text(al_store_cases *c, al_buf *out, const char *prefix,
   jw_put(&w, "{", 1);
   for (int i = 1; case_keys[i]; i++) {
     jw_key(&w, case_keys[i], i == 1, depth + 1);
-    jw_col(&w, q, i, case_kinds[i], depth + 1);
+    jw_col(&w, q, i, case_kinds[i], depth + 1, case_valid_col(i));
   }
   jw_key(&w, "attempts", 0, depth + 1);
   if ((rc = jw_rows(c->s, &w, c->q[Q_ATTEMPTS], ref, attempt_keys, "iisstmm", depth + 1, err)) < 0)

@@ -154,8 +154,11 @@ int al_store_open(const char *path, al_store **out, al_error *err) {
   if (!s) return al_error_set(err, AL_ENOMEM, "out of memory");
   snprintf(s->path, sizeof s->path, "%s", path);
   pthread_mutex_init(&s->mu, NULL);
+  /* NOMUTEX: s->mu already serialises every call on the connection (and on its statements,
+   * whose column values are read under it too); SQLite's own connection mutex only added a
+   * lock and an unlock to each sqlite3_column_* and sqlite3_bind_* call. */
   if (sqlite3_open_v2(path, &s->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     rc = al_store__sql_error(s, err, AL_EIO, "cannot open database");
     goto out;

@@ -1,6 +1,7 @@
 /* Internal layout of al_store, shared by the files of src/store. Not a public header.
  *
- * One connection per handle, one mutex serialising every call on it. Statements used per
+ * One connection per handle, one mutex serialising every call on it (the connection is
+ * opened SQLITE_OPEN_NOMUTEX: this mutex is the only one). Statements used per
  * result are prepared once at open. `in_tx` says a batch transaction is open; `pending`
  * counts the results inside it.
  */

@@ -74,6 +74,11 @@ struct al_case_iter {
   int64_t from_count;
   int64_t index;
   int validating;         /* the load-time pass: cases are only checked, not run (no ids) */
+  /* validating a CSV tests_from whose first row built: the later rows are only counted when
+   * they cannot fail where the first did not (see light_spec); light_refs and light_base
+   * bound what a template can grow to; skipped says the last row was only counted */
+  int light, skipped;
+  size_t light_refs, light_base;
   shared_assert *shared;  /* see shared_assert */
   size_t n_shared, cap_shared;
 };
@@ -196,8 +201,18 @@ static int subst_or_err(const origin *o, al_error *e, const char *key, const cha
   return rc;
 }
 
+/* {"role": role, "content": content} appended (json_pack's result, without its format
+ * parsing: this runs for every case). */
 static int add_message(json_t *msgs, const char *role, const char *content) {
-  return json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", role, "content", content));
+  json_t *m = json_object();
+  if (!m) return -1;
+  /* json_object_set_new* take the value even when they fail, and refuse NULL */
+  if (json_object_set_new_nocheck(m, "role", json_string(role)) ||
+      json_object_set_new_nocheck(m, "content", json_string(content))) {
+    json_decref(m);
+    return -1;
+  }
+  return json_array_append_new(msgs, m);
 }
 
 static const char *str_or(const json_t *o, const char *k, const char *dflt) {
@@ -496,6 +511,66 @@ static int row_vars(const al_suite *s, const tests_from *f, const json_t *row, i
   return 0;
 }
 
+/* "{{" in t (NULL: none), and its length added to *len. */
+static size_t count_refs(const char *t, size_t *len) {
+  size_t n = 0;
+  if (!t) return 0;
+  *len += strlen(t);
+  for (const char *p = t; (p = strstr(p, "{{")); p += 2) n++;
+  return n;
+}
+
+/* Total length of vars' values when every one is a string or a scalar (-1 otherwise). */
+static long long vars_bytes(const json_t *vars) {
+  long long n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)vars, k, v) {
+    if (json_is_string(v)) n += (long long)json_string_length(v);
+    else if (json_is_object(v) || json_is_array(v)) return -1;
+    else n += 32; /* an integer, a real (%.17g), true, false, null */
+  }
+  return n;
+}
+
+/* Whether the later rows of a CSV tests_from need no build of their own once its first row
+ * built: every CSV row has the header's columns (the reader refuses others) and only string
+ * values, so a row can fail only where a value, not a name, matters: a severity taken from a
+ * variable, an assertion that uses variables (compiled per case), or a template that would
+ * grow past AL_MAX_SUITE_BYTES (bounded per row in al_case_next from light_refs and
+ * light_base). The spec, the defaults and the suite's variables are the same for every row. */
+static int light_spec(al_case_iter *it, const tests_from *f) {
+  const al_suite *s = it->s;
+  const json_t *spec = f->spec;
+  if (f->format != AL_ROWS_CSV) return 0;
+  const char *sev = str_or(spec, "severity", str_or(s->defaults, "severity", "medium"));
+  if (strstr(sev, "{{")) return 0;
+  json_t *lists[2] = {s->defaults ? json_object_get(s->defaults, "assert") : NULL,
+                      json_object_get(spec, "assert")};
+  for (int k = 0; k < 2; k++) {
+    size_t i;
+    json_t *a;
+    json_array_foreach(lists[k], i, a) if (!al_assert_var_free(a)) return 0;
+  }
+  size_t refs = 0, len = 0, r;
+  const char *tmpl[] = {str_or(spec, "name", NULL),
+                        str_or(spec, "category", str_or(s->defaults, "category", "functional")),
+                        str_or(spec, "system_prompt", s->system_prompt),
+                        str_or(spec, "prompt", "{{prompt}}")};
+  for (size_t i = 0; i < sizeof tmpl / sizeof tmpl[0]; i++)
+    if ((r = count_refs(tmpl[i], &len)) > refs) refs = r;
+  json_t *turns = json_object_get(spec, "turns"), *t;
+  size_t i;
+  json_array_foreach(turns, i, t) if ((r = count_refs(str_or(t, "content", NULL), &len)) > refs) refs = r;
+  long long sv = s->vars ? vars_bytes(s->vars) : 0;
+  json_t *tv = json_object_get(spec, "vars");
+  long long tvb = json_is_object(tv) ? vars_bytes(tv) : 0;
+  if (sv < 0 || tvb < 0) return 0;
+  it->light_refs = refs;
+  it->light_base = len + refs * (size_t)(sv + tvb);
+  return 1;
+}
+
 static int from_case(const al_suite *s, const tests_from *f, const json_t *row, int line,
                      int64_t index, al_case_iter *it, al_case **out, al_error *e) {
   json_t *rv = NULL, *test = NULL;
@@ -613,17 +688,19 @@ static int parse_from(al_suite *s, const json_t *list, al_error *e) {
   return 0;
 }
 
-/* The validation pass: build every case once; count them. */
+/* The validation pass: build every case once and count them; the later rows of a CSV
+ * tests_from are only counted (and read) when they cannot fail (light_spec). */
 static int validate_cases(al_suite *s, al_error *e) {
   al_case_iter *it = NULL;
   al_case *c = NULL;
   int rc = al_case_iter_new(s, &it, e);
   if (!rc) it->validating = 1;
   s->n_cases = 0;
-  while (!rc && !(rc = al_case_next(it, &c, e)) && c) {
+  while (!rc && !(rc = al_case_next(it, &c, e)) && (c || it->skipped)) {
     s->n_cases++;
     al_case_free(c);
     c = NULL;
+    it->skipped = 0;
   }
   al_case_iter_free(it);
   return rc;
@@ -973,13 +1050,24 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
     if (rc == 0) {
       al_rows_close(it->rows);
       it->rows = NULL;
+      it->light = 0;
       it->from_i++;
       continue;
     }
     it->from_count++;
+    if (it->light) { /* validating, and this row cannot fail where the first did not */
+      long long rb = vars_bytes(row);
+      if (rb >= 0 && it->light_base + it->light_refs * (size_t)rb < AL_MAX_SUITE_BYTES / 2) {
+        json_decref(row);
+        it->index++;
+        it->skipped = 1;
+        return 0;
+      }
+    }
     rc = from_case(s, f, row, line, it->index, it, out, e);
     json_decref(row);
     if (!rc) it->index++;
+    if (!rc && it->validating && it->from_count == 1) it->light = light_spec(it, f);
     return rc;
   }
   return 0;

@@ -621,6 +621,26 @@ static void streaming_matches_load(void **state) {
                                  "caf\xc3\xa9 \xe2\x80\xae", "bad \xff\xfe utf-8"};
     f.r.output = outs[i % 4];
     if (i % 9 == 0) f.r.name = "n\xc3\xa4me \"x\"";
+    /* JSON columns: jansson's compact dumps (re-laid out without jansson), and text whose
+     * second dump differs in more than layout (reals, escapes, -0, long integers, spaces,
+     * not JSON at all), which goes through jansson */
+    static char *const metas[] = {
+        "{\"a\":{\"b\":[1,-2,[],{},[true,false,null]],\"c\":\"q\\\" \\\\ \\n\\t\\b\\f\\r\"},\"d\":[[[]]]}",
+        "{\"real\":0.1,\"e\":1e5,\"big\":1.5E+300}",
+        "{\"u\":\"\\u00e9 \\u0000 \\u001f \\/\",\"raw\":\"caf\xc3\xa9\"}",
+        "{\"z\":-0,\"long\":12345678901234567890,\"ok\":123456789012345678}",
+        "{ \"spaced\" : [ 1 , 2 ] }",
+        "{\"bad\":",
+        "[\"x\",{\"y\":[{\"z\":{}}]},\"\"]",
+        "\"a string\"",
+        "42",
+    };
+    f.r.meta_json = metas[i % 9];
+    static char *const tools[] = {"[{\"name\":\"t\",\"arguments\":{\"k\":[1,2]}}]", "[]", NULL,
+                                  "{\"n\":-7,\"v\":null}"};
+    f.r.tool_calls_json = tools[i % 4];
+    f.r.prompt_tokens = (i % 2 ? 1 : -1) * (int64_t)i * 1000003 * 1000003; /* long, negative */
+    f.r.start_wall_ns += (int64_t)(i % 50) * 123456789 + (i % 3) * 1000000000LL; /* ms, seconds */
     assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), 0);
   }
   assert_int_equal(al_store_flush(s, &err), 0);

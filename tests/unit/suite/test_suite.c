@@ -254,6 +254,57 @@ static void shared_assertions(void **st) {
   assert_int_equal(e.line, 3);
 }
 
+/* The load-time pass builds only the first row of a CSV tests_from when the later rows
+ * cannot fail where it did not (light_spec): they are still read (a malformed row is an
+ * error at its line) and counted, and the run builds each of them. A row that can fail by
+ * its values (a severity or an assertion from a variable) is still built at load. */
+static void light_validation(void **st) {
+  write_file("light.csv", "q,sev\none,high\ntwo,low\nthree,urgent\nfour,info\n");
+  char y[2048];
+  snprintf(y, sizeof y,
+           "%sdefaults: {assert: [{max-length: 100}]}\ntests_from:\n"
+           "  - file: light.csv\n    prompt: 'Q: {{q}} ({{sev}})'\n    name: '{{q}}'\n"
+           "    assert: [{contains: 'Q'}]\n",
+           target);
+  write_file("s7.yaml", y);
+  al_suite *s = NULL;
+  al_error e = {0};
+  assert_int_equal(load("s7.yaml", &s, &e), 0);
+  assert_int_equal(al_suite_case_count(s), 4);
+  al_case_iter *it = NULL;
+  al_case *c = NULL;
+  assert_int_equal(al_case_iter_new(s, &it, &e), 0);
+  static const char *const names[] = {"one", "two", "three", "four"};
+  char prev[65] = "";
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(al_case_next(it, &c, &e), 0);
+    assert_non_null(c);
+    assert_string_equal(c->name, names[i]);
+    assert_int_equal(c->index, i);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c->meta, "location"), "line")), i + 2);
+    assert_string_not_equal(c->id, prev);
+    snprintf(prev, sizeof prev, "%s", c->id);
+    al_case_free(c);
+  }
+  assert_int_equal(al_case_next(it, &c, &e), 0);
+  assert_null(c);
+  al_case_iter_free(it);
+  al_suite_free(s);
+  /* the severity from a variable: row 4's "urgent" is refused at load, at its line */
+  snprintf(y, sizeof y, "%stests_from:\n  - file: light.csv\n    prompt: '{{q}}'\n    severity: '{{sev}}'\n",
+           target);
+  write_file("s8.yaml", y);
+  assert_int_not_equal(load("s8.yaml", &s, &e), 0);
+  assert_int_equal(e.line, 4);
+  assert_non_null(strstr(e.msg, "urgent"));
+  /* a malformed later row is still an error at load */
+  write_file("light2.csv", "q\none\ntwo\n\"three\n");
+  snprintf(y, sizeof y, "%stests_from:\n  - file: light2.csv\n    prompt: '{{q}}'\n", target);
+  write_file("s9.yaml", y);
+  assert_int_not_equal(load("s9.yaml", &s, &e), 0);
+  assert_non_null(strstr(e.file, "light2.csv"));
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/airlock-test-suite-XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -262,6 +313,7 @@ int main(void) {
       cmocka_unit_test(subst),
       cmocka_unit_test(loads_inline_and_ids_are_stable),
       cmocka_unit_test(tests_from_csv_and_jsonl),
+      cmocka_unit_test(light_validation),
       cmocka_unit_test(shared_assertions),
       cmocka_unit_test(golden_errors),
   };

@@ -17,6 +17,7 @@
 #include "airlock/runner.h"
 #include "airlock/store.h"
 #include "airlock/suite.h"
+#include "airlock/util.h"
 #include "cli.h"
 
 const char *al_cli_db_path(const char *given) {
@@ -140,10 +141,8 @@ int al_cmd_run(int argc, char **argv) {
   char builtin_path[4096];
   const char *target_path = NULL;
   if (builtin) {
-    const char *data = getenv("AIRLOCK_DATA");
     if (strchr(builtin, '/')) snprintf(builtin_path, sizeof builtin_path, "%s", builtin);
-    else snprintf(builtin_path, sizeof builtin_path, "%s/%s/%s.yaml", data && *data ? data : AL_SOURCE_ROOT,
-                  data && *data ? "suites" : "data/suites", builtin);
+    else snprintf(builtin_path, sizeof builtin_path, "%s/suites/%s.yaml", al_data_dir(), builtin);
     target_path = suite_path;
     suite_path = builtin_path;
     if (access(suite_path, R_OK)) {

@@ -92,6 +92,7 @@ typedef struct job {
   int findings;
   int64_t first_sent_ns; /* first send of the case: stamped by send_job, refined on the wire */
   size_t emitted;      /* tokens already written to the live event stream */
+  double tok_reserved; /* tokens_per_minute: estimate taken from the budget at send */
 } job;
 
 struct worker {
@@ -1012,6 +1013,19 @@ static void send_exec(job *j) {
 
 /* ---- case life ----------------------------------------------------------------------- */
 
+/* tokens_per_minute: a request takes an estimate of its tokens from the budget when it is
+ * sent (its body's bytes / 4 for the prompt, plus params.max_tokens when set), so a run
+ * with many requests in flight cannot overspend the budget before any answer reports its
+ * usage; the answer's real usage replaces the estimate (judge). A retry or a tool-call step
+ * gives the previous estimate back first; a case that ends in an error keeps it spent. */
+static void reserve_tokens(job *j) {
+  runner *r = j->r;
+  json_t *mt = j->params ? json_object_get(j->params, "max_tokens") : NULL;
+  double est = (double)j->body.len / 4 + (json_is_integer(mt) ? (double)json_integer_value(mt) : 0);
+  r->tok_tokens += j->tok_reserved - est;
+  j->tok_reserved = est;
+}
+
 static void send_job(job *j) {
   runner *r = j->r;
   const al_target_config *tc = r->tc;
@@ -1029,6 +1043,7 @@ static void send_job(job *j) {
     return;
   }
   if (!j->res.request_json) j->res.request_json = al_strndup(j->body.data, j->body.len);
+  if (tc->tokens_per_minute > 0) reserve_tokens(j);
   if (tc->ops->transport == AL_TRANSPORT_HTTP) send_http(j);
   else send_exec(j);
 }
@@ -1088,7 +1103,8 @@ static void judge(job *j) {
   if (r->tc->tokens_per_minute > 0) {
     int used = (res->prompt_tokens > 0 ? res->prompt_tokens : 0) +
                (res->completion_tokens > 0 ? res->completion_tokens : (int)res->n_tokens);
-    r->tok_tokens -= used;
+    r->tok_tokens += j->tok_reserved - used;
+    j->tok_reserved = 0;
   }
   json_t *cj = json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name, "messages",
                          j->c->messages, "vars", j->c->vars);
@@ -1184,6 +1200,8 @@ static void finish(job *j) {
   r->in_flight--;
   job_free(j);
   fill(r);
+  /* a finished case may have given tokens back (tokens_per_minute): waiting ones may go now */
+  if (r->tc->tokens_per_minute > 0 && r->waiting_head) dispatch_waiting(r);
 }
 
 static void fill(runner *r) {

@@ -154,5 +154,17 @@ check "tokens_per_minute: $used tokens at 240/min took $ms ms, at least the $nee
 check "tokens_per_minute: not held back far beyond the budget (took $ms ms, bound $((need + 15000)))" \
   test "$ms" -le $((need + 15000))
 
+# the same with 64 requests in flight: each request takes an estimate of its tokens from the
+# budget when it is sent, so the budget holds even before any answer reports its usage
+sed -i 's/max_in_flight: 1,/max_in_flight: 64,/' "$T/tpm.yaml"
+s=$(date +%s%N)
+AIRLOCK_DB=$T/tpm64.sqlite $A run "$T/tpm.yaml" --no-progress >/dev/null 2>"$T/tpm64.err"
+rc=$?
+e=$(date +%s%N)
+ms=$(((e - s) / 1000000))
+check "tokens_per_minute with 64 in flight: the run passes (exit $rc)" test $rc = 0
+check "tokens_per_minute with 64 in flight: 256 tokens at 240/min still took at least $need ms (took $ms ms)" \
+  test "$ms" -ge "$need"
+
 echo "1..$n"
 exit $fail

@@ -288,21 +288,43 @@ static int use_color(FILE *out) {
   return isatty(fileno(out)) && !(nc && *nc);
 }
 
+static int find_renderer(const char *format, int (**fn)(al_rctx *), al_error *err) {
+  for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
+    if (strcmp(format, renderers[i].name) == 0) *fn = renderers[i].fn;
+  if (*fn) return 0;
+  return al_error_set(err, AL_EINVAL,
+                      "unknown report format '%s': expected text, json, junit, sarif or markdown",
+                      format);
+}
+
+/* Run the renderer over a prepared context and write what is left in its buffer. */
+static int render_out(al_rctx *c, int (*fn)(al_rctx *), const char *format, FILE *out, al_error *err) {
+  c->color = use_color(out);
+  int rc = fn(c);
+  al_rc_end(c);
+  if (rc < 0) return rc;
+  if (c->store_rc) return c->store_rc;
+  if (c->fail == AL_ELIMIT)
+    return al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
+  if (c->fail) return al_error_set(err, c->fail, "cannot render the %s report: %s", format, al_strerror(c->fail));
+  if (c->out->len && fwrite(c->out->data, 1, c->out->len, out) != c->out->len)
+    return al_error_set(err, AL_EIO, "cannot write the %s report", format);
+  if (fflush(out) != 0) return al_error_set(err, AL_EIO, "cannot write the %s report", format);
+  return 0;
+}
+
+static const char bad_thresholds[] = "run thresholds are malformed: expected default/categories/"
+                                     "severities rules with min_pass_rate 0..1 and max_failures >= 0";
+
 int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_error *err) {
   int rc = 0;
   json_t *computed = NULL;
+  int (*fn)(al_rctx *) = NULL;
   al_buf b;
   al_buf_init(&b, AL_REPORT_MAX_BYTES);
   if (!run_doc || !format || !out)
     return al_error_set(err, AL_EINVAL, "al_report_render: bad arguments");
-  int (*fn)(al_rctx *) = NULL;
-  for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
-    if (strcmp(format, renderers[i].name) == 0) fn = renderers[i].fn;
-  if (!fn)
-    return al_error_set(err, AL_EINVAL,
-                        "unknown report format '%s': expected text, json, junit, sarif or "
-                        "markdown",
-                        format);
+  if ((rc = find_renderer(format, &fn, err))) return rc;
   al_rctx c = {.doc = run_doc, .out = &b, .err = err};
   c.run = json_object_get(run_doc, "run");
   c.cases = json_object_get(run_doc, "cases");
@@ -310,32 +332,13 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
   if (!json_is_object(c.summary)) {
     const json_t *t = json_object_get(c.run, "thresholds");
     if ((rc = al_gate_compute(run_doc, t, &computed)) < 0) {
-      rc = rc == AL_EINVAL ? al_error_set(err, rc,
-                                          "run thresholds are malformed: expected "
-                                          "default/categories/severities rules with "
-                                          "min_pass_rate 0..1 and max_failures >= 0")
+      rc = rc == AL_EINVAL ? al_error_set(err, rc, "%s", bad_thresholds)
                            : al_error_set(err, rc, "cannot compute the summary");
       goto out;
     }
     c.summary = computed;
   }
-  c.color = use_color(out);
-  rc = fn(&c);
-  al_rc_end(&c);
-  if (rc < 0) goto out;
-  if (c.fail == AL_ELIMIT) {
-    rc =
-        al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
-    goto out;
-  } else if (c.fail) {
-    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format, al_strerror(c.fail));
-    goto out;
-  }
-  if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {
-    rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
-    goto out;
-  }
-  if (fflush(out) != 0) rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+  rc = render_out(&c, fn, format, out, err);
 out:
   json_decref(computed);
   al_buf_cleanup(&b);
@@ -346,51 +349,23 @@ int al_report_render_store(al_store *st, const json_t *run, const json_t *summar
                            int with_tokens, const char *format, FILE *out, al_error *err) {
   int rc = 0;
   json_t *computed = NULL;
+  int (*fn)(al_rctx *) = NULL;
   al_buf b;
   al_buf_init(&b, AL_REPORT_MAX_BYTES);
   if (!st || !json_is_object(run) || !format || !out)
     return al_error_set(err, AL_EINVAL, "al_report_render_store: bad arguments");
-  int (*fn)(al_rctx *) = NULL;
-  for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
-    if (strcmp(format, renderers[i].name) == 0) fn = renderers[i].fn;
-  if (!fn)
-    return al_error_set(err, AL_EINVAL,
-                        "unknown report format '%s': expected text, json, junit, sarif or "
-                        "markdown",
-                        format);
+  if ((rc = find_renderer(format, &fn, err))) return rc;
   al_rctx c = {.run = run, .out = &b, .err = err, .store = st, .file = out, .with_tokens = with_tokens};
   c.summary = summary;
   if (!json_is_object(c.summary)) {
     const json_t *t = json_object_get(run, "thresholds");
     if ((rc = al_gate_compute_store(st, al_jstr(run, "id", ""), t, &computed, err)) < 0) {
-      if (rc == AL_EINVAL)
-        al_error_set(err, rc,
-                     "run thresholds are malformed: expected default/categories/severities rules "
-                     "with min_pass_rate 0..1 and max_failures >= 0");
+      if (rc == AL_EINVAL) al_error_set(err, rc, "%s", bad_thresholds);
       goto out;
     }
     c.summary = computed;
   }
-  c.color = use_color(out);
-  rc = fn(&c);
-  al_rc_end(&c);
-  if (rc < 0) goto out;
-  if (c.store_rc) {
-    rc = c.store_rc;
-    goto out;
-  }
-  if (c.fail == AL_ELIMIT) {
-    rc = al_error_set(err, AL_ELIMIT, "%s report larger than %u bytes", format, AL_REPORT_MAX_BYTES);
-    goto out;
-  } else if (c.fail) {
-    rc = al_error_set(err, c.fail, "cannot render the %s report: %s", format, al_strerror(c.fail));
-    goto out;
-  }
-  if (b.len && fwrite(b.data, 1, b.len, out) != b.len) {
-    rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
-    goto out;
-  }
-  if (fflush(out) != 0) rc = al_error_set(err, AL_EIO, "cannot write the %s report", format);
+  rc = render_out(&c, fn, format, out, err);
 out:
   json_decref(computed);
   al_buf_cleanup(&b);

@@ -43,13 +43,14 @@ check "finbot v1: the performance gate fails -- the load cases miss their 60 ms 
 import json; d=json.load(open('$T/v1.json'))
 p=[c for c in d['cases'] if c['category']=='performance']
 assert len(p)==48 and d['summary']['categories']['performance']['gate']=='failed', [c['total_ms'] for c in p]"
-# v2 must pass everything; its latency cases also time this machine (and Airlock's own loop),
-# so a performance-only failure is reported, not failed: the comparison above is the check.
-check "finbot v2: every category passes (performance reported separately)" python3 -c "
+# v2 must pass everything, its latency-under-load cases included: the send is stamped right
+# before the request is written and the answer with the kernel's receive time, so Airlock's
+# own loop is not inside the measured span (this held with four busy loops on the 2 cores).
+check "finbot v2: every category passes, performance included (exit $rc)" python3 -c "
 import json,sys; d=json.load(open('$T/v2.json'))
 bad=[k for k,v in d['summary']['categories'].items() if v.get('gate')=='failed']
 print('# v2 performance pass rate %.2f' % d['summary']['categories']['performance']['pass_rate'])
-assert $rc==0 or bad==['performance'], (bad, $rc)"
+assert $rc==0 and not bad, (bad, $rc)"
 run_v1=$(sql "select id from runs order by started_ns limit 1" 2>/dev/null || sql "select id from runs limit 1")
 $A report "$run_v1" --format junit >"$T/v1.xml"
 check "report --format junit is well-formed XML with failures" \

@@ -29,6 +29,7 @@
  * assertions that could not run) end as AL_ERROR, never as a pass or a fail. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -154,6 +155,10 @@ struct runner {
   int64_t last_refill_ns;
   job *waiting_head, *waiting_tail; /* jobs waiting for a rate-limit token or a worker */
   struct event *rate_ev;
+  /* cases with a `command` assertion are judged on a thread of their own; the thread hands
+   * the job back through this pipe (judge_thread, judged_cb) */
+  int judged_pipe[2];
+  struct event *judged_ev;
   /* exec pool */
   worker *workers;
   int n_workers;
@@ -1084,6 +1089,8 @@ static void step_done(job *j) {
   enqueue(j);
 }
 
+/* Judge a finished case: its result fields and every assertion. Touches only the job and
+ * read-only runner state (target config, suite), so it may run on a judging thread. */
 static void judge(job *j) {
   runner *r = j->r;
   al_case_result *res = &j->res;
@@ -1100,12 +1107,6 @@ static void judge(job *j) {
   res->n_tokens = j->out.n_tokens;
   j->out.tokens = NULL;
   j->out.n_tokens = j->out.cap_tokens = 0;
-  if (r->tc->tokens_per_minute > 0) {
-    int used = (res->prompt_tokens > 0 ? res->prompt_tokens : 0) +
-               (res->completion_tokens > 0 ? res->completion_tokens : (int)res->n_tokens);
-    r->tok_tokens += j->tok_reserved - used;
-    j->tok_reserved = 0;
-  }
   json_t *cj = json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name, "messages",
                          j->c->messages, "vars", j->c->vars);
   res->asserts = al_calloc(j->c->n_asserts + 1, sizeof *res->asserts);
@@ -1152,16 +1153,69 @@ static void judge(job *j) {
   }
 }
 
+static void finish_tail(job *j);
+
+static int has_command(const al_case *c) {
+  for (size_t i = 0; i < c->n_asserts; i++)
+    if (!strcmp(al_assert_type(c->asserts[i]), "command")) return 1;
+  return 0;
+}
+
+static void *judge_thread(void *arg) {
+  job *j = arg;
+  judge(j);
+  ssize_t n;
+  do n = write(j->r->judged_pipe[1], &j, sizeof j); /* < PIPE_BUF: one atomic write */
+  while (n < 0 && errno == EINTR);
+  return NULL;
+}
+
+/* A judged job back from its thread: finish it on the loop. */
+static void judged_cb(evutil_socket_t fd, short ev, void *arg) {
+  job *j;
+  while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) finish_tail(j);
+}
+
+/* Judge on a detached thread of its own: a `command` assertion runs a program and waits
+ * for its verdict, which must not stall every other case on the loop. 0 when started. */
+static int judge_off_loop(job *j) {
+  runner *r = j->r;
+  pthread_attr_t at;
+  pthread_t t;
+  int rc = -1;
+  if (!r->judged_ev || pthread_attr_init(&at)) return -1;
+  if (!pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) && !pthread_create(&t, &at, judge_thread, j))
+    rc = 0;
+  pthread_attr_destroy(&at);
+  return rc;
+}
+
 static void finish(job *j) {
   runner *r = j->r;
   al_case_result *res = &j->res;
-  if (res->verdict != AL_ERROR) judge(j);
-  else {
+  if (r->tc->tokens_per_minute > 0 && res->verdict != AL_ERROR) {
+    /* the answer's usage replaces the estimate taken at send (an error keeps it spent) */
+    int used = (j->out.prompt_tokens > 0 ? j->out.prompt_tokens : 0) +
+               (j->out.completion_tokens > 0 ? j->out.completion_tokens : (int)j->out.n_tokens);
+    r->tok_tokens += j->tok_reserved - used;
+    j->tok_reserved = 0;
+  }
+  if (res->verdict != AL_ERROR) {
+    if (has_command(j->c) && judge_off_loop(j) == 0) return; /* finish_tail when judged */
+    judge(j);
+  } else {
     res->ttfb_ns = j->first_byte_ns ? j->first_byte_ns - j->sent_ns : -1;
     res->ttft_ns = -1;
     res->total_ns = (j->last_byte_ns ? j->last_byte_ns : al_now_ns()) - j->sent_ns;
     if (!res->output) res->output = al_strndup(j->out.text.data ? j->out.text.data : "", j->out.text.len);
   }
+  finish_tail(j);
+}
+
+/* Count, store and release a judged case, then take more. */
+static void finish_tail(job *j) {
+  runner *r = j->r;
+  al_case_result *res = &j->res;
   al_error e = {0};
   al_verdict verdict = res->verdict;
   r->st.done++;
@@ -1320,6 +1374,7 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
   al_proc *launched = NULL;
   al_run_manifest m;
   memset(&r, 0, sizeof r);
+  r.judged_pipe[0] = r.judged_pipe[1] = -1;
   memset(&m, 0, sizeof m);
   memset(stats, 0, sizeof *stats);
   stop_requested = 0;
@@ -1426,6 +1481,15 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
   r.curl_timer = evtimer_new(r.base, curl_timer_cb, &r);
   event_priority_set(r.curl_timer, 0);
   r.rate_ev = evtimer_new(r.base, rate_cb, &r);
+  if (pipe2(r.judged_pipe, O_CLOEXEC) == 0) {
+    evutil_make_socket_nonblocking(r.judged_pipe[0]);
+    r.judged_ev = event_new(r.base, r.judged_pipe[0], EV_READ | EV_PERSIST, judged_cb, &r);
+    if (r.judged_ev) event_priority_set(r.judged_ev, 1);
+    if (r.judged_ev && event_add(r.judged_ev, NULL)) {
+      event_free(r.judged_ev);
+      r.judged_ev = NULL;
+    }
+  }
   r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
   struct timeval tv = {0, 100000};
   event_add(r.tick, &tv);
@@ -1499,6 +1563,9 @@ out:
   if (r.done_ev) event_free(r.done_ev);
   if (r.curl_timer) event_free(r.curl_timer);
   if (r.rate_ev) event_free(r.rate_ev);
+  if (r.judged_ev) event_free(r.judged_ev);
+  for (int i = 0; i < 2; i++)
+    if (r.judged_pipe[i] >= 0) close(r.judged_pipe[i]);
   if (r.tick) event_free(r.tick);
   if (r.base) event_base_free(r.base);
   al_proc_stop(launched, 2000);

@@ -5,23 +5,9 @@
 # assertion programs take a while are judged off the event loop, side by side: eight cases
 # whose program sleeps 0.5 s finish in far less than the 4 s they would take one after the
 # other. Prints TAP.
-set -uo pipefail
-B=${AIRLOCK_BUILD:?}
-A=$B/airlock
-T=$(mktemp -d /tmp/airlock-cmd-XXXXXX)
-n=0
-fail=0
-FB=
-cleanup() { [[ -n $FB ]] && kill "$FB" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-
-"$B/src/finbot/finbot" --fixed 'the answer is ok' --listen 127.0.0.1:0 --port-file "$T/port" --quiet &
-FB=$!
-for _ in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
-URL="http://127.0.0.1:$(cat "$T/port")/v1"
+TEST_NAME=cmd
+. "$(dirname "$0")/lib.sh"
+fixed_finbot 'the answer is ok'
 
 cat >"$T/verdicts.yaml" <<Y
 name: verdicts
@@ -64,5 +50,4 @@ check "eight slow assertion programs: the gate passes (exit $rc)" test $rc = 0
 check "every case stored exactly once" test "$(sqlite3 "$T/s.db" "select count(*), count(distinct case_ref) from results")" = "8|8"
 check "they were judged side by side: $ms ms, not 4 s one after the other" test "$ms" -lt 2500
 
-echo "1..$n"
-exit $fail
+done_tap

@@ -6,19 +6,9 @@
 # certificate named in the error), never a pass or a fail; `insecure: true` skips the check;
 # a certificate for another name is refused. Then a `tokens_per_minute` budget holds a run
 # back by at least the tokens it overspent. Prints TAP.
-set -uo pipefail
-B=${AIRLOCK_BUILD:?}
-A=$B/airlock
-T=$(mktemp -d /tmp/airlock-tls-XXXXXX)
+TEST_NAME=tls
+. "$(dirname "$0")/lib.sh"
 export AIRLOCK_DB=$T/db.sqlite
-n=0
-fail=0
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 sql() { sqlite3 "$AIRLOCK_DB" "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.05; done; return 1; }
@@ -44,7 +34,7 @@ mk_cert other "DNS:elsewhere.invalid"
 check "a throwaway CA and two server certificates were made" test -s "$T/server.pem" -a -s "$T/other.pem"
 
 # --- finbot v2 behind nginx with TLS ------------------------------------------------------
-"$B/src/finbot/finbot" --version v2 --listen 127.0.0.1:0 --port-file "$T/fb.port" --quiet & pids+=($!)
+start_bg "$B/src/finbot/finbot" --version v2 --listen 127.0.0.1:0 --port-file "$T/fb.port" --quiet
 wait_file "$T/fb.port"
 FB=$(cat "$T/fb.port")
 P1=$(free_port)
@@ -79,7 +69,7 @@ http {
   }
 }
 N
-"$NGINX" -p "$T/ngx" -c "$T/nginx.conf" 2>"$T/nginx.err" & pids+=($!)
+start_bg "$NGINX" -p "$T/ngx" -c "$T/nginx.conf" 2>"$T/nginx.err"
 up=0
 for _ in $(seq 100); do
   curl -s --cacert "$T/ca.pem" -o /dev/null "https://127.0.0.1:$P1/v1/models" && { up=1; break; }
@@ -131,11 +121,10 @@ check "a certificate for another name is refused even from a trusted CA (exit $?
 # finbot --fixed reports 2 prompt + 2 completion tokens for a short prompt. The budget starts
 # full (one minute's worth, 240 tokens) and refills at 4 tokens/s; 64 sequential requests
 # spend 256, so the run must wait for what it overspent before the last request.
-"$B/src/finbot/finbot" --fixed 'ok fine' --listen 127.0.0.1:0 --port-file "$T/fx.port" --quiet & pids+=($!)
-wait_file "$T/fx.port"
+fixed_finbot 'ok fine'
 cat >"$T/tpm.yaml" <<Y
 name: tpm
-target: {type: openai, base_url: "http://127.0.0.1:$(cat "$T/fx.port")/v1", model: m, max_in_flight: 1,
+target: {type: openai, base_url: "$URL", model: m, max_in_flight: 1,
          rate_limit: {tokens_per_minute: 240}}
 tests_from: [{file: tpm.csv, assert: [{contains: ok}]}]
 Y
@@ -166,5 +155,4 @@ check "tokens_per_minute with 64 in flight: the run passes (exit $rc)" test $rc 
 check "tokens_per_minute with 64 in flight: 256 tokens at 240/min still took at least $need ms (took $ms ms)" \
   test "$ms" -ge "$need"
 
-echo "1..$n"
-exit $fail
+done_tap

@@ -4,26 +4,13 @@
 # so far, and a coloured summary; into a pipe or file, plain "progress:" lines and no
 # control characters. A rate limit of 40 requests/s on 40 cases makes the run last about a
 # second, so the bar is redrawn several times. Prints TAP.
-set -uo pipefail
-B=${AIRLOCK_BUILD:?}
-A=$B/airlock
-T=$(mktemp -d /tmp/airlock-tty-XXXXXX)
-n=0
-fail=0
-FB=
-cleanup() { [[ -n $FB ]] && kill "$FB" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-
-"$B/src/finbot/finbot" --fixed 'ok fine' --listen 127.0.0.1:0 --port-file "$T/port" --quiet &
-FB=$!
-for _ in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
+TEST_NAME=tty
+. "$(dirname "$0")/lib.sh"
+fixed_finbot 'ok fine'
 { echo prompt; for i in $(seq 40); do echo "question $i"; done; } >"$T/c.csv"
 cat >"$T/s.yaml" <<Y
 name: tty
-target: {type: openai, base_url: "http://127.0.0.1:$(cat "$T/port")/v1", model: m,
+target: {type: openai, base_url: "$URL", model: m,
          rate_limit: {requests_per_second: 40}}
 tests_from: [{file: c.csv, assert: [{contains: ok}]}]
 Y
@@ -46,5 +33,4 @@ check "into a file: no carriage returns or escape sequences" \
 $A run "$T/s.yaml" --db "$T/quiet.db" --no-progress >"$T/quiet.out" 2>&1
 check "--no-progress prints no progress" test "$(grep -c '^progress:' "$T/quiet.out")" = 0
 
-echo "1..$n"
-exit $fail
+done_tap

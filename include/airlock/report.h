@@ -52,6 +52,21 @@ int al_report_render(const json_t *run_doc, const char *format, FILE *out, al_er
 int al_report_render_store(al_store *st, const json_t *run, const json_t *summary,
                            int with_tokens, const char *format, FILE *out, al_error *err);
 
+/* Rendering ahead. The json report of a large run spends most of its time on the cases; the
+ * last two thirds of them can be rendered on a thread of its own (a second connection to
+ * the store file, into an unlinked temporary file) while the caller computes the gate and
+ * the report renders the first third, and then be appended: the same bytes, sooner.
+ * al_report_ahead_start returns NULL when it does not apply (another format, fewer than
+ * AL_REPORT_AHEAD_MIN cases, no thread): al_report_render_store_ahead then renders as
+ * al_report_render_store does. Free it (joining the thread) after rendering. */
+typedef struct al_report_ahead al_report_ahead;
+al_report_ahead *al_report_ahead_start(al_store *st, const char *run_id, const char *format,
+                                       int with_tokens);
+int al_report_render_store_ahead(al_store *st, const json_t *run, const json_t *summary,
+                                 int with_tokens, const char *format, FILE *out,
+                                 al_report_ahead *ahead, al_error *err);
+void al_report_ahead_free(al_report_ahead *a); /* accepts NULL */
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,8 @@ void al_store_close(al_store *s);
 /* The raw connection. It has no mutex of its own (SQLITE_OPEN_NOMUTEX: the handle's mutex
  * serialises the store's calls): use it only while no other thread uses the handle. */
 sqlite3 *al_store_db(al_store *s);
+/* The path it was opened with (to open a second connection to the same file). */
+const char *al_store_path(const al_store *s);
 
 /* Apply the migrations of `component` not yet recorded, each in its own transaction.
  * Idempotent; safe when several processes open the same file at once. */
@@ -75,6 +77,11 @@ int al_store_run_done_ids(al_store *s, const char *run_id, int (*cb)(const char 
 int al_store_put_result(al_store *s, const char *run_id, const al_case_result *r, al_error *err);
 /* Commit pending results. */
 int al_store_flush(al_store *s, al_error *err);
+/* Commit pending results, then copy the WAL into the database file on a thread of its own
+ * (a second connection, a PASSIVE checkpoint) while this handle goes on reading: the copy
+ * and its fsyncs overlap the gate and the report instead of delaying al_store_close, which
+ * waits for it. Best effort: without the thread, al_store_close checkpoints as usual. */
+int al_store_checkpoint_start(al_store *s, al_error *err);
 /* status: "running", "completed" or "interrupted". summary may be NULL. */
 int al_store_run_end(al_store *s, const char *run_id, const char *status, int exit_code,
                      const json_t *summary, al_error *err);
@@ -98,6 +105,15 @@ typedef struct al_store_cases al_store_cases;
 int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tokens,
                         al_store_cases **out, al_error *err);
 int al_store_cases_next(al_store_cases *c, json_t **out, al_error *err); /* *out NULL: end */
+/* Part of AL_CASES_ALL: the cases before (from = 0) or from (from = 1) the case whose order
+ * key (index, case id) is (idx, case_id); see al_store_case_split. */
+int al_store_cases_open_part(al_store *s, const char *run_id, int with_tokens, int from, long long idx,
+                             const char *case_id, al_store_cases **out, al_error *err);
+/* The order key of the case at position num/den of the run's cases in AL_CASES_ALL order
+ * (rounded down), and how many cases the run has. 0 found, AL_ENOTFOUND when the run has
+ * no case there. */
+int al_store_case_split(al_store *s, const char *run_id, int num, int den, long long *idx,
+                        char case_id[65], long long *n_cases, al_error *err);
 void al_store_cases_close(al_store_cases *c);                            /* accepts NULL */
 /* The next case appended to out as JSON text, byte for byte what jansson's
  * json_dumps(JSON_INDENT(2) | JSON_REAL_PRECISION(15)) writes for the object

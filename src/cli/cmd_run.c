@@ -85,6 +85,7 @@ int al_cmd_run(int argc, char **argv) {
   al_suite *s = NULL;
   al_store *st = NULL;
   json_t *run = NULL, *stored_summary = NULL, *summary = NULL, *vars = json_object();
+  al_report_ahead *ahead = NULL;
   al_error e = {0};
   char msg[1200];
   for (int i = 1; i < argc; i++) {
@@ -198,6 +199,8 @@ int al_cmd_run(int argc, char **argv) {
   al_run_stats stats;
   int rc = al_run_suite(s, st, &o, run_id, &stats, &e);
   if (log_fd >= 0) close(log_fd);
+  /* the WAL goes into the database file while the gate and the report read it */
+  al_store_checkpoint_start(st, NULL);
   if (al_suite_alerts(s)) {
     int sent = 0, failed = 0;
     al_alerts_drain(al_suite_alerts(s), 15000, &sent, &failed);
@@ -211,7 +214,9 @@ int al_cmd_run(int argc, char **argv) {
   }
   if (rc) fprintf(stderr, "airlock: run %s stopped: %s\n", run_id, al_error_format(&e, msg, sizeof msg));
   /* the gate from the store's aggregates; the report streams the cases from the store:
-   * neither holds the run in memory */
+   * neither holds the run in memory. A long json report renders most of its cases on a
+   * thread of its own meanwhile (al_report_ahead_start). */
+  ahead = al_report_ahead_start(st, run_id, format, 0);
   if (al_store_run_head(st, run_id, &run, &stored_summary, &e) ||
       al_gate_compute_store(st, run_id, al_suite_thresholds(s), &summary, &e)) {
     fprintf(stderr, "airlock: cannot read back run %s: %s\n", run_id, e.msg);
@@ -225,7 +230,7 @@ int al_cmd_run(int argc, char **argv) {
   json_object_set_new(run, "exit_code", json_integer(exit_code));
   if (al_store_run_end(st, run_id, complete ? "completed" : "interrupted", exit_code, summary, &e))
     fprintf(stderr, "airlock: cannot record the end of run %s: %s\n", run_id, e.msg);
-  if (al_report_render_store(st, run, summary, 0, format, stdout, &e)) {
+  if (al_report_render_store_ahead(st, run, summary, 0, format, stdout, ahead, &e)) {
     fprintf(stderr, "airlock: report: %s\n", e.msg);
     exit_code = 2;
   }
@@ -235,6 +240,7 @@ int al_cmd_run(int argc, char **argv) {
           stats.status, (long long)stats.done, (long long)stats.skipped, stats.wall_s, exit_code);
   if (!complete) fprintf(stderr, "continue it with: airlock run %s --resume %s\n", suite_path, run_id);
 out:
+  al_report_ahead_free(ahead);
   json_decref(run);
   json_decref(stored_summary);
   json_decref(summary);

@@ -14,5 +14,7 @@
 #define AL_MAX_TOP_LOGPROBS 20
 #define AL_MAX_SCHEMA_DEPTH 256             /* JSON Schema nesting/ref depth */
 #define AL_MAX_COMMAND_OUTPUT (1u << 20)    /* verdict of a `command` assertion */
+#define AL_JSON_ARENA_BYTES (256u << 10)    /* per-thread arena for parsed answers (jarena.c);
+                                             * a tree that does not fit comes from malloc */
 
 #endif

@@ -54,6 +54,7 @@
 #include "airlock/target.h"
 #include "airlock/tools.h"
 #include "airlock/util.h"
+#include "core/jarena.h"
 #include "core/limits.h"
 #include "proc.h"
 
@@ -1091,6 +1092,8 @@ static void step_done(job *j) {
 
 /* Judge a finished case: its result fields and every assertion. Touches only the job and
  * read-only runner state (target config, suite), so it may run on a judging thread. */
+static int has_command(const al_case *c);
+
 static void judge(job *j) {
   runner *r = j->r;
   al_case_result *res = &j->res;
@@ -1107,8 +1110,10 @@ static void judge(job *j) {
   res->n_tokens = j->out.n_tokens;
   j->out.tokens = NULL;
   j->out.n_tokens = j->out.cap_tokens = 0;
-  json_t *cj = json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name, "messages",
-                         j->c->messages, "vars", j->c->vars);
+  /* the case as JSON is only for `command` assertions (their program gets it on stdin) */
+  json_t *cj = has_command(j->c) ? json_pack("{s:s, s:s, s:O, s:O}", "id", j->c->id, "name", j->c->name,
+                                             "messages", j->c->messages, "vars", j->c->vars)
+                                 : NULL;
   res->asserts = al_calloc(j->c->n_asserts + 1, sizeof *res->asserts);
   int any_fail = 0, any_err = 0;
   char errmsg[600] = "";
@@ -1371,6 +1376,7 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
                  al_run_stats *stats, al_error *err) {
   int rc = 0;
   runner r;
+  al_jarena_install(); /* answers are parsed into the loop thread's arena (targets/openai.c) */
   al_proc *launched = NULL;
   al_run_manifest m;
   memset(&r, 0, sizeof r);
@@ -1456,6 +1462,9 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
   if (cfg) {
     struct timeval no_max = {0, 0};
     event_config_set_max_dispatch_interval(cfg, &no_max, 1, 1);
+    /* the changelist folds the socket interest curl drops and takes back within one loop
+     * turn (a connection back to the cache, then reused) into at most one epoll_ctl */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     r.base = event_base_new_with_config(cfg);
     event_config_free(cfg);
   }

@@ -327,6 +327,30 @@ static int acc_add(gate_acc *a, const char *cat, const char *sev, const char *ve
   return 0;
 }
 
+static int cmp_str(const void *x, const void *y) {
+  return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* A copy of object o with its keys in byte order (NULL: out of memory). */
+static json_t *sorted_keys(const json_t *o) {
+  size_t n = json_object_size(o), i = 0;
+  const char **keys = al_calloc(n ? n : 1, sizeof *keys);
+  json_t *r = json_object();
+  const char *k;
+  json_t *v;
+  if (!keys || !r) goto fail;
+  json_object_foreach((json_t *)o, k, v) keys[i++] = k;
+  qsort(keys, n, sizeof *keys, cmp_str);
+  for (i = 0; i < n; i++)
+    if (json_object_set(r, keys[i], json_object_get(o, keys[i]))) goto fail;
+  al_free(keys);
+  return r;
+fail:
+  al_free(keys);
+  json_decref(r);
+  return NULL;
+}
+
 /* From the counts and percentiles gathered to the summary object. */
 static int acc_summary(gate_acc *a, const json_t *thresholds, const rule *def, double max_err,
                        json_t **summary_out) {
@@ -384,6 +408,12 @@ static int acc_summary(gate_acc *a, const json_t *thresholds, const rule *def, d
   }
   if (!why.len) goto nomem; /* every branch above wrote a reason unless memory ran out */
 
+  /* error kinds by name: the same order whether the cases came from a document (first seen)
+   * or from the store's aggregate (GROUP BY) */
+  json_t *kinds = sorted_keys(a->kinds);
+  if (!kinds) goto nomem;
+  json_decref(a->kinds);
+  a->kinds = kinds;
   static const char *const gate_names[] = {
       [AL_GATE_PASSED] = "passed", [AL_GATE_FAILED] = "failed", [AL_GATE_ERRORS] = "errors"};
   sum = json_pack("{s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:O, s:O, s:O, s:{s:o, s:o, s:o},"

@@ -8,9 +8,13 @@
  * renderers walk the cases through al_rc_first/al_rc_next, which read them one at a time
  * from a store cursor, and the buffer is written out whenever it passes AL_REPORT_CHUNK.
  * The json format then writes the run, each case and the summary in turn, each dumped by
- * jansson and indented to its depth (jansson's own output at that depth).
+ * jansson and indented to its depth (jansson's own output at that depth). With a part
+ * rendered ahead (al_report_ahead_start: the last two thirds of the cases, on a thread with
+ * its own connection, into an unlinked temporary file), the json format renders the first
+ * third itself and then copies that file in.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +191,107 @@ static int out_nested(al_rctx *c, const json_t *v, int depth) {
   return 0;
 }
 
+/* ---- rendering ahead ------------------------------------------------------------------ */
+
+struct al_report_ahead {
+  pthread_t th;
+  int started, joined;
+  char path[4096], run_id[64];
+  int with_tokens;
+  long long idx;  /* order key of the first case rendered ahead */
+  char cid[65];
+  FILE *tmp;      /* its text: ",\n    {case}" per case, as al_report_json writes them */
+  size_t n;       /* cases written */
+  int rc;
+  al_error err;
+};
+
+static void *ahead_main(void *arg) {
+  al_report_ahead *a = arg;
+  al_store *s = NULL;
+  al_store_cases *cur = NULL;
+  al_buf b;
+  al_buf_init(&b, AL_REPORT_MAX_BYTES);
+  if ((a->rc = al_store_open(a->path, &s, &a->err)) < 0) goto out;
+  if ((a->rc = al_store_cases_open_part(s, a->run_id, a->with_tokens, 1, a->idx, a->cid, &cur, &a->err)) < 0)
+    goto out;
+  for (int got = 1; got;) {
+    if ((a->rc = al_store_cases_next_text(cur, &b, ",\n    ", 2, &got, &a->err)) < 0) goto out;
+    a->n += (size_t)got;
+    if (b.len >= AL_REPORT_CHUNK || (!got && b.len)) {
+      if (fwrite(b.data, 1, b.len, a->tmp) != b.len) {
+        a->rc = al_error_set(&a->err, AL_EIO, "cannot write the report's part rendered ahead");
+        goto out;
+      }
+      al_buf_reset(&b);
+    }
+  }
+  if (fflush(a->tmp) != 0) a->rc = al_error_set(&a->err, AL_EIO, "cannot write the report's part rendered ahead");
+out:
+  al_store_cases_close(cur);
+  al_store_close(s);
+  al_buf_cleanup(&b);
+  return NULL;
+}
+
+al_report_ahead *al_report_ahead_start(al_store *st, const char *run_id, const char *format,
+                                       int with_tokens) {
+  al_report_ahead *a = NULL;
+  long long n = 0;
+  if (!st || !run_id || !format || strcmp(format, "json") != 0 || !al_store_path(st) ||
+      !strcmp(al_store_path(st), ":memory:") || strlen(run_id) >= sizeof a->run_id)
+    return NULL;
+  if (!(a = al_calloc(1, sizeof *a))) return NULL;
+  if (al_store_case_split(st, run_id, 1, 3, &a->idx, a->cid, &n, NULL) != 0 || n < AL_REPORT_AHEAD_MIN)
+    goto fail;
+  snprintf(a->path, sizeof a->path, "%s", al_store_path(st));
+  snprintf(a->run_id, sizeof a->run_id, "%s", run_id);
+  a->with_tokens = with_tokens;
+  if (!(a->tmp = tmpfile())) goto fail;
+  if (pthread_create(&a->th, NULL, ahead_main, a) != 0) goto fail;
+  a->started = 1;
+  return a;
+fail:
+  if (a->tmp) fclose(a->tmp);
+  al_free(a);
+  return NULL;
+}
+
+static void ahead_join(al_report_ahead *a) {
+  if (a && a->started && !a->joined) {
+    pthread_join(a->th, NULL);
+    a->joined = 1;
+  }
+}
+
+void al_report_ahead_free(al_report_ahead *a) {
+  if (!a) return;
+  ahead_join(a);
+  if (a->tmp) fclose(a->tmp);
+  al_free(a);
+}
+
+/* Append what was rendered ahead: the buffer goes out first, then the file's text. */
+static int ahead_append(al_rctx *c, size_t *n) {
+  al_report_ahead *a = c->ahead;
+  ahead_join(a);
+  if (a->rc < 0) {
+    if (c->err) *c->err = a->err;
+    return a->rc;
+  }
+  if (c->out->len && fwrite(c->out->data, 1, c->out->len, c->file) != c->out->len)
+    return al_error_set(c->err, AL_EIO, "cannot write the report");
+  al_buf_reset(c->out);
+  rewind(a->tmp);
+  char chunk[1 << 16];
+  size_t k;
+  while ((k = fread(chunk, 1, sizeof chunk, a->tmp)) > 0)
+    if (fwrite(chunk, 1, k, c->file) != k) return al_error_set(c->err, AL_EIO, "cannot write the report");
+  if (ferror(a->tmp)) return al_error_set(c->err, AL_EIO, "cannot read the report's part rendered ahead");
+  *n += a->n;
+  return 0;
+}
+
 int al_report_json(al_rctx *c) {
   json_t *copy = NULL;
   int rc = 0;
@@ -198,9 +303,13 @@ int al_report_json(al_rctx *c) {
     size_t n = 0;
     int got = 1;
     al_rc_end(c);
-    if ((rc = al_store_cases_open(c->store, al_jstr(c->run, "id", ""), AL_CASES_ALL,
-                                  c->with_tokens, &c->cur, c->err)) < 0)
-      return rc;
+    if (c->ahead) /* the first part here, the rest was rendered ahead */
+      rc = al_store_cases_open_part(c->store, al_jstr(c->run, "id", ""), c->with_tokens, 0, c->ahead->idx,
+                                    c->ahead->cid, &c->cur, c->err);
+    else
+      rc = al_store_cases_open(c->store, al_jstr(c->run, "id", ""), AL_CASES_ALL, c->with_tokens, &c->cur,
+                               c->err);
+    if (rc < 0) return rc;
     while (got && !c->fail) { /* each case written as text straight from its row */
       if ((rc = al_store_cases_next_text(c->cur, c->out, n ? ",\n    " : "\n    ", 2, &got,
                                          c->err)) < 0)
@@ -210,6 +319,7 @@ int al_report_json(al_rctx *c) {
       if (c->store_rc) return c->store_rc;
     }
     al_rc_end(c);
+    if (c->ahead && !c->fail && (rc = ahead_append(c, &n)) < 0) return rc;
     al_out(c, n ? "\n  ]" : "]");
     al_out(c, ",\n  \"summary\": ");
     if (out_nested(c, c->summary, 1) < 0) goto nomem;
@@ -347,6 +457,12 @@ out:
 
 int al_report_render_store(al_store *st, const json_t *run, const json_t *summary,
                            int with_tokens, const char *format, FILE *out, al_error *err) {
+  return al_report_render_store_ahead(st, run, summary, with_tokens, format, out, NULL, err);
+}
+
+int al_report_render_store_ahead(al_store *st, const json_t *run, const json_t *summary,
+                                 int with_tokens, const char *format, FILE *out,
+                                 al_report_ahead *ahead, al_error *err) {
   int rc = 0;
   json_t *computed = NULL;
   int (*fn)(al_rctx *) = NULL;
@@ -357,6 +473,10 @@ int al_report_render_store(al_store *st, const json_t *run, const json_t *summar
   if ((rc = find_renderer(format, &fn, err))) return rc;
   al_rctx c = {.run = run, .out = &b, .err = err, .store = st, .file = out, .with_tokens = with_tokens};
   c.summary = summary;
+  /* only what it was started for: json, this run, the same token setting */
+  if (ahead && !strcmp(format, "json") && !strcmp(ahead->run_id, al_jstr(run, "id", "")) &&
+      ahead->with_tokens == with_tokens)
+    c.ahead = ahead;
   if (!json_is_object(c.summary)) {
     const json_t *t = json_object_get(run, "thresholds");
     if ((rc = al_gate_compute_store(st, al_jstr(run, "id", ""), t, &computed, err)) < 0) {

@@ -44,6 +44,7 @@ typedef struct al_rctx {
   size_t pos;           /* document mode: next position */
   al_catgroup *groups;  /* document mode, AL_CASES_BY_CATEGORY: the grouping walked */
   size_t n_groups, gi, gk;
+  struct al_report_ahead *ahead; /* json: the cases from its key on, rendered ahead */
 } al_rctx;
 
 /* The cases of the run one at a time, from the document or streamed from the store:

@@ -53,6 +53,12 @@ static const char *const cursor_sql[] = {
     CASE_COLS " WHERE c.run_id = ? AND c.meta_json LIKE '%\"family\"%' ORDER BY c.idx, c.case_id",
 };
 
+/* al_store_cases_open_part: AL_CASES_ALL before / from an order key */
+static const char *const part_sql[2] = {
+    CASE_COLS " WHERE c.run_id = ?1 AND (c.idx, c.case_id) < (?2, ?3) ORDER BY c.idx, c.case_id",
+    CASE_COLS " WHERE c.run_id = ?1 AND (c.idx, c.case_id) >= (?2, ?3) ORDER BY c.idx, c.case_id",
+};
+
 static const char *const query_sql[Q_COUNT] = {
     [Q_CASES] = CASE_COLS " WHERE c.run_id = ? ORDER BY c.idx, c.case_id",
     [Q_ATTEMPTS] = "SELECT n, http_status, error_kind, error_msg, start_ns, ttfb_ns, total_ns"
@@ -299,26 +305,29 @@ void al_store_cases_close(al_store_cases *c) {
   al_free(c);
 }
 
-int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tokens,
-                        al_store_cases **out, al_error *err) {
+/* A cursor whose case query is `sql` (?1 the run id, ?2 and ?3 an order key when part). */
+static int cases_open(al_store *s, const char *sql, const char *run_id, int with_tokens, int part,
+                      long long idx, const char *case_id, al_store_cases **out, al_error *err) {
   int rc = 0;
   al_store_cases *c = NULL;
-  if (!s || !run_id || !out || which < 0 ||
-      which >= (int)(sizeof cursor_sql / sizeof cursor_sql[0]))
-    return al_error_set(err, AL_EINVAL, "al_store_cases_open: bad arguments");
   *out = NULL;
   if (!(c = al_calloc(1, sizeof *c))) return al_error_set(err, AL_ENOMEM, "out of memory");
   c->s = s;
   c->with_tokens = with_tokens;
   pthread_mutex_lock(&s->mu);
   for (int i = 0; i < Q_COUNT; i++) {
-    if (sqlite3_prepare_v2(s->db, i == Q_CASES ? cursor_sql[which] : query_sql[i], -1, &c->q[i],
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, i == Q_CASES ? sql : query_sql[i], -1, &c->q[i], NULL) != SQLITE_OK) {
       rc = al_store__sql_error(s, err, AL_EIO, "reading a run");
       break;
     }
   }
-  if (!rc) sqlite3_bind_text(c->q[Q_CASES], 1, run_id, -1, SQLITE_TRANSIENT);
+  if (!rc) {
+    sqlite3_bind_text(c->q[Q_CASES], 1, run_id, -1, SQLITE_TRANSIENT);
+    if (part) {
+      sqlite3_bind_int64(c->q[Q_CASES], 2, idx);
+      sqlite3_bind_text(c->q[Q_CASES], 3, case_id, -1, SQLITE_TRANSIENT);
+    }
+  }
   pthread_mutex_unlock(&s->mu);
   if (rc) {
     al_store_cases_close(c);
@@ -326,6 +335,61 @@ int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tok
   }
   *out = c;
   return 0;
+}
+
+int al_store_cases_open(al_store *s, const char *run_id, int which, int with_tokens,
+                        al_store_cases **out, al_error *err) {
+  if (!s || !run_id || !out || which < 0 ||
+      which >= (int)(sizeof cursor_sql / sizeof cursor_sql[0]))
+    return al_error_set(err, AL_EINVAL, "al_store_cases_open: bad arguments");
+  return cases_open(s, cursor_sql[which], run_id, with_tokens, 0, 0, NULL, out, err);
+}
+
+int al_store_cases_open_part(al_store *s, const char *run_id, int with_tokens, int from, long long idx,
+                             const char *case_id, al_store_cases **out, al_error *err) {
+  if (!s || !run_id || !case_id || !out)
+    return al_error_set(err, AL_EINVAL, "al_store_cases_open_part: bad arguments");
+  return cases_open(s, part_sql[from ? 1 : 0], run_id, with_tokens, 1, idx, case_id, out, err);
+}
+
+int al_store_case_split(al_store *s, const char *run_id, int num, int den, long long *idx,
+                        char case_id[65], long long *n_cases, al_error *err) {
+  int rc = AL_ENOTFOUND;
+  sqlite3_stmt *q = NULL;
+  if (!s || !run_id || den <= 0 || num < 0 || num > den || !idx || !case_id || !n_cases)
+    return al_error_set(err, AL_EINVAL, "al_store_case_split: bad arguments");
+  *n_cases = 0;
+  pthread_mutex_lock(&s->mu);
+  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM cases WHERE run_id = ?", -1, &q, NULL) != SQLITE_OK) {
+    rc = al_store__sql_error(s, err, AL_EIO, "counting cases");
+    goto out;
+  }
+  sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(q) == SQLITE_ROW) *n_cases = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  q = NULL;
+  /* the same order as AL_CASES_ALL, through cases_run_idx (run_id, idx) */
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT c.idx, c.case_id FROM cases c JOIN results x ON x.case_ref = c.id"
+                         " WHERE c.run_id = ? ORDER BY c.idx, c.case_id LIMIT 1 OFFSET ?",
+                         -1, &q, NULL) != SQLITE_OK) {
+    rc = al_store__sql_error(s, err, AL_EIO, "splitting a run");
+    goto out;
+  }
+  sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 2, *n_cases * num / den);
+  if (sqlite3_step(q) == SQLITE_ROW) {
+    const char *cid = (const char *)sqlite3_column_text(q, 1);
+    *idx = sqlite3_column_int64(q, 0);
+    snprintf(case_id, 65, "%s", cid ? cid : "");
+    rc = 0;
+  } else {
+    rc = al_error_set(err, AL_ENOTFOUND, "run %s has no case at %d/%d", run_id, num, den);
+  }
+out:
+  sqlite3_finalize(q);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
 }
 
 int al_store_cases_next(al_store_cases *c, json_t **out, al_error *err) {

@@ -17,9 +17,7 @@
 enum {
   ST_BEGIN,
   ST_COMMIT,
-  ST_SAVEPOINT,
-  ST_RELEASE,
-  ST_ROLLBACK_TO,
+  ST_DEL_CASE,
   ST_INS_CASE,
   ST_INS_RESULT,
   ST_INS_ATTEMPT,
@@ -35,6 +33,8 @@ struct al_store {
   int pending;
   sqlite3_stmt *st[ST_COUNT];
   char path[4096];
+  pthread_t ckpt;   /* al_store_checkpoint_start's thread, joined by al_store_close */
+  int ckpt_started;
 };
 
 /* The store's own migrations (migrations.c). */

@@ -10,6 +10,7 @@
 
 #include "airlock/target.h"
 #include "airlock/util.h"
+#include "core/jarena.h"
 #include "core/limits.h"
 
 static const char *const keys[] = {"base_url", "unix_socket", "model", "api_key_env", "headers",
@@ -140,8 +141,13 @@ static int parse_response(const al_target_config *c, const char *body, size_t le
                           al_gen_output *o, al_error *e) {
   int rc = 0;
   json_error_t je;
-  json_t *root = json_loadb(body, len, 0, &je);
-  if (!root) return al_error_set(e, AL_EPARSE, "response is not JSON: %s (line %d)", je.text, je.line);
+  size_t mark;
+  /* the tree dies at the end of this call: parsed into the arena (core/jarena.c) */
+  json_t *root = al_jarena_loadb(body, len, 0, &je, &mark);
+  if (!root) {
+    al_jarena_release(NULL, mark);
+    return al_error_set(e, AL_EPARSE, "response is not JSON: %s (line %d)", je.text, je.line);
+  }
   json_t *ch = json_array_get(json_object_get(root, "choices"), 0);
   json_t *msg = json_object_get(ch, "message");
   if (!json_is_object(msg)) {
@@ -175,7 +181,7 @@ static int parse_response(const al_target_config *c, const char *body, size_t le
   json_t *tc = json_object_get(msg, "tool_calls");
   if (json_is_array(tc) && json_array_size(tc)) {
     json_decref(o->tool_calls);
-    o->tool_calls = json_incref(tc);
+    o->tool_calls = json_deep_copy(tc); /* out of the arena */
   }
   const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
   if (fr) snprintf(o->finish_reason, sizeof o->finish_reason, "%s", fr);
@@ -183,7 +189,7 @@ static int parse_response(const al_target_config *c, const char *body, size_t le
   read_model(root, o);
   o->done = 1;
 out:
-  json_decref(root);
+  al_jarena_release(root, mark);
   return rc;
 }
 

@@ -20,6 +20,8 @@
 #include "airlock/report.h"
 #include "airlock/store.h"
 #include "airlock/util.h"
+#include "report/limits.h"
+#include "store/limits.h"
 
 static char tmpdir[256];
 
@@ -332,11 +334,26 @@ static void bad_puts_keep_batch(void **state) {
   f.r.verdict = (al_verdict)7;
   assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), AL_EINVAL);
   f.r.verdict = AL_PASS;
+  /* refused half-way: the case and result rows are in when the second attempt row, a
+   * duplicate of the first's number, is refused; the case must go again, children too */
+  f.att[1].n = f.att[0].n;
+  assert_true(al_store_put_result(s, m.run_id, &f.r, &err) < 0);
+  f.att[1].n = 2;
   f.r.case_id[0] = '\0';
   assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), AL_EINVAL);
   assert_int_equal(put(s, m.run_id, 3, AL_PASS), 0);
   assert_int_equal(al_store_flush(s, &err), 0);
   assert_int_equal(count_cases(s, m.run_id), 2);
+  char v[32];
+  assert_string_equal(pragma(s, "SELECT (SELECT count(*) FROM results) || ' ' || "
+                                "(SELECT count(*) FROM attempts) || ' ' || (SELECT count(*) FROM assertions)",
+                             v, sizeof v),
+                      "2 4 4");
+  /* and the same case stores fine afterwards (nothing of it was left behind) */
+  make_result(&f, 2, AL_PASS);
+  assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), 0);
+  assert_int_equal(al_store_flush(s, &err), 0);
+  assert_int_equal(count_cases(s, m.run_id), 3);
   al_store_close(s);
 }
 
@@ -350,14 +367,15 @@ static void batch_and_flush(void **state) {
   assert_int_equal(count_cases(r, m.run_id), 0); /* still pending in w's batch */
   assert_int_equal(al_store_flush(w, &err), 0);
   assert_int_equal(count_cases(r, m.run_id), 10);
-  for (int i = 10; i < 10 + 255; i++)
+  const int b = AL_STORE_BATCH;
+  for (int i = 10; i < 10 + b - 1; i++)
     assert_int_equal(put(w, m.run_id, i, AL_PASS), 0);
   assert_int_equal(count_cases(r, m.run_id), 10);
-  assert_int_equal(put(w, m.run_id, 265, AL_PASS), 0); /* the 256th pending commits */
-  assert_int_equal(count_cases(r, m.run_id), 266);
-  assert_int_equal(put(w, m.run_id, 266, AL_PASS), 0);
+  assert_int_equal(put(w, m.run_id, 10 + b - 1, AL_PASS), 0); /* the batch's last commits */
+  assert_int_equal(count_cases(r, m.run_id), 10 + b);
+  assert_int_equal(put(w, m.run_id, 10 + b, AL_PASS), 0);
   al_store_close(w); /* close flushes */
-  assert_int_equal(count_cases(r, m.run_id), 267);
+  assert_int_equal(count_cases(r, m.run_id), 11 + b);
   al_store_close(r);
 }
 
@@ -604,7 +622,9 @@ static void streaming_matches_load(void **state) {
   static char *const cats[] = {"safety", "", NULL, "zeta", "alpha"};
   static char *const sevs[] = {"high", NULL, "critical"};
   static char *const kinds[] = {"timeout", NULL, "", "connect"};
-  for (int i = 0; i < 600; i++) {
+  /* 1,200 cases: enough for the json report to render a part ahead (AL_REPORT_AHEAD_MIN),
+   * with every index taken twice so that the split falls among cases sharing one */
+  for (int i = 0; i < 1200; i++) {
     fixture f;
     al_verdict v = i % 4 == 1 ? AL_FAIL : i % 4 == 2 ? AL_ERROR : AL_PASS;
     make_result(&f, i, v);
@@ -692,6 +712,27 @@ static void streaming_matches_load(void **state) {
   assert_non_null(strstr(x, "c\\u0001\\u001F del\x7f /"));
   free(x);
   free(y);
+  /* rendered ahead (two thirds of the cases on a thread of its own): the same bytes */
+  assert_true(AL_REPORT_AHEAD_MIN <= 1200);
+  for (int tok = 0; tok <= 1; tok++) {
+    al_report_ahead *ah = al_report_ahead_start(s, m.run_id, "json", tok);
+    assert_non_null(ah);
+    assert_null(al_report_ahead_start(s, m.run_id, "text", tok)); /* json only */
+    x = y = NULL;
+    nx = ny = 0;
+    fx = open_memstream(&x, &nx);
+    fy = open_memstream(&y, &ny);
+    assert_int_equal(al_report_render_store(s, run, sum_doc, tok, "json", fx, &err), 0);
+    assert_int_equal(al_report_render_store_ahead(s, run, sum_doc, tok, "json", fy, ah, &err), 0);
+    al_report_ahead_free(ah);
+    fclose(fx);
+    fclose(fy);
+    assert_true(nx > 1200 * 500);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x);
+    free(y);
+  }
   /* an empty run: no cases, the same rendering */
   al_run_manifest m2;
   begin_run(s, &m2, 1);

@@ -94,7 +94,36 @@ static const char m1_core[] =
     "  PRIMARY KEY (case_ref, seq)"
     ") WITHOUT ROWID;";
 
+/* results.verdict's CHECK as comparisons: SQLite evaluates `IN ('pass', 'fail', 'error')` by
+ * building an ephemeral index of the three values on every insert (about 9,000
+ * instructions, a tenth of storing a result). Nothing references results, so the table is
+ * rebuilt in place. */
+static const char m2_results_check[] =
+    "CREATE TABLE results_v2 ("
+    "  case_ref INTEGER PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE,"
+    "  verdict TEXT NOT NULL CHECK (verdict = 'pass' OR verdict = 'fail' OR verdict = 'error'),"
+    "  error_kind TEXT,"
+    "  error_msg TEXT,"
+    "  output TEXT,"
+    "  tool_calls_json TEXT,"
+    "  finish_reason TEXT,"
+    "  model TEXT,"
+    "  start_ns INTEGER,"
+    "  queued_ns INTEGER,"
+    "  ttfb_ns INTEGER,"
+    "  ttft_ns INTEGER,"
+    "  total_ns INTEGER,"
+    "  prompt_tokens INTEGER,"
+    "  completion_tokens INTEGER"
+    ");"
+    "INSERT INTO results_v2 SELECT case_ref, verdict, error_kind, error_msg, output, tool_calls_json,"
+    " finish_reason, model, start_ns, queued_ns, ttfb_ns, ttft_ns, total_ns, prompt_tokens,"
+    " completion_tokens FROM results;"
+    "DROP TABLE results;"
+    "ALTER TABLE results_v2 RENAME TO results;";
+
 const al_migration al_store_migrations[] = {
     {1, "runs, cases, results, attempts, assertions, tokens", m1_core},
+    {2, "results.verdict checked by comparisons, not IN", m2_results_check},
 };
 const size_t al_store_n_migrations = sizeof al_store_migrations / sizeof al_store_migrations[0];

@@ -161,7 +161,7 @@ static void open_wal_and_parents(void **state) {
   assert_string_equal(pragma(s, "PRAGMA journal_mode", v, sizeof v), "wal");
   assert_string_equal(pragma(s, "PRAGMA foreign_keys", v, sizeof v), "1");
   assert_string_equal(pragma(s, "PRAGMA synchronous", v, sizeof v), "1"); /* NORMAL */
-  assert_int_equal(al_store_schema_version(s, "store"), 1);
+  assert_int_equal(al_store_schema_version(s, "store"), 2);
   al_run_manifest m;
   begin_run(s, &m, 0);
   struct stat st;
@@ -198,7 +198,7 @@ static void migrations_idempotent(void **state) {
   al_store_close(s);
   s = open_ok("m.db"); /* second open: nothing re-applied */
   char v[64];
-  assert_string_equal(pragma(s, "SELECT count(*) FROM schema_migrations", v, sizeof v), "1");
+  assert_string_equal(pragma(s, "SELECT count(*) FROM schema_migrations", v, sizeof v), "2");
   assert_int_equal(al_store_migrate(s, "review", extra_v3, 2, &err), 0);
   assert_int_equal(al_store_migrate(s, "review", extra_v3, 2, &err), 0);
   assert_string_equal(pragma(s, "SELECT count(*) FROM review_b", v, sizeof v), "1");
@@ -318,6 +318,51 @@ static void exactly_once(void **state) {
                           json_array_get(json_object_get(doc, "cases"), 0), "verdict")),
                       "pass"); /* the first put won */
   json_decref(doc);
+  al_store_close(s);
+}
+
+/* A store made before migration 2 (results.verdict checked with IN) is rebuilt on open, its
+ * rows kept. The old table is put back by hand: the v1 schema with the v1 CHECK. */
+static void upgrade_results_check(void **state) {
+  al_store *s = open_ok("up.db");
+  al_run_manifest m;
+  al_error err = {0};
+  begin_run(s, &m, 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(put(s, m.run_id, i, i == 1 ? AL_FAIL : AL_PASS), 0);
+  assert_int_equal(al_store_flush(s, &err), 0);
+  char *e = NULL;
+  int rc = sqlite3_exec(al_store_db(s),
+                        "BEGIN;"
+                        "CREATE TABLE r1 (case_ref INTEGER PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE,"
+                        " verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'error')), error_kind TEXT,"
+                        " error_msg TEXT, output TEXT, tool_calls_json TEXT, finish_reason TEXT, model TEXT,"
+                        " start_ns INTEGER, queued_ns INTEGER, ttfb_ns INTEGER, ttft_ns INTEGER, total_ns INTEGER,"
+                        " prompt_tokens INTEGER, completion_tokens INTEGER);"
+                        "INSERT INTO r1 SELECT * FROM results; DROP TABLE results;"
+                        "ALTER TABLE r1 RENAME TO results;"
+                        "DELETE FROM schema_migrations WHERE component = 'store' AND version = 2; COMMIT;",
+                        NULL, NULL, &e);
+  if (rc != SQLITE_OK) fprintf(stderr, "downgrade: %s\n", e ? e : "?");
+  assert_int_equal(rc, SQLITE_OK);
+  json_t *before = NULL, *after = NULL;
+  assert_int_equal(al_store_load_run(s, m.run_id, 0, &before, &err), 0);
+  al_store_close(s);
+  s = open_ok("up.db");
+  assert_int_equal(al_store_schema_version(s, "store"), 2);
+  char v[512];
+  assert_null(strstr(pragma(s, "SELECT sql FROM sqlite_master WHERE name = 'results'", v, sizeof v), " IN ("));
+  assert_int_equal(al_store_load_run(s, m.run_id, 0, &after, &err), 0);
+  assert_true(json_equal(before, after));
+  /* the CHECK still holds */
+  assert_int_not_equal(sqlite3_exec(al_store_db(s), "UPDATE results SET verdict = 'maybe'", NULL, NULL, NULL),
+                       SQLITE_OK);
+  assert_int_equal(put(s, m.run_id, 7, AL_ERROR), 0);
+  assert_int_equal(al_store_flush(s, &err), 0);
+  assert_int_equal(count_cases(s, m.run_id), 4);
+  json_decref(before);
+  json_decref(after);
+  sqlite3_free(e);
   al_store_close(s);
 }
 
@@ -770,6 +815,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(migrations_idempotent, setup, teardown),
       cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(exactly_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(upgrade_results_check, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_puts_keep_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_and_flush, setup, teardown),
       cmocka_unit_test_setup_teardown(done_ids, setup, teardown),

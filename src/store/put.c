@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "airlock/buf.h"
 #include "airlock/util.h"
 #include "store/store_int.h"
 
@@ -73,8 +74,43 @@ out:
   return rc;
 }
 
+/* Assertion and token rows go in by INSERTs of up to AL_STORE_ROWS_PER_INSERT rows: a
+ * statement's own cost (step, reset, bindings cleared) is most of what a narrow row costs. */
+enum { MULTI_ASSERT, MULTI_TOKEN };
+static const struct {
+  const char *head;
+  int cols;
+} multi_kinds[2] = {
+    [MULTI_ASSERT] = {"INSERT INTO assertions (case_ref, seq, type, label, pass, score, message) VALUES ", 7},
+    [MULTI_TOKEN] = {"INSERT INTO tokens (case_ref, seq, t_ns, text, token_id, logprob, entropy, top_json)"
+                     " VALUES ",
+                     8},
+};
+
+/* The statement inserting `rows` rows of `kind` (prepared once, kept by the store). */
+static sqlite3_stmt *multi_stmt(al_store *s, int kind, int rows, al_error *err) {
+  sqlite3_stmt **slot = &s->multi[kind][rows];
+  if (*slot) return *slot;
+  al_buf q;
+  al_buf_init(&q, 1u << 16);
+  al_buf_puts(&q, multi_kinds[kind].head);
+  for (int r = 0; r < rows; r++) {
+    al_buf_puts(&q, r ? ",(" : "(");
+    for (int c = 0; c < multi_kinds[kind].cols; c++) al_buf_puts(&q, c ? ",?" : "?");
+    al_buf_puts(&q, ")");
+  }
+  if (!q.data || sqlite3_prepare_v3(s->db, q.data, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+    if (q.data) al_store__sql_error(s, err, AL_EIO, "preparing a statement");
+    else al_error_set(err, AL_ENOMEM, "out of memory");
+    *slot = NULL;
+  }
+  al_buf_cleanup(&q);
+  return *slot;
+}
+
 static int put_children(al_store *s, sqlite3_int64 ref, const al_case_result *r, al_error *err) {
   int rc = 0;
+  char *tops[AL_STORE_ROWS_PER_INSERT] = {0};
   sqlite3_stmt *st = s->st[ST_INS_ATTEMPT];
   for (int i = 0; i < r->n_attempts && r->attempts; i++) {
     const al_attempt *a = &r->attempts[i];
@@ -88,33 +124,46 @@ static int put_children(al_store *s, sqlite3_int64 ref, const al_case_result *r,
     bind_ns(st, 8, a->total_ns);
     if ((rc = al_store__step_done(s, st, err, "storing an attempt")) < 0) return rc;
   }
-  st = s->st[ST_INS_ASSERT];
-  for (int i = 0; i < r->n_asserts && r->asserts; i++) {
-    const al_assert_result *a = &r->asserts[i];
-    sqlite3_bind_int64(st, 1, ref);
-    sqlite3_bind_int(st, 2, i);
-    al_store__bind_text(st, 3, a->type);
-    al_store__bind_text(st, 4, a->label);
-    sqlite3_bind_int(st, 5, a->pass ? 1 : 0);
-    bind_real(st, 6, 1, a->score);
-    al_store__bind_text(st, 7, a->message);
+  int n = r->asserts ? r->n_asserts : 0;
+  for (int i0 = 0; i0 < n; i0 += AL_STORE_ROWS_PER_INSERT) {
+    int rows = n - i0 < AL_STORE_ROWS_PER_INSERT ? n - i0 : AL_STORE_ROWS_PER_INSERT;
+    if (!(st = multi_stmt(s, MULTI_ASSERT, rows, err))) return AL_EIO;
+    for (int k = 0; k < rows; k++) {
+      const al_assert_result *a = &r->asserts[i0 + k];
+      int p = k * 7;
+      sqlite3_bind_int64(st, p + 1, ref);
+      sqlite3_bind_int(st, p + 2, i0 + k);
+      al_store__bind_text(st, p + 3, a->type);
+      al_store__bind_text(st, p + 4, a->label);
+      sqlite3_bind_int(st, p + 5, a->pass ? 1 : 0);
+      bind_real(st, p + 6, 1, a->score);
+      al_store__bind_text(st, p + 7, a->message);
+    }
     if ((rc = al_store__step_done(s, st, err, "storing an assertion")) < 0) return rc;
   }
-  st = s->st[ST_INS_TOKEN];
-  for (size_t i = 0; i < r->n_tokens && r->tokens; i++) {
-    const al_token *t = &r->tokens[i];
-    char *top = NULL;
-    if (top_json(t, &top) < 0) return al_error_set(err, AL_ENOMEM, "out of memory");
-    sqlite3_bind_int64(st, 1, ref);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-    bind_ns(st, 3, t->t_ns);
-    al_store__bind_text(st, 4, t->text);
-    if (t->id >= 0) sqlite3_bind_int(st, 5, t->id);
-    bind_real(st, 6, t->has_logprob, t->logprob);
-    bind_real(st, 7, 1, t->entropy);
-    al_store__bind_text(st, 8, top);
-    rc = al_store__step_done(s, st, err, "storing a token");
-    free(top);
+  size_t nt = r->tokens ? r->n_tokens : 0;
+  for (size_t i0 = 0; i0 < nt; i0 += AL_STORE_ROWS_PER_INSERT) {
+    int rows = nt - i0 < AL_STORE_ROWS_PER_INSERT ? (int)(nt - i0) : AL_STORE_ROWS_PER_INSERT;
+    if (!(st = multi_stmt(s, MULTI_TOKEN, rows, err))) return AL_EIO;
+    for (int k = 0; k < rows && !rc; k++) {
+      const al_token *t = &r->tokens[i0 + (size_t)k];
+      int p = k * 8;
+      if (top_json(t, &tops[k]) < 0) rc = al_error_set(err, AL_ENOMEM, "out of memory");
+      sqlite3_bind_int64(st, p + 1, ref);
+      sqlite3_bind_int64(st, p + 2, (sqlite3_int64)(i0 + (size_t)k));
+      bind_ns(st, p + 3, t->t_ns);
+      al_store__bind_text(st, p + 4, t->text);
+      if (t->id >= 0) sqlite3_bind_int(st, p + 5, t->id);
+      bind_real(st, p + 6, t->has_logprob, t->logprob);
+      bind_real(st, p + 7, 1, t->entropy);
+      al_store__bind_text(st, p + 8, tops[k]);
+    }
+    if (rc) sqlite3_clear_bindings(st);
+    else rc = al_store__step_done(s, st, err, "storing a token");
+    for (int k = 0; k < rows; k++) {
+      free(tops[k]);
+      tops[k] = NULL;
+    }
     if (rc < 0) return rc;
   }
   return 0;

@@ -39,10 +39,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_INS_ATTEMPT] = "INSERT INTO attempts (case_ref, n, http_status, error_kind, error_msg,"
                        " start_ns, ttfb_ns, total_ns) VALUES (?,?,?,?,?,?,?,?)",
-    [ST_INS_ASSERT] = "INSERT INTO assertions (case_ref, seq, type, label, pass, score, message)"
-                      " VALUES (?,?,?,?,?,?,?)",
-    [ST_INS_TOKEN] = "INSERT INTO tokens (case_ref, seq, t_ns, text, token_id, logprob, entropy,"
-                     " top_json) VALUES (?,?,?,?,?,?,?,?)",
 };
 
 int al_store__sql_error(al_store *s, al_error *err, int code, const char *what) {
@@ -247,6 +243,9 @@ void al_store_close(al_store *s) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(s->st[i]);
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i <= AL_STORE_ROWS_PER_INSERT; i++)
+      sqlite3_finalize(s->multi[k][i]);
   sqlite3_close_v2(s->db);
   s->db = NULL;
   pthread_mutex_unlock(&s->mu);

@@ -21,8 +21,6 @@ enum {
   ST_INS_CASE,
   ST_INS_RESULT,
   ST_INS_ATTEMPT,
-  ST_INS_ASSERT,
-  ST_INS_TOKEN,
   ST_COUNT
 };
 
@@ -33,6 +31,8 @@ struct al_store {
   int pending;
   sqlite3_stmt *st[ST_COUNT];
   char path[4096];
+  /* multi-row inserts (put.c), prepared on first use: [kind][rows] */
+  sqlite3_stmt *multi[2][AL_STORE_ROWS_PER_INSERT + 1];
   pthread_t ckpt;   /* al_store_checkpoint_start's thread, joined by al_store_close */
   int ckpt_started;
 };

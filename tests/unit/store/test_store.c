@@ -366,6 +366,54 @@ static void upgrade_results_check(void **state) {
   al_store_close(s);
 }
 
+/* Many assertion and token rows: they go in by multi-row INSERTs of AL_STORE_ROWS_PER_INSERT,
+ * so counts that are not multiples of it come back whole and in order. */
+static void many_rows(void **state) {
+  al_store *s = open_ok("many.db");
+  al_run_manifest m;
+  al_error err = {0};
+  begin_run(s, &m, 0);
+  enum { NA = 2 * AL_STORE_ROWS_PER_INSERT + 3, NT = 3 * AL_STORE_ROWS_PER_INSERT + 1 };
+  fixture f;
+  make_result(&f, 1, AL_FAIL);
+  al_assert_result as[NA];
+  al_token tok[NT];
+  char lab[NA][16], txt[NT][16];
+  for (int i = 0; i < NA; i++) {
+    snprintf(lab[i], sizeof lab[i], "a%d", i);
+    as[i] = (al_assert_result){"contains", lab[i], i % 2, i / 100.0, i % 3 ? NULL : lab[i]};
+  }
+  for (int i = 0; i < NT; i++) {
+    snprintf(txt[i], sizeof txt[i], "t%d", i);
+    tok[i] = (al_token){.t_ns = 1000 * i, .text = txt[i], .id = i % 5 ? i : -1, .has_logprob = i % 2,
+                        .logprob = -0.5 * i, .entropy = NAN};
+  }
+  f.r.asserts = as;
+  f.r.n_asserts = NA;
+  f.r.tokens = tok;
+  f.r.n_tokens = NT;
+  assert_int_equal(al_store_put_result(s, m.run_id, &f.r, &err), 0);
+  assert_int_equal(al_store_flush(s, &err), 0);
+  json_t *doc = NULL;
+  assert_int_equal(al_store_load_run(s, m.run_id, 1, &doc, &err), 0);
+  json_t *c = json_array_get(json_object_get(doc, "cases"), 0);
+  json_t *ja = json_object_get(c, "asserts"), *jt = json_object_get(c, "tokens");
+  assert_int_equal(json_array_size(ja), NA);
+  assert_int_equal(json_array_size(jt), NT);
+  for (int i = 0; i < NA; i++) {
+    json_t *a = json_array_get(ja, (size_t)i);
+    assert_string_equal(json_string_value(json_object_get(a, "label")), lab[i]);
+    assert_int_equal(json_is_true(json_object_get(a, "pass")), i % 2);
+  }
+  for (int i = 0; i < NT; i++) {
+    json_t *t = json_array_get(jt, (size_t)i);
+    assert_string_equal(json_string_value(json_object_get(t, "text")), txt[i]);
+    assert_int_equal(json_is_null(json_object_get(t, "id")), i % 5 == 0);
+  }
+  json_decref(doc);
+  al_store_close(s);
+}
+
 static void bad_puts_keep_batch(void **state) {
   al_store *s = open_ok("bad.db");
   al_run_manifest m;
@@ -816,6 +864,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(exactly_once, setup, teardown),
       cmocka_unit_test_setup_teardown(upgrade_results_check, setup, teardown),
+      cmocka_unit_test_setup_teardown(many_rows, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_puts_keep_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_and_flush, setup, teardown),
       cmocka_unit_test_setup_teardown(done_ids, setup, teardown),

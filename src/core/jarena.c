@@ -58,7 +58,13 @@ static void ja_free(void *p) {
   free(p);
 }
 
-static void install(void) { json_set_alloc_funcs(ja_malloc, ja_free); }
+/* A thread's block is freed when the thread ends (judging threads come and go). */
+static pthread_key_t block_key;
+
+static void install(void) {
+  pthread_key_create(&block_key, free);
+  json_set_alloc_funcs(ja_malloc, ja_free);
+}
 #endif
 
 void al_jarena_install(void) {
@@ -72,7 +78,10 @@ json_t *al_jarena_loadb(const char *s, size_t n, size_t flags, json_error_t *err
   json_malloc_t cur_m;
   json_free_t cur_f;
   json_get_alloc_funcs(&cur_m, &cur_f);
-  if (cur_m == ja_malloc && !ar.base && (ar.base = malloc(AL_JSON_ARENA_BYTES))) ar.cap = AL_JSON_ARENA_BYTES;
+  if (cur_m == ja_malloc && !ar.base && (ar.base = malloc(AL_JSON_ARENA_BYTES))) {
+    ar.cap = AL_JSON_ARENA_BYTES;
+    pthread_setspecific(block_key, ar.base);
+  }
   *mark = ar.used;
   if (cur_m != ja_malloc || !ar.base) return json_loadb(s, n, flags, err);
   ar.armed = 1;

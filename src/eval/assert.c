@@ -25,6 +25,7 @@
 #include "airlock/schema.h"
 #include "airlock/suite.h"
 #include "airlock/util.h"
+#include "core/jarena.h"
 #include "core/limits.h"
 
 enum kind {
@@ -512,25 +513,26 @@ static int run_detect(const al_assert *a, const al_assert_input *in, al_assert_r
 int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_result *r) {
   const char *o = in->output ? in->output : "";
   size_t on = in->output ? in->output_len : 0;
+#define EX (excerpt(o, on, ex, sizeof ex), ex)
   char ex[200];
   int pass = 0, rc = 0;
   memset(r, 0, sizeof *r);
   r->type = al_strdup(a->type);
   r->label = al_strdup(a->label);
   r->score = 0;
-  excerpt(o, on, ex, sizeof ex);
+  /* the excerpt of the output, made only for a message (EX) */
   switch (a->kind) {
   case K_EQUALS:
     pass = on == a->str_len && !memcmp(o, a->str, on);
-    if (!pass) set_msg(r, "expected exactly \"%.200s\", got \"%s\"", a->str, ex);
+    if (!pass) set_msg(r, "expected exactly \"%.200s\", got \"%s\"", a->str, EX);
     break;
   case K_CONTAINS:
     pass = memmem(o, on, a->str, a->str_len) != NULL;
-    if (!pass) set_msg(r, "expected output to contain \"%.200s\"; output: \"%s\"", a->str, ex);
+    if (!pass) set_msg(r, "expected output to contain \"%.200s\"; output: \"%s\"", a->str, EX);
     break;
   case K_ICONTAINS:
     pass = memcasemem(o, on, a->str, a->str_len) != NULL;
-    if (!pass) set_msg(r, "expected output to contain (any case) \"%.200s\"; output: \"%s\"", a->str, ex);
+    if (!pass) set_msg(r, "expected output to contain (any case) \"%.200s\"; output: \"%s\"", a->str, EX);
     break;
   case K_NOT_CONTAINS:
   case K_NOT_ICONTAINS: {
@@ -555,7 +557,7 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
       rc = AL_EINVAL;
     } else if (a->kind == K_REGEX) {
       pass = m >= 0;
-      if (!pass) set_msg(r, "expected output to match /%.200s/; output: \"%s\"", a->str, ex);
+      if (!pass) set_msg(r, "expected output to match /%.200s/; output: \"%s\"", a->str, EX);
     } else {
       pass = m < 0;
       if (!pass) {
@@ -569,15 +571,16 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
   }
   case K_STARTS_WITH:
     pass = on >= a->str_len && !memcmp(o, a->str, a->str_len);
-    if (!pass) set_msg(r, "expected output to start with \"%.200s\"; output: \"%s\"", a->str, ex);
+    if (!pass) set_msg(r, "expected output to start with \"%.200s\"; output: \"%s\"", a->str, EX);
     break;
   case K_IS_JSON:
   case K_JSON_SCHEMA: {
     json_error_t je;
-    json_t *doc = json_loadb(o, on, JSON_DECODE_ANY, &je);
+    size_t mark;
+    json_t *doc = al_jarena_loadb(o, on, JSON_DECODE_ANY, &je, &mark); /* dies below */
     if (!doc) {
       pass = 0;
-      set_msg(r, "output is not JSON (%s at line %d column %d): \"%s\"", je.text, je.line, je.column, ex);
+      set_msg(r, "output is not JSON (%s at line %d column %d): \"%s\"", je.text, je.line, je.column, EX);
     } else if (a->kind == K_IS_JSON) {
       pass = a->num ? 1 : 0;
       if (!pass) set_msg(r, "output is JSON but is-json: false");
@@ -593,7 +596,7 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
       }
     }
     if (a->kind == K_IS_JSON && !doc && !a->num) pass = 1, al_free(r->message), r->message = NULL;
-    json_decref(doc);
+    al_jarena_release(doc, mark);
     break;
   }
   case K_MAX_LENGTH: {
@@ -652,6 +655,8 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
  * and prints a verdict {"pass": bool, "score": number, "reason": string} on stdout. It runs
  * with a timeout; a program that fails, times out or prints no verdict makes the assertion
  * fail to run (an error, not a verdict). */
+#undef EX
+
 static int run_command(const al_assert *a, const al_assert_input *in, al_assert_result *r) {
   int rc = 0, inp[2] = {-1, -1}, outp[2] = {-1, -1};
   pid_t pid = -1;

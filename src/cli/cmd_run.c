@@ -228,8 +228,16 @@ int al_cmd_run(int argc, char **argv) {
   else if (!complete && exit_code == 0) exit_code = rc ? 3 : 1; /* an unfinished run never passes */
   json_object_set_new(run, "status", json_string(complete ? "completed" : "interrupted"));
   json_object_set_new(run, "exit_code", json_integer(exit_code));
-  if (al_store_run_end(st, run_id, complete ? "completed" : "interrupted", exit_code, summary, &e))
+  if (al_store_run_end(st, run_id, complete ? "completed" : "interrupted", exit_code, summary, &e)) {
     fprintf(stderr, "airlock: cannot record the end of run %s: %s\n", run_id, e.msg);
+  } else { /* the run as stored now (its end time too): what `airlock report` will show */
+    json_t *fresh = NULL, *fresh_sum = NULL;
+    if (!al_store_run_head(st, run_id, &fresh, &fresh_sum, NULL)) {
+      json_decref(run);
+      run = fresh;
+    }
+    json_decref(fresh_sum);
+  }
   if (al_report_render_store_ahead(st, run, summary, 0, format, stdout, ahead, &e)) {
     fprintf(stderr, "airlock: report: %s\n", e.msg);
     exit_code = 2;

@@ -55,6 +55,9 @@ bad=[k for k,v in d['summary']['categories'].items() if v.get('gate')=='failed']
 print('# v2 performance pass rate %.2f' % d['summary']['categories']['performance']['pass_rate'])
 assert ($rc==0 and not bad) or ($sanitized and bad==['performance']), (bad, $rc)"
 run_v1=$(sql "select id from runs order by started_ns limit 1" 2>/dev/null || sql "select id from runs limit 1")
+$A report "$run_v1" --format json >"$T/v1.again.json"
+check "report --format json re-renders run's own json byte for byte (its end time included)" \
+  cmp "$T/v1.json" "$T/v1.again.json"
 $A report "$run_v1" --format junit >"$T/v1.xml"
 check "report --format junit is well-formed XML with failures" \
   python3 -c "import xml.etree.ElementTree as E; r=E.parse('$T/v1.xml').getroot(); assert len(r.findall('.//failure'))>=5"

@@ -29,7 +29,6 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
-    [ST_DEL_CASE] = "DELETE FROM cases WHERE id = ?", /* its rows go by ON DELETE CASCADE */
     [ST_INS_CASE] = "INSERT INTO cases (run_id, case_id, idx, name, category, severity,"
                     " tags_json, meta_json, request_json) VALUES (?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT (run_id, case_id) DO NOTHING",
@@ -37,8 +36,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " tool_calls_json, finish_reason, model, start_ns, queued_ns, ttfb_ns,"
                       " ttft_ns, total_ns, prompt_tokens, completion_tokens)"
                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_INS_ATTEMPT] = "INSERT INTO attempts (case_ref, n, http_status, error_kind, error_msg,"
-                       " start_ns, ttfb_ns, total_ns) VALUES (?,?,?,?,?,?,?,?)",
+    [ST_INS_ATTEMPT] = ("INSERT INTO attempts (case_ref, n, http_status, error_kind, error_msg,"
+                        " start_ns, ttfb_ns, total_ns) VALUES (?,?,?,?,?,?,?,?)"),
+    [ST_DEL_CASE] = "DELETE FROM cases WHERE id = ?", /* its rows go by ON DELETE CASCADE */
 };
 
 int al_store__sql_error(al_store *s, al_error *err, int code, const char *what) {

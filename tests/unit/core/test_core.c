@@ -1,8 +1,10 @@
 /* Unit tests of src/core: bounded buffers, errors, hashing, the seeded PRNG, torture. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -10,6 +12,8 @@
 #include "airlock/buf.h"
 #include "airlock/error.h"
 #include "airlock/util.h"
+#include "core/jarena.h"
+#include "core/limits.h"
 
 static void buf_limits(void **state) {
   al_buf b;
@@ -60,11 +64,72 @@ static void torture_fails_nth(void **state) {
   al_free(p3);
 }
 
+/* The JSON arena: trees parse the same as with json_loadb, nest in stack order, a tree too
+ * big for the block comes from malloc, a parse error leaves nothing behind, and a thread
+ * gets its own block (freed when it ends). Under ASan the arena is off and the same holds. */
+static void *jarena_thread(void *arg) {
+  size_t m;
+  json_t *o = al_jarena_loadb("{\"t\": [1, 2, 3]}", 16, 0, NULL, &m);
+  *(int *)arg = o && json_array_size(json_object_get(o, "t")) == 3;
+  al_jarena_release(o, m);
+  return NULL;
+}
+
+static void jarena(void **state) {
+  (void)state;
+  al_jarena_install();
+  al_jarena_install(); /* idempotent */
+  size_t m1, m2, m3;
+  const char *a = "{\"choices\": [{\"message\": {\"content\": \"hi\"}}], \"n\": 3}";
+  json_t *t1 = al_jarena_loadb(a, strlen(a), 0, NULL, &m1);
+  assert_non_null(t1);
+  json_t *t2 = al_jarena_loadb("[true, null, \"x\"]", 17, 0, NULL, &m2);
+  assert_non_null(t2);
+  assert_true(m2 >= m1);
+  json_t *ref = json_loads(a, 0, NULL);
+  assert_true(json_equal(t1, ref));
+  json_decref(ref);
+  /* nodes added to an arena tree come from malloc and go with it */
+  json_object_set_new(t1, "added", json_string("later"));
+  assert_string_equal(json_string_value(json_object_get(t1, "added")), "later");
+  /* a copy made out of the tree outlives it */
+  json_t *copy = json_deep_copy(json_array_get(json_object_get(t1, "choices"), 0));
+  al_jarena_release(t2, m2);
+  al_jarena_release(t1, m1);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(copy, "message"), "content")), "hi");
+  json_decref(copy);
+  /* a parse error: NULL, the error filled, the block rewound */
+  json_error_t je;
+  assert_null(al_jarena_loadb("{\"a\": [1, 2", 11, 0, &je, &m3));
+  assert_true(je.line >= 1);
+  al_jarena_release(NULL, m3);
+  assert_int_equal(m3, m1);
+  /* bigger than the block: parsed all the same */
+  size_t n = AL_JSON_ARENA_BYTES / 4;
+  char *big = malloc(n * 6 + 16);
+  assert_non_null(big);
+  size_t k = 0;
+  big[k++] = '[';
+  for (size_t i = 0; i < n; i++) k += (size_t)sprintf(big + k, "%s1", i ? ", " : "");
+  big[k++] = ']';
+  json_t *tb = al_jarena_loadb(big, k, 0, NULL, &m3);
+  assert_non_null(tb);
+  assert_int_equal(json_array_size(tb), n);
+  al_jarena_release(tb, m3);
+  free(big);
+  /* another thread */
+  int ok = 0;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, jarena_thread, &ok), 0);
+  pthread_join(th, NULL);
+  assert_true(ok);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buf_limits),    cmocka_unit_test(error_format),
       cmocka_unit_test(sha256_known),  cmocka_unit_test(rng_deterministic),
-      cmocka_unit_test(torture_fails_nth),
+      cmocka_unit_test(torture_fails_nth), cmocka_unit_test(jarena),
   };
   return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

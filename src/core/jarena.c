@@ -14,6 +14,12 @@
  * al_jarena_release (no json_incref that escapes); nodes added to it later come from
  * malloc and are freed as usual; strings from json_dumps are malloc'd (the arena is armed
  * only inside json_loadb) and are freed with free() as jansson documents.
+ *
+ * A tree that was only read (nothing added to it) may be dropped with al_jarena_drop
+ * instead: when all of it lies in the block, the block is rewound without walking the tree
+ * (json_delete visits every node and hash bucket only to free nothing). When the block
+ * overflowed during the parse (part of the tree came from malloc, which the mark records)
+ * it is released as usual. A thread's block is freed when the thread ends.
  * Under AddressSanitizer the arena is off (plain json_loadb), so that ASan sees every
  * allocation. */
 #include <jansson.h>
@@ -37,7 +43,11 @@ static _Thread_local struct {
   char *base;
   size_t cap, used;
   int armed;
+  int spilled; /* a parse took memory from malloc (the block was full) */
 } ar;
+
+/* in a mark: that parse spilled to malloc (marks are offsets, far below this bit) */
+#define SPILL ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 
@@ -49,6 +59,7 @@ static void *ja_malloc(size_t n) {
       ar.used += need;
       return p;
     }
+    ar.spilled = 1;
   }
   return malloc(n);
 }
@@ -84,9 +95,13 @@ json_t *al_jarena_loadb(const char *s, size_t n, size_t flags, json_error_t *err
   }
   *mark = ar.used;
   if (cur_m != ja_malloc || !ar.base) return json_loadb(s, n, flags, err);
+  int outer = ar.spilled;
+  ar.spilled = 0;
   ar.armed = 1;
   json_t *o = json_loadb(s, n, flags, err);
   ar.armed = 0;
+  if (ar.spilled) *mark |= SPILL;
+  ar.spilled |= outer;
   return o;
 #else
   *mark = 0;
@@ -97,8 +112,25 @@ json_t *al_jarena_loadb(const char *s, size_t n, size_t flags, json_error_t *err
 void al_jarena_release(json_t *o, size_t mark) {
   json_decref(o);
 #ifndef JARENA_OFF
+  mark &= ~SPILL;
   if (mark <= ar.used) ar.used = mark;
 #else
   (void)mark;
+#endif
+}
+
+void al_jarena_drop(json_t *o, size_t mark) {
+#ifndef JARENA_OFF
+  json_malloc_t cur_m;
+  json_free_t cur_f;
+  json_get_alloc_funcs(&cur_m, &cur_f);
+  if (!o || (mark & SPILL) || cur_m != ja_malloc || !ar.base || (char *)o < ar.base ||
+      (char *)o >= ar.base + ar.cap) {
+    al_jarena_release(o, mark);
+    return;
+  }
+  if (mark <= ar.used) ar.used = mark; /* the whole tree is in the block: nothing to free */
+#else
+  al_jarena_release(o, mark);
 #endif
 }

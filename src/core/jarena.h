@@ -14,5 +14,8 @@ void al_jarena_install(void);
 json_t *al_jarena_loadb(const char *s, size_t n, size_t flags, json_error_t *err, size_t *mark);
 /* Drop a tree from al_jarena_loadb (NULL allowed) and rewind the arena to *mark. */
 void al_jarena_release(json_t *o, size_t mark);
+/* The same for a tree that was only read (no node added to it): when all of it is in the
+ * block, rewound without walking it. */
+void al_jarena_drop(json_t *o, size_t mark);
 
 #endif

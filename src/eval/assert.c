@@ -596,7 +596,7 @@ int al_assert_eval(const al_assert *a, const al_assert_input *in, al_assert_resu
       }
     }
     if (a->kind == K_IS_JSON && !doc && !a->num) pass = 1, al_free(r->message), r->message = NULL;
-    al_jarena_release(doc, mark);
+    al_jarena_drop(doc, mark); /* only read */
     break;
   }
   case K_MAX_LENGTH: {

@@ -189,7 +189,7 @@ static int parse_response(const al_target_config *c, const char *body, size_t le
   read_model(root, o);
   o->done = 1;
 out:
-  al_jarena_release(root, mark);
+  al_jarena_drop(root, mark); /* only read: tool calls were copied out */
   return rc;
 }
 

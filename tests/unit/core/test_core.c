@@ -116,6 +116,17 @@ static void jarena(void **state) {
   assert_non_null(tb);
   assert_int_equal(json_array_size(tb), n);
   al_jarena_release(tb, m3);
+  /* dropped (only read): a tree in the block, and one that spilled out of it */
+  size_t m4, m5;
+  json_t *td = al_jarena_loadb(a, strlen(a), 0, NULL, &m4);
+  assert_int_equal(json_integer_value(json_object_get(td, "n")), 3);
+  al_jarena_drop(td, m4);
+  tb = al_jarena_loadb(big, k, 0, NULL, &m5);
+  assert_int_equal(json_array_size(tb), n);
+  al_jarena_drop(tb, m5);
+  td = al_jarena_loadb(a, strlen(a), 0, NULL, &m4);
+  assert_int_equal(m4, m1); /* rewound to where it was */
+  al_jarena_drop(td, m4);
   free(big);
   /* another thread */
   int ok = 0;

@@ -21,6 +21,9 @@
  *     buffer is scanned with db->digits in one hs_scan call: Hyperscan reports the same
  *     (pattern, leftmost start, end) as over the whole text, shifted by the window's
  *     offset.
+ *  6. most digit patterns also have a *shape* (shapes.c: a chain of digit groups, or a
+ *     function for the NANP and DNI shapes); those are not in db->digits: engine.c walks
+ *     each window's digit runs and follows the shapes instead, with the same reports.
  *
  * The same windows serve AL_PAT_B64RUN patterns (an AWS secret key: 40 base64 characters
  * with no literal): around every 16-byte-aligned block of [A-Za-z0-9+/] (any run of 31 or
@@ -49,8 +52,9 @@
 #include "airlock/util.h"
 #include "scan/scan_internal.h"
 
-/* Byte classes: 1 = digit, 2 = other word byte ([A-Za-z_]). */
-static const unsigned char cls[256] = {
+/* Byte classes: 1 = digit, 2 = other word byte ([A-Za-z_]): \b and \d as Hyperscan reads
+ * them (ASCII). Shared with shapes.c. */
+const unsigned char al__byte_cls[256] = {
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
     ['8'] = 1, ['9'] = 1, ['_'] = 2, ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2,
     ['F'] = 2, ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2, ['M'] = 2,
@@ -60,8 +64,8 @@ static const unsigned char cls[256] = {
     ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2, ['q'] = 2, ['r'] = 2, ['s'] = 2,
     ['t'] = 2, ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2, ['y'] = 2, ['z'] = 2,
 };
-static inline bool digit_byte(char c) { return cls[(unsigned char)c] == 1; }
-static inline bool word_byte(char c) { return cls[(unsigned char)c] != 0; }
+static inline bool digit_byte(char c) { return al__byte_cls[(unsigned char)c] == 1; }
+static inline bool word_byte(char c) { return al__byte_cls[(unsigned char)c] != 0; }
 
 #if defined(__SSE2__)
 /* Bit k set when t[i+k] is a digit (needs i + 16 <= len). */
@@ -117,6 +121,10 @@ static size_t next_digit(const char *t, size_t i, size_t len) {
     i++;
   return i;
 }
+
+size_t al__next_digit(const char *t, size_t i, size_t len) { return next_digit(t, i, len); }
+
+size_t al__run_end(const char *t, size_t i, size_t len) { return run_end(t, i, len); }
 
 bool al__digit_window(const char *t, size_t len, size_t *pos, size_t *a, size_t *b) {
   size_t i = *pos;
@@ -232,11 +240,11 @@ bool al__anchor_window(const al_scan_db *db, const char *t, size_t len, size_t *
 }
 
 bool al__ds_gated(const al_scan_db *db, const char *t, size_t len, size_t a, size_t b) {
-  for (size_t i = a; i < b; i++) {
-    if (!digit_byte(t[i]) || (i > 0 && digit_byte(t[i - 1]))) continue;
+  size_t i = a;
+  if (i > 0 && i < b && digit_byte(t[i - 1])) i = run_end(t, i, b); /* not a run start */
+  for (i = next_digit(t, i, b); i < b; i = next_digit(t, run_end(t, i, b), b))
     for (size_t g = 0; g < db->n_gates; g++)
       if (db->gates[g](t, len, i)) return true;
-  }
   return false;
 }
 

@@ -16,7 +16,9 @@
  * vectors, reused across scans).
  *
  * Block mode (al_scan) feeds candidates from hs_scan into the pipeline (pipeline.c), runs
- * the scan_full detectors over the whole text, and then delivers every finding. */
+ * the scan_full detectors over the whole text, and then delivers every finding. Digit
+ * patterns run only over digit windows (digits.c), and those with a digit shape not in
+ * Hyperscan at all: al__shapes_scan() follows their shapes (shapes.c) from each digit run. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,8 +84,30 @@ int al_pattern_add_anchored(al_pattern_sink *sink, const char *regex, unsigned h
   return rc;
 }
 
+int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape) {
+  if (!sink || !shape) return AL_EINVAL;
+  if (sink->status) return sink->status;
+  if (!sink->n) return sink->status = AL_EINVAL;
+  al_scan_pat *p = &sink->pat[sink->n - 1];
+  if (!p->digits || p->gate || shape->g[0].lo == 0 || shape->g[0].lo > shape->g[0].hi ||
+      shape->g[0].hi >= 32 || (!shape->fn && (shape->n == 0 || shape->n > 6)))
+    return sink->status = AL_EINVAL;
+  /* optional separators only between fixed-size groups (shapes.c, cover()) */
+  bool opt = false, fixed = true;
+  for (unsigned i = 0; !shape->fn && i < shape->n; i++) {
+    opt = opt || shape->g[i].opt;
+    fixed = fixed && shape->g[i].lo == shape->g[i].hi && shape->g[i].lo > 0;
+  }
+  unsigned digits = 0;
+  for (unsigned i = 0; !shape->fn && i < shape->n; i++) digits += shape->g[i].hi;
+  /* runs of 32 or more digits are matched by no shape (engine.c, shape_first) */
+  if ((opt && !fixed) || digits >= 32) return sink->status = AL_EINVAL;
+  p->shape = shape;
+  return 0;
+}
+
 static void sink_cleanup(al_pattern_sink *sink) {
-  for (size_t i = 0; i < sink->n; i++) al_free(sink->regex[i]);
+  for (size_t i = 0; sink->regex && i < sink->n; i++) al_free(sink->regex[i]);
   al_free(sink->regex);
   al_free(sink->flags);
   al_free(sink->pat);
@@ -144,7 +168,7 @@ static int compile_set(const al_pattern_sink *sink, unsigned *ids, unsigned mode
   for (size_t i = 0; i < sink->n; i++) {
     const al_scan_pat *p = &sink->pat[i];
     if ((set == 1 && (p->digits || p->b64run || p->anchor)) ||
-        (set == 2 && (!p->digits || p->gate)) || (set == 3 && !p->gate) ||
+        (set == 2 && (!p->digits || p->gate || p->shape)) || (set == 3 && !p->gate) ||
         (set == 4 && !p->b64run) || (set == 5 && !p->anchor))
       continue;
     exprs[n] = sink->regex[i];
@@ -198,6 +222,8 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
       sink->flags[i] &= ~(unsigned)HS_FLAG_SOM_LEFTMOST;
     }
   }
+  for (size_t i = 0, k = 0; i < sink->n; i++)
+    if (sink->pat[i].shape && ++k > AL_SHAPE_MAX) sink->pat[i].shape = NULL;
   /* Three databases: stream mode gets every pattern; block mode splits them into the
    * digit-anchored ones (run over digit windows, digits.c) and the rest. A pattern whose
    * start Hyperscan cannot track in one of them falls back to the PCRE2 start finder in
@@ -298,6 +324,30 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
     }
     db->anchors[db->n_anchors++] = p->anchor;
   }
+  for (size_t i = 0; i < sink->n; i++)
+    if (sink->pat[i].shape) db->n_shaped++;
+  if (db->n_shaped > AL_SHAPE_MAX) db->n_shaped = AL_SHAPE_MAX;
+  if (db->n_shaped && !(db->shaped = al_calloc(db->n_shaped, sizeof *db->shaped))) {
+    rc = al_error_set(err, AL_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0, k = 0; i < sink->n && k < db->n_shaped; i++) {
+    const al_digit_shape *d = sink->pat[i].shape;
+    if (!d) continue;
+    for (size_t rl = 1; rl <= 32; rl++) {
+      /* runs of 32 or more digits share one row: no shape covers that many */
+      unsigned m = rl < 32 ? al__shape_first(d, rl) : 0;
+      for (unsigned c = 0; c < 5; c++)
+        if (m >> c & 1) db->shape_first[rl][c] |= 1ull << k;
+    }
+    if (d->fn) db->shape_fn |= 1ull << k;
+    db->shaped[k++] = (uint32_t)i;
+  }
+  db->windows = db->digits || db->gated || db->n_shaped;
+  db->regex = sink->regex;
+  sink->regex = NULL;
+  db->flags = sink->flags;
+  sink->flags = NULL;
   db->pat = sink->pat;
   db->n_pat = sink->n;
   sink->pat = NULL;
@@ -366,6 +416,10 @@ void al_scan_db_free(al_scan_db *db) {
   hs_free_database(db->stream);
   for (size_t i = 0; db->re && i < db->n_pat; i++) pcre2_code_free(db->re[i]);
   al_free(db->re);
+  al_free(db->shaped);
+  for (size_t i = 0; db->regex && i < db->n_pat; i++) al_free(db->regex[i]);
+  al_free(db->regex);
+  al_free(db->flags);
   al_free(db->pat);
   al_free(db->det);
   al_free(db->state);
@@ -384,7 +438,8 @@ int al_scanner_new(const al_scan_db *db, al_scanner **out) {
     al_free(s);
     return AL_ENOMEM;
   }
-  if (db->proto && hs_clone_scratch(db->proto, &s->scratch) != HS_SUCCESS) {
+  if ((db->n_shaped && !(s->seen = al_calloc(db->n_shaped, sizeof *s->seen))) ||
+      (db->proto && hs_clone_scratch(db->proto, &s->scratch) != HS_SUCCESS)) {
     al_scanner_free(s);
     return AL_ENOMEM;
   }
@@ -402,6 +457,7 @@ void al_scanner_free(al_scanner *s) {
   al__ds_cleanup(&s->dg);
   al__ds_cleanup(&s->dr);
   al__ds_cleanup(&s->da);
+  al_free(s->seen);
   al_free(s);
 }
 
@@ -421,7 +477,7 @@ static uint64_t block_bound(const block_ctx *b) {
   const al_scan_db *db = b->s->db;
   const al_digitscan *ds = &b->s->ds;
   uint64_t bound = b->main_pos > db->holdback ? b->main_pos - db->holdback : 0;
-  if (db->digits || db->gated) {
+  if (db->windows) {
     uint64_t next = ds->n_win ? ds->win[0].orig : ds->have_next ? ds->next_a : ds->pos;
     if (next < bound) bound = next;
   }
@@ -464,10 +520,12 @@ static int digits_scan(block_ctx *b, al_digitscan *ds, const hs_database_t *hdb)
   return 0;
 }
 
-/* Scan the collected digit windows (db->digits) and the gated ones (db->gated). */
+/* Scan the collected digit windows (db->digits and the shapes) and the gated ones
+ * (db->gated). */
 static int digits_flush(block_ctx *b) {
   al_scanner *s = b->s;
   int rc = 0;
+  if (s->db->n_shaped && (rc = al__shapes_scan(s->db, &s->ds, s->seen, &s->pl)) < 0) return rc;
   if (s->db->digits && (rc = digits_scan(b, &s->ds, s->db->digits)) < 0) return rc;
   if (s->db->gated && (rc = digits_scan(b, &s->dg, s->db->gated)) < 0) return rc;
   s->ds.n_win = 0;
@@ -534,7 +592,7 @@ static int on_block_match(unsigned id, unsigned long long from, unsigned long lo
   b->main_pos = to;
   if ((b->rc = al__pl_add_cand(pl, id, from, to)) < 0) return 1;
   if (pl->n_cand >= AL_SCAN_BATCH) {
-    if ((b->s->db->digits || b->s->db->gated) && (b->rc = digits_until(b, to)) < 0) return 1;
+    if (b->s->db->windows && (b->rc = digits_until(b, to)) < 0) return 1;
     if ((b->rc = block_flush(b)) < 0) return 1;
     if (pl->stopped) return 1;
   }
@@ -565,7 +623,7 @@ int al_scan(al_scanner *s, const char *text, size_t len, al_finding_cb cb, void 
     if (s->pl.stopped) return 0;
   }
   b.main_pos = len;
-  if ((db->digits || db->gated) && len) {
+  if (db->windows && len) {
     int rc = digits_until(&b, len);
     if (rc < 0) return rc;
     if (s->pl.stopped) return 0;

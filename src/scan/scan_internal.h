@@ -20,6 +20,78 @@
 #include "airlock/scan.h"
 #include "scan/limits.h"
 
+/* Digit shapes (shapes.c): the exact matches of a digit-anchored pattern, computed on a
+ * digit window without running Hyperscan over it. A shape is a chain of digit groups, each
+ * followed by one separator byte from a set (or, where `opt`, by none) -- the same chain
+ * the detector writes as its regex, e.g. \b\d{3}-\d{2}-\d{4}\b -- or a function for a
+ * shape that is not such a chain (the DNI's check letter). */
+#define AL_SHAPE_MAX_HITS 8
+typedef struct al_shape_hits {
+  unsigned n;
+  size_t s[AL_SHAPE_MAX_HITS], e[AL_SHAPE_MAX_HITS];
+} al_shape_hits;
+
+typedef struct al_shape_group {
+  unsigned char lo, hi; /* digits in the group: \d{lo,hi} */
+  bool end;             /* the match may also end after this group (not only the last) */
+  bool opt;             /* the separator after the group may be left out */
+  const char *sep;      /* separator bytes allowed after the group (NULL after the last) */
+} al_shape_group;
+
+typedef struct al_digit_shape {
+  unsigned n;    /* groups; the match is \b group sep group ... group \b */
+  char first_lo; /* lowest first digit ('0' or 0 for any; '2' for [2-9]) */
+  al_shape_group g[6];
+  /* instead of groups: every match starting at or just before the digit run at w[run]
+   * (rl digits long; g[0].lo <= rl <= g[0].hi) */
+  void (*fn)(const char *w, size_t n, size_t run, size_t rl, al_shape_hits *h);
+} al_digit_shape;
+
+/* Add to h every (start, end) of the shape's matches in w[0,n) that starts at the digit run
+ * w[run, run+rl) (or, for fn shapes, at a prefix right before it); w[-1] and w[n] are
+ * readable sentinels ('_' or NUL) standing for the bytes around the window. Called for the
+ * run starts from left to right, an end already reached from an earlier start must be
+ * dropped (al__shape_seen): Hyperscan reports each end once, with its leftmost start. */
+void al__shape_match(const al_digit_shape *d, const char *w, size_t n, size_t run, size_t rl,
+                     al_shape_hits *h);
+/* Classes of the byte after a digit run, for al__shape_first. */
+enum { AL_SC_SPACE, AL_SC_DASH, AL_SC_DOT, AL_SC_OTHER, AL_SC_WORD };
+static inline unsigned al__shape_class(char c) {
+  if (c == ' ') return AL_SC_SPACE;
+  if (c == '-') return AL_SC_DASH;
+  if (c == '.') return AL_SC_DOT;
+  unsigned char u = (unsigned char)c;
+  return ((u | 32) >= 'a' && (u | 32) <= 'z') || u == '_' || (u >= '0' && u <= '9')
+             ? AL_SC_WORD
+             : AL_SC_OTHER;
+}
+/* Which classes of the byte after a first digit run of rl digits can start a match of the
+ * shape (bit per AL_SC_*; 0: none). */
+unsigned al__shape_first(const al_digit_shape *d, size_t rl);
+/* The ends one shaped pattern reached lately. Two starts reaching one end lie less than the
+ * widest shape (23 bytes) apart; between them are at most 12 run starts with at most two
+ * ends each, so the last 32 ends hold any earlier one. */
+#define AL_SHAPE_SEEN 32
+typedef struct al_shape_seen {
+  uint64_t e[AL_SHAPE_SEEN];
+  unsigned k;
+} al_shape_seen;
+static inline void al__shape_seen_reset(al_shape_seen *s) {
+  for (unsigned i = 0; i < AL_SHAPE_SEEN; i++) s->e[i] = UINT64_MAX;
+  s->k = 0;
+}
+/* Was end e reached before? Otherwise remember it. */
+static inline bool al__shape_seen(al_shape_seen *s, uint64_t e) {
+  for (unsigned i = 0; i < AL_SHAPE_SEEN; i++)
+    if (s->e[i] == e) return true;
+  s->e[s->k++ % AL_SHAPE_SEEN] = e;
+  return false;
+}
+/* Give the last pattern added to sink a digit shape (it must be AL_PAT_DIGITS and not
+ * gated): block mode then finds its matches in the digit windows with al__shape_match()
+ * instead of Hyperscan; stream mode still runs the regex. */
+int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape);
+
 typedef struct al_scan_pat {
   uint32_t det;   /* index into db->det */
   uint32_t local; /* detector-local id */
@@ -33,6 +105,7 @@ typedef struct al_scan_pat {
   al_window_gate gate; /* only over the windows this accepts (al_pattern_add_gated) */
   al_window_gate anchor; /* only around digit runs this accepts (al_pattern_add_anchored) */
   uint32_t before, after;
+  const al_digit_shape *shape; /* block mode: matched by al__shape_match, not Hyperscan */
 } al_scan_pat;
 
 struct al_pattern_sink {
@@ -66,6 +139,15 @@ struct al_scan_db {
   hs_scratch_t *proto; /* scratch for all three databases; scanners clone it */
   size_t holdback; /* max pattern width over all patterns */
   bool has_full;   /* some detector has scan_full */
+  char **regex;     /* per pattern: its regex (the tests compare shapes with it) */
+  unsigned *flags;  /* per pattern: its Hyperscan flags */
+  uint32_t *shaped; /* ids of the patterns with a digit shape (at most AL_SHAPE_MAX) */
+  size_t n_shaped;
+  /* bit i: shaped[i] may start at a digit run of length min(rl, 32) followed by a byte of
+   * class c (its first groups and what follows them) */
+  uint64_t shape_first[33][5];
+  uint64_t shape_fn; /* bit i: shaped[i] is a function (needs no \b before the run) */
+  bool windows;     /* block mode collects digit windows (digits, gated or shaped) */
 };
 
 typedef struct al_cand {
@@ -125,6 +207,7 @@ struct al_scanner {
   al_digitscan dg; /* the subset of them a gate accepts, for db->gated */
   al_digitscan dr; /* long-run windows, for db->runs */
   al_digitscan da; /* anchored windows, for db->anchored */
+  al_shape_seen *seen; /* per shaped pattern (db->n_shaped) */
   int busy; /* a stream is open */
 };
 
@@ -165,6 +248,13 @@ bool al__run_window(const char *t, size_t len, size_t width, size_t *pos, size_t
 /* The next window around a digit run one of db's anchors accepts, at or after *pos. */
 bool al__anchor_window(const struct al_scan_db *db, const char *t, size_t len, size_t *pos,
                        size_t *a, size_t *b);
+/* The first digit at or after i (len if none); the end of the digit run at i. */
+size_t al__next_digit(const char *t, size_t i, size_t len);
+size_t al__run_end(const char *t, size_t i, size_t len);
+/* shapes.c: add the matches of db's shaped patterns in the windows of ds to pl's
+ * candidates (seen: one ring per shaped pattern). */
+int al__shapes_scan(const struct al_scan_db *db, const al_digitscan *ds, al_shape_seen *seen,
+                    al_pipeline *pl);
 /* Does one of db's gates accept a digit run starting in text[a,b)? */
 bool al__ds_gated(const struct al_scan_db *db, const char *t, size_t len, size_t a, size_t b);
 /* Append text[a,b) as a window (or extend the last one when they overlap). */
@@ -194,5 +284,8 @@ bool al__bounded(const char *text, size_t len, size_t s, size_t e);
 /* Not a piece of a longer number or word: no letter/digit right before or after, and no
  * digit behind a '-' or '.' next to the span (12-345, 345.6). */
 bool al__isolated(const char *text, size_t len, size_t s, size_t e);
+
+/* digits.c: byte classes, 1 = digit, 2 = other word byte ([A-Za-z_]) */
+extern const unsigned char al__byte_cls[256];
 
 #endif

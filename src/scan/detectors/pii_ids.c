@@ -10,10 +10,20 @@
 #include "scan/validators/validators.h"
 
 /* ---- SSN ---- */
+/* Each digit pattern comes with its shape (the same chain, src/scan/shapes.c): block mode
+ * follows the shape in the digit windows, stream mode runs the regex. A shape is
+ * {groups, lowest first digit, {{lo, hi, may end here, separator optional, separators}}}. */
+static const al_digit_shape ssn_dashed = {3, 0, {{3, 3, 0, 0, "-"}, {2, 2, 0, 0, "-"}, {4, 4}}};
+static const al_digit_shape ssn_spaced = {3, 0, {{3, 3, 0, 0, " "}, {2, 2, 0, 0, " "}, {4, 4}}};
+static const al_digit_shape nine_digits = {1, 0, {{9, 9}}};
+
 static int ssn_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink, "\\b\\d{3}-\\d{2}-\\d{4}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &ssn_dashed);
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{2} \\d{4}\\b", AL_PAT_DIGITS, 1);
+  if (!rc) rc = al__pattern_shape(sink, &ssn_spaced);
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 2);
+  if (!rc) rc = al__pattern_shape(sink, &nine_digits);
   return rc;
 }
 
@@ -44,13 +54,21 @@ const al_detector al_det_pii_ssn = {
 };
 
 /* ---- credit cards ---- */
+static const al_digit_shape cc_plain = {1, 0, {{12, 19}}};
+static const al_digit_shape cc_groups = {
+    5, 0, {{4, 4, 0, 0, " -"}, {4, 4, 0, 0, " -"}, {4, 4, 0, 0, " -"}, {1, 4, 1, 0, " -"}, {3, 3}}};
+static const al_digit_shape cc_amex = {3, 0, {{4, 4, 0, 0, " -"}, {6, 6, 0, 0, " -"}, {4, 5}}};
+
 static int cc_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink, "\\b\\d{12,19}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &cc_plain);
   /* 4-4-4-4(-3), 4-4-4-1..4 (13-16 digit cards), Amex/Diners 4-6-4/5 */
   if (!rc)
     rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{4}[ \\-]\\d{4}[ \\-]\\d{1,4}(?:[ \\-]\\d{3})?\\b",
                         AL_PAT_DIGITS, 1);
+  if (!rc) rc = al__pattern_shape(sink, &cc_groups);
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}[ \\-]\\d{6}[ \\-]\\d{4,5}\\b", AL_PAT_DIGITS, 2);
+  if (!rc) rc = al__pattern_shape(sink, &cc_amex);
   return rc;
 }
 
@@ -157,7 +175,10 @@ static int iban_verify(const void *st, const char *t, size_t len, size_t s, size
   if (!al__isolated(t, len, s, e)) return 0;
   for (size_t i = s; i < e && n < sizeof c; i++)
     if (t[i] != ' ') c[n++] = t[i];
-  if (n >= sizeof c) return 0;
+  if (n >= sizeof c || n < 2) return 0;
+  /* most candidates are the shorter prefixes of a grouped IBAN (a match ends after every
+   * group): the registry length rejects them before the full check would */
+  if ((size_t)al_iban_length(c) != n) return 0;
   if (al_iban_invalid(c, n)) return 0;
   f->score = 0.95;
   al__note(f, "IBAN, country %.2s, mod-97 ok, length %zu", c, n);
@@ -176,7 +197,9 @@ const al_detector al_det_pii_iban = {
 
 /* ---- ABA routing numbers ---- */
 static int aba_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 0);
+  int rc = al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &nine_digits);
+  return rc;
 }
 
 static int aba_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -203,7 +226,10 @@ const al_detector al_det_pii_aba_routing = {
 
 /* ---- UK NHS numbers ---- */
 static int nhs_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape nhs = {3, 0, {{3, 3, 0, 1, " -"}, {3, 3, 0, 1, " -"}, {4, 4}}};
+  int rc = al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &nhs);
+  return rc;
 }
 
 static int nhs_verify(const void *st, const char *t, size_t len, size_t s, size_t e,

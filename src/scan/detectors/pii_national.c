@@ -10,8 +10,39 @@
 #include "scan/validators/validators.h"
 
 /* ---- es_dni ---- */
+/* The shape of \b[XYZxyz]?\d{7,8}[ \-]?[A-Za-z]\b at the digit run w[run, run+rl) (see
+ * src/scan/shapes.c): the digits are the whole run (a separator or the letter follows);
+ * the match starts at the X/Y/Z right before it if that letter starts a word, else at the
+ * run if it starts a word (an X that does not start a word leaves no \b before the digits),
+ * so the end fixes the start. */
+static void dni_shape(const char *w, size_t n, size_t run, size_t rl, al_shape_hits *h) {
+  (void)n;
+  if (rl < 7 || rl > 8) return;
+  const char *p = w + run;
+  size_t s = run;
+  char c = p[-1];
+  if (c == 'X' || c == 'Y' || c == 'Z' || c == 'x' || c == 'y' || c == 'z') {
+    char b = p[-2]; /* run >= 1 here, so p - 2 >= w - 1, a sentinel at the latest */
+    if (al__is_alnum((unsigned char)b) || b == '_') return;
+    s = run - 1;
+  } else if (al__is_alnum((unsigned char)c) || c == '_') {
+    return;
+  }
+  size_t q = run + rl; /* q <= n: w[n] is the sentinel */
+  if (w[q] == ' ' || w[q] == '-') q++;
+  if (!al__is_alpha((unsigned char)w[q])) return; /* the sentinel is not a letter */
+  char a = w[q + 1];
+  if (al__is_alnum((unsigned char)a) || a == '_') return;
+  h->s[h->n] = s;
+  h->e[h->n] = q + 1;
+  h->n++;
+}
+
 static int dni_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape dni = {.g = {{7, 8}}, .fn = dni_shape};
+  int rc = al_pattern_add(sink, "\\b[XYZxyz]?\\d{7,8}[ \\-]?[A-Za-z]\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &dni);
+  return rc;
 }
 
 static int dni_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -58,9 +89,15 @@ static bool digits_with_context(const char *t, size_t len, size_t s, size_t e, s
 
 /* ---- nl_bsn ---- */
 static int bsn_patterns(void *st, al_pattern_sink *sink) {
+  static const al_digit_shape nine = {1, 0, {{9, 9}}};
+  static const al_digit_shape dotted = {3, 0, {{4, 4, 0, 0, "."}, {2, 2, 0, 0, "."}, {3, 3}}};
+  static const al_digit_shape spaced = {3, 0, {{3, 3, 0, 0, " "}, {3, 3, 0, 0, " "}, {3, 3}}};
   int rc = al_pattern_add(sink, "\\b\\d{9}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &nine);
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{4}\\.\\d{2}\\.\\d{3}\\b", AL_PAT_DIGITS, 1);
+  if (!rc) rc = al__pattern_shape(sink, &dotted);
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{3} \\d{3} \\d{3}\\b", AL_PAT_DIGITS, 2);
+  if (!rc) rc = al__pattern_shape(sink, &spaced);
   return rc;
 }
 
@@ -87,7 +124,11 @@ const al_detector al_det_pii_nl_bsn = {
 
 /* ---- de_steuer_id ---- */
 static int steuer_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape steuer = {
+      4, 0, {{2, 2, 0, 1, " "}, {3, 3, 0, 1, " "}, {3, 3, 0, 1, " "}, {3, 3}}};
+  int rc = al_pattern_add(sink, "\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &steuer);
+  return rc;
 }
 
 static int steuer_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -114,7 +155,10 @@ const al_detector al_det_pii_de_steuer_id = {
 
 /* ---- ca_sin ---- */
 static int sin_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape sin = {3, 0, {{3, 3, 0, 1, " -"}, {3, 3, 0, 1, " -"}, {3, 3}}};
+  int rc = al_pattern_add(sink, "\\b\\d{3}[ \\-]?\\d{3}[ \\-]?\\d{3}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &sin);
+  return rc;
 }
 
 static int sin_verify(const void *st, const char *t, size_t len, size_t s, size_t e,
@@ -140,7 +184,11 @@ const al_detector al_det_pii_ca_sin = {
 
 /* ---- in_aadhaar ---- */
 static int aadhaar_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape aadhaar = {
+      3, '2', {{4, 4, 0, 1, " -"}, {4, 4, 0, 1, " -"}, {4, 4}}};
+  int rc = al_pattern_add(sink, "\\b[2-9]\\d{3}[ \\-]?\\d{4}[ \\-]?\\d{4}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &aadhaar);
+  return rc;
 }
 
 static int aadhaar_verify(const void *st, const char *t, size_t len, size_t s, size_t e,

@@ -57,7 +57,11 @@ const al_detector al_det_pii_email = {
 
 /* ---- IPv4 ---- */
 static int ipv4_patterns(void *st, al_pattern_sink *sink) {
-  return al_pattern_add(sink, "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", AL_PAT_DIGITS, 0);
+  static const al_digit_shape quad = {
+      4, 0, {{1, 3, 0, 0, "."}, {1, 3, 0, 0, "."}, {1, 3, 0, 0, "."}, {1, 3}}};
+  int rc = al_pattern_add(sink, "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", AL_PAT_DIGITS, 0);
+  if (!rc) rc = al__pattern_shape(sink, &quad);
+  return rc;
 }
 
 static const char *const version_words[] = {"version", "v", "ver", "release", "build", "oid",

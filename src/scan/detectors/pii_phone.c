@@ -25,12 +25,94 @@ static bool phone_gate(const char *t, size_t len, size_t run) {
   return phone_word_before(t, run) || (run > 0 && t[run - 1] == '(' && phone_word_before(t, run - 1));
 }
 
+static bool sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
+static bool space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); } /* \s */
+static bool word_byte(char c) { return al__is_alnum((unsigned char)c) || c == '_'; }
+
+/* Does w[q...] start with kw (lowercase), case-insensitively? Stops at the first byte that
+ * differs, so it never reads past a window's sentinel. */
+static bool kw_at(const char *w, size_t q, const char *kw) {
+  for (; *kw; kw++, q++) {
+    char c = w[q];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    if (c != *kw) return false;
+  }
+  return true;
+}
+
+/* The shape of the NANP pattern (src/scan/shapes.c; regex below), found at its middle group:
+ * the exchange \d{3} is a whole run of three digits (a separator or ')' before it, one of
+ * [ .-] after it), followed by one separator and a run of exactly four digits. In front: the
+ * area code, "ddd" + separator (the last three digits of a run) or "(ddd)" + an optional
+ * separator, and before that the optional "+1" / "1" with an optional separator; the
+ * leftmost start takes every optional prefix that is there. Each end (after the four
+ * digits, or after an extension: optional \s, x / ext / ext. / extension, optional \s, a
+ * whole run of 1-5 digits) needs \b. The two alternatives exclude each other at every step,
+ * so the end fixes the start. Reads stay within w[-1, n] (the sentinels match nothing). */
+static void nanp_shape(const char *w, size_t n, size_t run, size_t rl, al_shape_hits *h) {
+  (void)n;
+  ptrdiff_t p = (ptrdiff_t)run, a;
+  if (rl != 3 || !sep3(w[p + 3]) || !al__is_digit((unsigned char)w[p + 4])) return;
+  size_t L = 1;
+  while (al__is_digit((unsigned char)w[p + 4 + (ptrdiff_t)L])) L++;
+  if (L != 4) return;
+  /* the area code before the exchange */
+  if (p >= 5 && w[p - 1] == ')' && w[p - 5] == '(') {
+    a = p - 5;
+  } else if (p >= 6 && sep3(w[p - 1]) && w[p - 2] == ')' && w[p - 6] == '(') {
+    a = p - 6;
+  } else if (p >= 4 && sep3(w[p - 1])) {
+    a = p - 4;
+  } else {
+    return;
+  }
+  for (ptrdiff_t i = 0; i < 3; i++)
+    if (!al__is_digit((unsigned char)w[a + (w[a] == '(') + i])) return;
+  /* the optional +1 prefix; positions below -1 are outside the window */
+  ptrdiff_t s = a;
+  ptrdiff_t one = a >= 1 && sep3(w[a - 1]) ? a - 2 : a - 1;
+  if (one >= 0 && w[one] == '1') {
+    s = one;
+    if (one >= 1 && w[one - 1] == '+') s = one - 1;
+  }
+  size_t c = (size_t)p + 8, from = (size_t)s;
+  if (!word_byte(w[c])) {
+    h->s[h->n] = from;
+    h->e[h->n] = c;
+    h->n++;
+  }
+  /* an extension */
+  size_t q = c + (space(w[c]) ? 1 : 0), r;
+  if (kw_at(w, q, "extension"))
+    r = q + 9;
+  else if (kw_at(w, q, "ext."))
+    r = q + 4;
+  else if (kw_at(w, q, "ext"))
+    r = q + 3;
+  else if (kw_at(w, q, "x"))
+    r = q + 1;
+  else
+    return;
+  if (space(w[r])) r++;
+  size_t d = 0;
+  while (d < 6 && al__is_digit((unsigned char)w[r + d])) d++;
+  if (d >= 1 && d <= 5 && !word_byte(w[r + d])) {
+    h->s[h->n] = from;
+    h->e[h->n] = r + d;
+    h->n++;
+  }
+}
+
 static int phone_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink,
                           "(?:\\+?1[ .\\-]?)?(?:\\(\\d{3}\\)[ .\\-]?|\\d{3}[ .\\-])\\d{3}[ .\\-]"
                           "\\d{4}(?:\\s?(?:x|ext\\.?|extension)\\s?\\d{1,5})?\\b",
                           HS_FLAG_CASELESS | AL_PAT_DIGITS, PH_NANP);
+  static const al_digit_shape nanp = {.g = {{3, 3}}, .fn = nanp_shape};
+  if (!rc) rc = al__pattern_shape(sink, &nanp);
+  static const al_digit_shape ten_digits = {1, 0, {{10, 10}}};
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", AL_PAT_DIGITS, PH_BARE);
+  if (!rc) rc = al__pattern_shape(sink, &ten_digits);
   if (!rc)
     rc = al_pattern_add(sink,
                         "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
@@ -101,10 +183,13 @@ static bool phone_word_before(const char *t, size_t s) {
   if (!known) return false;
   for (size_t v = 0; v < sizeof tails / sizeof tails[0]; v++) {
     size_t q = p;
-    if (!ends_with_ci(t, p, tails[v], &q)) continue;
+    if (!ends_with_ci(t, p, tails[v], &q) || q == 0) continue;
+    char lc = t[q - 1];
+    if (lc >= 'A' && lc <= 'Z') lc = (char)(lc + 32);
     for (size_t w = 0; w < sizeof phone_words / sizeof phone_words[0]; w++) {
       size_t ws;
-      if (ends_with_ci(t, q, phone_words[w], &ws) &&
+      if (phone_words[w].s[phone_words[w].n - 1] == lc && /* cheap first test */
+          ends_with_ci(t, q, phone_words[w], &ws) &&
           (ws == 0 || !(al__is_alnum((unsigned char)t[ws - 1]) || t[ws - 1] == '_')))
         return true;
     }

@@ -52,9 +52,17 @@ static const struct {
 
 static int up(int c);
 static bool bban_ok(const char *s, size_t n) {
+  /* `formats` is sorted by country code, one row per country: binary search */
   const char *f = NULL;
-  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-    if ((s[0] & ~32) == formats[i].cc[0] && (s[1] & ~32) == formats[i].cc[1]) f = formats[i].bban;
+  int a = s[0] & ~32, b = s[1] & ~32;
+  size_t lo = 0, hi = sizeof formats / sizeof formats[0];
+  while (lo < hi && !f) {
+    size_t mid = (lo + hi) / 2;
+    int d = a != formats[mid].cc[0] ? a - formats[mid].cc[0] : b - formats[mid].cc[1];
+    if (d == 0) f = formats[mid].bban;
+    else if (d < 0) hi = mid;
+    else lo = mid + 1;
+  }
   if (!f) return true;
   size_t at = 4;
   while (*f) {

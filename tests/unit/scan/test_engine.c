@@ -2,6 +2,7 @@
  * (split values, agreement with block mode under random chunking, the safe-offset
  * contract) and sharing one database between threads. */
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "scan_test_util.h"
+#include "scan/scan_internal.h"
 
 static const char *mixed =
     "Hi, I'm Ann (ann.lee@example.org), call (212) 555-0142. Card 4526 0181 5908 3012 exp "
@@ -376,6 +378,163 @@ static void t_digit_windows(void **st) {
   done(db);
 }
 
+/* Digit shapes (src/scan/shapes.c) against their regexes: every pattern with a shape is
+ * compiled alone in Hyperscan (leftmost start) and run over random digit-dense text; the
+ * shape must give exactly the same (start, end) pairs, found at every run start. The text
+ * is framed by NUL sentinels as a digit window is. */
+typedef struct pairs {
+  size_t n, cap;
+  unsigned long long (*v)[2];
+} pairs;
+
+static void pairs_add(pairs *p, unsigned long long s, unsigned long long e) {
+  if (p->n == p->cap) {
+    p->cap = p->cap ? 2 * p->cap : 1024;
+    p->v = realloc(p->v, p->cap * sizeof *p->v);
+    assert_non_null(p->v);
+  }
+  p->v[p->n][0] = s;
+  p->v[p->n][1] = e;
+  p->n++;
+}
+
+static int on_hs_pair(unsigned id, unsigned long long from, unsigned long long to,
+                      unsigned flags, void *ctx) {
+  pairs_add(ctx, from, to);
+  return 0;
+}
+
+static int by_pair(const void *a, const void *b) {
+  const unsigned long long *x = a, *y = b;
+  if (x[1] != y[1]) return x[1] < y[1] ? -1 : 1;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static void t_digit_shapes(void **st) {
+  static const char *const frag[] = {
+      "1", "12", "123", "1234", "98765", "4", "0", "7", "3", "55", " ", " ", "-", "-", ".",
+      ".", "  ", "_", "X", "y", "Z", "L", "a", "\xe9", "(", "+", "/", "x", "2345 6789 0124",
+      "4111 1111 1111 1111 123", "4111-1111-1111-1111", "378282246310005", "123-45-6789",
+      "+1", "1", "(", ")", "(212)", ") ", "555-0142", "EXT", "ext.", "extension", "Extension",
+      "x", " x", "\t", "\n", "\v", "+1 (212) 555-0142", "1-212.555 0142", "212-555-0142 ext. 7",
+      "078 05 1120", "12 34 ", "2345-6789-0124", "1234567890", "86095742719",
+      "192.168.10.1", "12345678Z", "X1234567L", "1234.56.789", "12 345 678 901",
+      "123 456 789", "943 476 5919", "3782 822463 10005", "1234567 -x"};
+  const size_t nf = sizeof frag / sizeof frag[0];
+  al_scan_db *db = make(NULL, 0);
+  assert_true(db->n_shaped >= 14 && db->n_shaped <= AL_SHAPE_MAX);
+  size_t total = 0, per[AL_SHAPE_MAX] = {0};
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    al_rng r;
+    al_rng_seed(&r, seed * 104729);
+    size_t cap = 200000, n = 0;
+    char *buf = malloc(cap + 64), *t = buf + 1;
+    while (n < cap) {
+      const char *f = frag[al_rng_below(&r, nf)];
+      size_t k = strlen(f);
+      memcpy(t + n, f, k);
+      n += k;
+    }
+    buf[0] = '\0';
+    t[n] = '\0';
+    for (size_t i = 0; i < db->n_shaped; i++) {
+      uint32_t id = db->shaped[i];
+      hs_database_t *hdb = NULL;
+      hs_compile_error_t *ce = NULL;
+      hs_scratch_t *scr = NULL;
+      assert_int_equal(hs_compile(db->regex[id], db->flags[id] | HS_FLAG_SOM_LEFTMOST,
+                                  HS_MODE_BLOCK, NULL, &hdb, &ce),
+                       HS_SUCCESS);
+      assert_int_equal(hs_alloc_scratch(hdb, &scr), HS_SUCCESS);
+      pairs want = {0}, got = {0};
+      /* the buffer with its sentinels; offsets shifted back by one */
+      assert_int_equal(hs_scan(hdb, buf, (unsigned)n + 2, 0, scr, on_hs_pair, &want),
+                       HS_SUCCESS);
+      for (size_t k = 0; k < want.n; k++) want.v[k][0]--, want.v[k][1]--;
+      al_shape_seen seen;
+      al__shape_seen_reset(&seen);
+      for (size_t p = 0; p < n; p++) {
+        if (!al__is_digit(t[p]) || (p > 0 && al__is_digit(t[p - 1]))) continue;
+        size_t rl = 1;
+        while (al__is_digit(t[p + rl])) rl++;
+        /* the engine's prefilter: first run length, the byte after it, \b before it */
+        uint64_t m = db->shape_first[rl < 32 ? rl : 32][al__shape_class(t[p + rl])];
+        if (p > 0 && (al__is_alpha((unsigned char)t[p - 1]) || t[p - 1] == '_')) m &= db->shape_fn;
+        if (!(m >> i & 1)) continue;
+        al_shape_hits h = {0};
+        al__shape_match(db->pat[id].shape, t, n, p, rl, &h);
+        for (unsigned j = 0; j < h.n; j++)
+          if (!al__shape_seen(&seen, h.e[j])) pairs_add(&got, h.s[j], h.e[j]);
+      }
+      if (want.n) qsort(want.v, want.n, sizeof *want.v, by_pair);
+      if (got.n) qsort(got.v, got.n, sizeof *got.v, by_pair);
+      size_t k = 0;
+      while (k < want.n && k < got.n && want.v[k][0] == got.v[k][0] && want.v[k][1] == got.v[k][1])
+        k++;
+      if (k < want.n || k < got.n) {
+        unsigned long long at = k < got.n ? got.v[k][0] : want.v[k][0];
+        at = at > 8 ? at - 8 : 0;
+        fail_msg("seed %llu /%s/: %zu Hyperscan matches, %zu shape matches, first difference "
+                 "near [%.48s]: Hyperscan %lld-%lld, shape %lld-%lld",
+                 (unsigned long long)seed, db->regex[id], want.n, got.n, t + at,
+                 k < want.n ? (long long)want.v[k][0] : -1, k < want.n ? (long long)want.v[k][1] : -1,
+                 k < got.n ? (long long)got.v[k][0] : -1, k < got.n ? (long long)got.v[k][1] : -1);
+      }
+      total += want.n;
+      per[i] += want.n;
+      free(want.v);
+      free(got.v);
+      hs_free_scratch(scr);
+      hs_free_database(hdb);
+    }
+    free(buf);
+  }
+  printf("# digit shapes: %zu matches of %zu shaped patterns, shape == Hyperscan\n", total,
+         db->n_shaped);
+  assert_true(total > 5000);
+  for (size_t i = 0; i < db->n_shaped; i++) /* every shape was exercised */
+    if (per[i] < 20) fail_msg("/%s/: only %zu matches", db->regex[db->shaped[i]], per[i]);
+  done(db);
+}
+
+/* al__note writes the conversions notes use itself (detectors/util.c); it must give
+ * exactly vsnprintf's bytes, truncation included. */
+#define NOTE_SAME(...)                                              \
+  do {                                                              \
+    al_finding f_;                                                  \
+    char want_[sizeof f_.note];                                     \
+    memset(f_.note, 'z', sizeof f_.note);                           \
+    al__note(&f_, __VA_ARGS__);                                     \
+    snprintf(want_, sizeof want_, __VA_ARGS__);                     \
+    assert_string_equal(f_.note, want_);                            \
+    notes++;                                                        \
+  } while (0)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* truncation is what is tested */
+static void t_notes(void **st) {
+  char longs[400];
+  memset(longs, 'q', sizeof longs - 1);
+  longs[sizeof longs - 1] = '\0';
+  size_t notes = 0;
+  NOTE_SAME("plain text, 100%% sure");
+  NOTE_SAME("SSN area %.3s group %.2s%s", "514690360", "690360", ", context word");
+  NOTE_SAME("Luhn ok, %zu digits, IIN %.4s (%s)", (size_t)16, "4526018159083012", "Visa");
+  NOTE_SAME("e-mail address at %.*s", 11, "example.org and more");
+  NOTE_SAME("%.*s|%.*s|%.*s", -1, "neg", 0, "zero", 2, "x");
+  NOTE_SAME("%d %d %d %u %zu", 0, -7, INT_MIN, UINT_MAX, (size_t)SIZE_MAX);
+  NOTE_SAME("province digit %c, %c%c", '4', 'a', '%');
+  NOTE_SAME("%.2s%s", "a", "");
+  NOTE_SAME("entropy %.2f bits (fallback)", 4.0 / 3);
+  NOTE_SAME("%s", longs);
+  NOTE_SAME("%.200s tail", longs);
+  NOTE_SAME("%.158s%c", longs, 'E');
+  NOTE_SAME("%.159s%d", longs, 12345);
+  NOTE_SAME("%.*s%zu", 157, longs, (size_t)987654);
+  printf("# %zu notes == snprintf\n", notes);
+}
+#pragma GCC diagnostic pop
+
 static void t_registry(void **st) {
   assert_true(al_detector_count() >= 23);
   for (size_t i = 0; i < al_detector_count(); i++) {
@@ -393,7 +552,8 @@ int main(void) {
       cmocka_unit_test(t_registry), cmocka_unit_test(t_selection),
       cmocka_unit_test(t_order_and_overlap), cmocka_unit_test(t_stop),
       cmocka_unit_test(t_stream), cmocka_unit_test(t_stream_real), cmocka_unit_test(t_threads),
-      cmocka_unit_test(t_digit_windows),
+      cmocka_unit_test(t_digit_windows), cmocka_unit_test(t_digit_shapes),
+      cmocka_unit_test(t_notes),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   al_scan_db_free(shared_db);

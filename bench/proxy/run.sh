@@ -52,24 +52,8 @@ UP=$(cat "$tmp/up.port")
 
 KEY_SHA=$("$AIRLOCK" guard hash-key bench-key)
 "$AIRLOCK" audit keygen --out "$tmp/audit.key" >/dev/null
-cat > "$tmp/plain.yaml" <<YAML
-listen: 127.0.0.1:0
-upstream: {base_url: "http://127.0.0.1:$UP/v1", max_connections: 64}
-clients: [{name: bench, key_sha256: $KEY_SHA}]
-YAML
-cat > "$tmp/all.yaml" <<YAML
-listen: 127.0.0.1:0
-upstream: {base_url: "http://127.0.0.1:$UP/v1", max_connections: 64}
-clients: [{name: bench, key_sha256: $KEY_SHA}]
-audit: {dir: $tmp/audit, key: $tmp/audit.key, fsync: none}
-scan: {canaries: ["AIRLOCK-CANARY-BENCH"]}
-input:
-  - {detectors: [pii], action: redact, reversible: true}
-  - {detectors: [secret, canary], action: block}
-output:
-  - {detectors: [secret, canary], action: block}
-  - {detectors: [pii], action: redact}
-YAML
+. "$HERE/policies.sh"
+write_policies "$tmp" "http://127.0.0.1:$UP/v1" "$KEY_SHA"
 NPORT=$((UP + 1))
 mkdir -p "$tmp/ngx"
 cat > "$tmp/nginx.conf" <<NGX

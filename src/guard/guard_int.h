@@ -13,6 +13,7 @@
 #include "airlock/scan.h"
 #include "airlock/schema.h"
 #include "airlock/sse.h"
+#include "core/jarena.h"
 #include "guard/limits.h"
 
 /* Actions, weakest first: the strongest action of all matching stages wins. */
@@ -166,10 +167,7 @@ typedef struct gout_result {
 /* Checks and rewrites an upstream JSON answer (chat or completions): output pipeline on
  * every choice's text, schema stages, then placeholder restore. *out_body is the body to
  * send (caller frees) when the verdict is allow/redact and something was rewritten. */
-/* jarena.c: parse into a per-thread arena; the tree dies at al_gjson_release (see there). */
-void al_gjson_install(void);
-json_t *al_gjson_loadb(const char *s, size_t n, size_t flags, size_t *mark);
-void al_gjson_release(json_t *o, size_t mark);
+/* JSON trees parsed and dropped within one call live in the thread's arena: core/jarena.h. */
 
 int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *body, size_t len,
                     gmap *m, gfinds *all, gout_result *res, char **out_body, size_t *out_len,

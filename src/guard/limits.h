@@ -19,7 +19,6 @@
 #define AL_GUARD_MAX_RETRIES 5
 #define AL_GUARD_MAX_SLOTS 4096                     /* text fields scanned in one request */
 #define AL_GUARD_MAX_CLIENT_BACKLOG (8u << 20)      /* bytes queued to a slow client */
-#define AL_GUARD_JSON_ARENA (256u << 10)          /* per-thread arena for parsed answers and events */
 #define AL_GUARD_KEY_CACHE 8                      /* accepted client keys remembered (no SHA-256 per request) */
 #define AL_GUARD_KEY_CACHE_LEN 128                /* longest key remembered, bytes + 1 */
 #define AL_GUARD_MAX_CLIENT_PENDING (256u << 10)    /* bytes read ahead from a client whose request waits upstream */

@@ -101,12 +101,12 @@ static void check_schemas(const gpipe *pipe, json_t *str, gout_result *res, cons
 int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *body, size_t len,
                     gmap *m, gfinds *all, gout_result *res, char **out_body, size_t *out_len,
                     json_t **texts) {
-  int rc = 0;
+  int rc = 0, changed = 0;
   *out_body = NULL;
   memset(res, 0, sizeof *res);
   size_t mark = 0;
   /* the tree dies below; with texts, its strings outlive it: then no arena */
-  json_t *root = texts ? json_loadb(body, len, 0, NULL) : al_gjson_loadb(body, len, 0, &mark);
+  json_t *root = texts ? json_loadb(body, len, 0, NULL) : al_jarena_loadb(body, len, 0, NULL, &mark);
   json_t *choices = json_object_get(root, "choices");
   if (!json_is_object(root) || !json_is_array(choices)) {
     snprintf(res->why, sizeof res->why, "upstream answer is not a JSON object with choices");
@@ -114,7 +114,6 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
     goto out;
   }
   if (texts) *texts = json_array();
-  int changed = 0;
   size_t i;
   json_t *c;
   json_array_foreach(choices, i, c) {
@@ -154,6 +153,7 @@ int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *bod
   }
 out:
   if (texts) json_decref(root);
-  else al_gjson_release(root, mark);
+  else if (changed) al_jarena_release(root, mark);
+  else al_jarena_drop(root, mark); /* only read: no walk to free it */
   return rc;
 }

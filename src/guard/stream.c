@@ -48,6 +48,7 @@ struct gstream {
   const char *blocked_by;
   al_buf prefix;      /* `data: {"id":..,"choices":[{"index":0,"delta":{"content":` */
   al_buf line;        /* scratch for one re-framed chunk */
+  al_buf red, res;    /* scratch of release(): redacted, then restored text */
 };
 
 /* Scan-stream findings: kept in g->f until applied, copied to the request's list. */
@@ -152,14 +153,17 @@ static int release(gstream *g, int final) {
   size_t n = (size_t)(safe - g->held_base);
   if (!final) n -= al_guard_partial_placeholder(g->held.data, n);
   if (n == 0) return 0;
-  al_buf red, res;
-  al_buf_init(&red, g->max_bytes * 2 + 4096);
-  al_buf_init(&res, g->max_bytes * 4 + 4096);
-  int rc = al_guard_redact(g->held.data, n, g->held_base, &g->f, g->m, &red);
-  if (!rc) rc = al_guard_restore(red.data ? red.data : "", red.len, g->m, &res);
-  if (!rc && res.len) rc = emit_text(g, res.data, res.len);
-  al_buf_cleanup(&red);
-  al_buf_cleanup(&res);
+  int rc = 0;
+  if (!g->f.n && !g->m->n) { /* nothing to redact or restore: the text as it came */
+    rc = emit_text(g, g->held.data, n);
+  } else {
+    al_buf *red = &g->red, *res = &g->res;
+    al_buf_reset(red);
+    al_buf_reset(res);
+    rc = al_guard_redact(g->held.data, n, g->held_base, &g->f, g->m, red);
+    if (!rc) rc = al_guard_restore(red->data ? red->data : "", red->len, g->m, res);
+    if (!rc && res->len) rc = emit_text(g, res->data, res->len);
+  }
   if (rc) return rc;
   uint64_t upto = g->held_base + n;
   size_t k = 0; /* drop findings wholly released */
@@ -214,10 +218,10 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (g->done) return 0;
   if (len == 6 && !memcmp(data, "[DONE]", 6)) return finish(g);
   size_t mark = 0;
-  json_t *o = al_gjson_loadb(data, len, 0, &mark); /* dies at the end of this call */
+  json_t *o = al_jarena_loadb(data, len, 0, NULL, &mark); /* read only; dies at the end of this call */
   int rc = 0;
   if (!json_is_object(o)) {
-    al_gjson_release(o, mark);
+    al_jarena_drop(o, mark);
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_bad_stream", "the upstream stream carried an event that is not a JSON object");
     return AL_EPARSE;
@@ -225,7 +229,7 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (json_object_get(o, "error")) {
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_error", "the upstream reported an error mid-stream");
-    al_gjson_release(o, mark);
+    al_jarena_drop(o, mark);
     return AL_ECONN;
   }
   take_meta(g, o);
@@ -233,13 +237,13 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   if (!json_is_array(choices) || json_array_size(choices) == 0) {
     /* e.g. a final usage chunk: passed on at the end, one event per line */
     rc = hold_event(&g->tail, o);
-    al_gjson_release(o, mark);
+    al_jarena_drop(o, mark);
     return rc;
   }
   json_t *c = json_array_get(choices, 0);
   json_t *idx = json_object_get(c, "index");
   if (json_array_size(choices) != 1 || (idx && json_integer_value(idx) != 0)) {
-    al_gjson_release(o, mark);
+    al_jarena_drop(o, mark);
     g->failed = 1;
     end_with_error(g, "airlock_upstream", "upstream_bad_stream", "only one choice (index 0) can be streamed through the guard");
     return AL_EUNSUPPORTED;
@@ -270,7 +274,7 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   }
   if (json_is_string(text)) rc = on_text(g, json_string_value(text), json_string_length(text));
 out:
-  al_gjson_release(o, mark);
+  al_jarena_drop(o, mark);
   return rc;
 }
 
@@ -340,6 +344,8 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   al_buf_init(&g->tail, 1u << 20);
   al_buf_init(&g->prefix, 4096);
   al_buf_init(&g->line, 2 * max_bytes + 8192);
+  al_buf_init(&g->red, max_bytes * 2 + 4096);
+  al_buf_init(&g->res, max_bytes * 4 + 4096);
   if (pipe->db && s) {
     int rc = al_scan_stream_open(s, on_stream_finding, g, &g->ss);
     if (rc) {
@@ -401,6 +407,8 @@ void al_gstream_free(gstream *g) {
   al_buf_cleanup(&g->tail);
   al_buf_cleanup(&g->prefix);
   al_buf_cleanup(&g->line);
+  al_buf_cleanup(&g->red);
+  al_buf_cleanup(&g->res);
   al_gfinds_cleanup(&g->f);
   al_free(g);
 }

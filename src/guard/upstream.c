@@ -14,14 +14,31 @@
  * becomes readable while parked (the upstream closed the idle connection) the event is
  * deleted then, and curl finds the connection dead on its next liveness check. The event
  * is freed when curl really closes the socket (CURLOPT_CLOSESOCKETFUNCTION), before the
- * descriptor can be reused for another socket. */
+ * descriptor can be reused for another socket.
+ *
+ * Plain http:// to an IPv4 address goes through libevent's own HTTP client instead
+ * (evhttp_connection / evhttp_make_request, see "evhttp upstreams" below): libcurl costs
+ * ~90k instructions per transfer on the guard's loop (URL parsing, request building,
+ * header parsing, a 16 KiB buffer) and two liveness poll() per reused connection; evhttp's
+ * client ~15k, parsing the answer with the same code that parses the guard's requests.
+ * (System calls come out about even: evhttp reads after ioctl(FIONREAD), at most 4 KiB a
+ * time, and leaves a no-op epoll_ctl(MOD) at dispatch and at the answer's end.) https://
+ * (certificate checks, SNI) and host names (curl's threaded resolver, happy eyeballs)
+ * stay with libcurl. Both engines deliver the same callbacks with libcurl's error codes. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
+#include "airlock/buf.h"
 #include "airlock/util.h"
 #include "guard/upstream.h"
 
@@ -42,6 +59,11 @@ struct gup {
   /* request header lists, built once: [with body][with the bearer below] */
   struct curl_slist *hdrs[2][2];
   char *bearer;
+  /* evhttp upstreams */
+  struct gtarget *targets; /* parsed URLs, by text */
+  struct gpool *pools;     /* one per host:port */
+  long max_connections, n_conns;
+  char *ev_auth;           /* "Bearer KEY" of u->bearer */
 };
 
 struct gxfer {
@@ -54,10 +76,29 @@ struct gxfer {
   gxfer_done_cb done;
   void *ud;
   int cancel;
+  int in_sweep; /* on u->cancelled */
+  int resend;   /* evhttp: send again (sweep) */
+  int in_send;  /* evhttp: inside evhttp_make_request */
   gxfer *next_cancelled;
   gxfer *prev, *next; /* in u->all */
   char content_type[128];
   char errbuf[CURL_ERROR_SIZE];
+  /* evhttp transfers (x->t != NULL) */
+  struct gtarget *t;
+  struct gconn *conn;      /* the connection it is queued or running on */
+  struct evhttp_request *req; /* until evhttp is done with it */
+  size_t body_len;
+  char *auth;              /* Authorization value (u->ev_auth or own_auth) */
+  int own_auth;
+  long status;
+  int everr;               /* evhttp's error, from the error callback */
+  int fail;                /* curl code to report once the request is dropped (sweep) */
+  int got;                 /* answer bytes seen */
+  int retried;
+  int reused;              /* sent on a connection that had answered before */
+  int connecting;          /* the timer is the connect timeout */
+  long long timeout_ms, connect_ms;
+  struct event *timer;     /* whole-transfer / connect timeout */
 };
 
 typedef struct sockinfo {
@@ -86,6 +127,13 @@ static void xfer_free(gxfer *x) {
     else x->u->all = x->next;
     if (x->next) x->next->prev = x->prev;
   }
+  if (x->t) { /* evhttp: the request is evhttp's (done, cancelled, or freed with its connection) */
+    if (x->timer) event_free(x->timer);
+    if (x->own_auth) al_free(x->auth);
+    al_free(x->body);
+    al_free(x);
+    return;
+  }
   if (x->easy && x->u && x->u->n_easy < EASY_POOL) {
     /* kept as configured (no curl_easy_reset: that frees curl's receive buffer); every
      * per-transfer option is set again by al_gup_start */
@@ -98,6 +146,17 @@ static void xfer_free(gxfer *x) {
   if (x->own_headers) curl_slist_free_all(x->headers);
   al_free(x->body);
   al_free(x);
+}
+
+/* Queues x for the sweep event (cancel, a failure to report, a resend): outside curl's and
+ * evhttp's callbacks. */
+static void sweep_add(gxfer *x) {
+  if (x->timer) event_del(x->timer);
+  if (x->in_sweep) return;
+  x->in_sweep = 1;
+  x->next_cancelled = x->u->cancelled;
+  x->u->cancelled = x;
+  event_active(x->u->sweep, 0, 0);
 }
 
 static void check_multi_info(gup *u) {
@@ -212,11 +271,376 @@ static int close_cb(void *ud, curl_socket_t s) {
   return close(s);
 }
 
+/* ---- evhttp upstreams ----
+ *
+ * A target is one URL the guard asks (a route, the OTLP collector), parsed once with
+ * evhttp_uri_parse. The connections to one host:port form a pool: a transfer takes an idle
+ * connection, or opens one while fewer than max_connections exist, or else queues on the
+ * least busy one (evhttp sends queued requests in turn). Idle connections stay watched by
+ * evhttp (its close detection): a close by the upstream resets them, and the next request
+ * on them connects again. A request that fails before any answer byte on a connection that
+ * had answered before (the upstream closed it as the request went out) is sent once more,
+ * as libcurl does with a dead reused connection.
+ *
+ * The request is written at once (sendmsg) after evhttp_make_request queued it, and
+ * evhttp's write-done step is run then (bufferevent_trigger), as server.c does for
+ * answers: evhttp would otherwise add write interest and write when epoll reports the
+ * socket writable; write interest added and dropped inside one loop iteration cancels
+ * out in libevent's changelist. (Read interest cannot be kept that way: evhttp disables
+ * reading when it dispatches a request and when an answer is complete, and enables it
+ * again for the next step or its close detection; each such pair in one iteration leaves
+ * one no-op epoll_ctl(MOD), two per transfer.)
+ *
+ * Timeouts: one timer per transfer (the whole transfer; first the connect timeout when the
+ * connection is not known to be connected). evhttp's own I/O timeout is set above it.
+ * Cancelling, and failing a transfer whose data callback refused bytes, are never done
+ * inside evhttp's callbacks: the transfer goes to the sweep event, which cancels the
+ * request outside them (evhttp_cancel_request resets its connection). */
+typedef struct gconn {
+  struct evhttp_connection *evcon;
+  struct gpool *pool;
+  int busy;             /* requests queued or running on it */
+  int served;           /* answered a request since it last connected */
+  long long timeout_ms; /* evhttp's I/O timeout set on it */
+  struct gconn *next_idle;
+} gconn;
+
+typedef struct gpool {
+  char host[64];
+  int port;
+  char hosthdr[80];
+  gconn **conns;
+  size_t n;
+  gconn *idle; /* busy == 0 */
+  struct gpool *next;
+} gpool;
+
+typedef struct gtarget {
+  char *url;
+  gpool *pool; /* NULL: libcurl */
+  char *path;  /* path and query */
+  struct gtarget *next;
+} gtarget;
+
+static void ev_arm(gxfer *x);
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg) { ((gconn *)arg)->served = 0; }
+
+static gconn *conn_get(gup *u, gpool *p) {
+  gconn *c = p->idle;
+  if (c) {
+    p->idle = c->next_idle;
+    c->next_idle = NULL;
+  } else if (u->n_conns < u->max_connections || !p->n) {
+    gconn **v = al_realloc(p->conns, (p->n + 1) * sizeof *v);
+    if (!v) return NULL;
+    p->conns = v;
+    if (!(c = al_calloc(1, sizeof *c))) return NULL;
+    if (!(c->evcon = evhttp_connection_base_new(u->base, NULL, p->host, (ev_uint16_t)p->port))) {
+      al_free(c);
+      return NULL;
+    }
+    c->pool = p;
+    evhttp_connection_set_closecb(c->evcon, conn_closed, c);
+    p->conns[p->n++] = c;
+    u->n_conns++;
+  } else { /* all busy: queue on the least busy */
+    c = p->conns[0];
+    for (size_t i = 1; i < p->n; i++)
+      if (p->conns[i]->busy < c->busy) c = p->conns[i];
+  }
+  c->busy++;
+  return c;
+}
+
+static void conn_put(gconn *c) {
+  if (--c->busy) return;
+  c->next_idle = c->pool->idle;
+  c->pool->idle = c;
+}
+
+static gtarget *target_get(gup *u, const char *url) {
+  gtarget *t;
+  for (t = u->targets; t; t = t->next)
+    if (!strcmp(t->url, url)) return t;
+  if (!(t = al_calloc(1, sizeof *t)) || !(t->url = al_strdup(url))) goto fail;
+  struct evhttp_uri *uri = evhttp_uri_parse(url);
+  const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL, *host = uri ? evhttp_uri_get_host(uri) : NULL;
+  struct in_addr a;
+  if (scheme && !strcasecmp(scheme, "http") && host && strlen(host) < sizeof t->pool->host &&
+      inet_pton(AF_INET, host, &a) == 1 && !evhttp_uri_get_userinfo(uri) && !evhttp_uri_get_fragment(uri)) {
+    int port = evhttp_uri_get_port(uri) > 0 ? evhttp_uri_get_port(uri) : 80;
+    const char *path = evhttp_uri_get_path(uri), *q = evhttp_uri_get_query(uri);
+    al_buf b;
+    al_buf_init(&b, 1u << 16);
+    int rc = al_buf_printf(&b, "%s%s%s", path && path[0] ? path : "/", q ? "?" : "", q ? q : "");
+    gpool *p;
+    for (p = u->pools; p; p = p->next)
+      if (p->port == port && !strcmp(p->host, host)) break;
+    if (!rc && !p && (p = al_calloc(1, sizeof *p))) {
+      snprintf(p->host, sizeof p->host, "%s", host);
+      p->port = port;
+      if (port == 80) snprintf(p->hosthdr, sizeof p->hosthdr, "%s", host);
+      else snprintf(p->hosthdr, sizeof p->hosthdr, "%s:%d", host, port);
+      p->next = u->pools;
+      u->pools = p;
+    }
+    if (rc || !p) {
+      al_buf_cleanup(&b);
+      evhttp_uri_free(uri);
+      goto fail;
+    }
+    t->path = b.data;
+    t->pool = p;
+  }
+  if (uri) evhttp_uri_free(uri);
+  t->next = u->targets;
+  u->targets = t;
+  return t;
+fail:
+  if (t) al_free(t->url);
+  al_free(t);
+  return NULL;
+}
+
+/* libcurl's code for what evhttp reported, so that both engines read the same. */
+static int ev_code(const gxfer *x) {
+  switch (x->everr) {
+    case EVREQ_HTTP_TIMEOUT: return CURLE_OPERATION_TIMEDOUT;
+    case EVREQ_HTTP_EOF: return x->got ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING;
+    case EVREQ_HTTP_INVALID_HEADER:
+    case EVREQ_HTTP_DATA_TOO_LONG: return CURLE_WEIRD_SERVER_REPLY;
+    default: return CURLE_RECV_ERROR;
+  }
+}
+
+static void ev_head(gxfer *x, struct evhttp_request *req) {
+  if (x->status) return;
+  x->status = evhttp_request_get_response_code(req);
+  const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  if (ct) snprintf(x->content_type, sizeof x->content_type, "%s", ct);
+}
+
+static void ev_error(enum evhttp_request_error e, void *arg) { ((gxfer *)arg)->everr = (int)e; }
+
+/* Answer bytes (evhttp drains the buffer after this returns). */
+static void ev_chunk(struct evhttp_request *req, void *arg) {
+  gxfer *x = arg;
+  if (x->cancel || x->fail || x->req != req) return;
+  ev_head(x, req);
+  x->got = 1;
+  struct evbuffer *b = evhttp_request_get_input_buffer(req);
+  struct evbuffer_iovec v;
+  while (x->data && evbuffer_peek(b, -1, NULL, &v, 1) > 0 && v.iov_len) {
+    if (x->data(x, v.iov_base, v.iov_len, x->ud)) { /* refused (too large): abort */
+      x->fail = CURLE_WRITE_ERROR;
+      sweep_add(x);
+      return;
+    }
+    evbuffer_drain(b, v.iov_len);
+  }
+}
+
+/* evhttp is done with the request: answered (req), failed (req NULL, error in everr), or
+ * never connected (req without a status). req is freed by evhttp after this returns. */
+static void ev_done(struct evhttp_request *req, void *arg) {
+  gxfer *x = arg;
+  gconn *c = x->conn;
+  int reused = x->reused;
+  x->req = NULL;
+  x->conn = NULL;
+  if (req) ev_head(x, req);
+  int code = !req ? ev_code(x) : x->status <= 0 ? CURLE_COULDNT_CONNECT : 0;
+  if (c) {
+    if (!code) c->served = 1;
+    conn_put(c);
+  }
+  if (x->cancel || x->fail) return; /* the sweep has it */
+  if (code && reused && !x->got && !x->retried && code != CURLE_OPERATION_TIMEDOUT) {
+    x->retried = 1; /* a pooled connection the upstream had closed: once more, fresh */
+    x->resend = 1;
+    sweep_add(x);
+    return;
+  }
+  if (x->in_send) { /* evhttp failed inside evhttp_make_request: report from the sweep */
+    x->fail = code ? code : CURLE_COULDNT_CONNECT;
+    sweep_add(x);
+    return;
+  }
+  if (x->timer) event_del(x->timer);
+  if (x->done) x->done(x, code, x->status, x->ud);
+  xfer_free(x);
+}
+
+/* Queues the request on a pooled connection and writes it at once when connected. */
+static int ev_send(gxfer *x) {
+  gup *u = x->u;
+  gtarget *t = x->t;
+  gconn *c = conn_get(u, t->pool);
+  if (!c) return AL_ENOMEM;
+  struct evhttp_request *r = evhttp_request_new(ev_done, x);
+  if (!r) {
+    conn_put(c);
+    return AL_ENOMEM;
+  }
+  evhttp_request_set_chunked_cb(r, ev_chunk);
+  evhttp_request_set_error_cb(r, ev_error);
+  struct evkeyvalq *h = evhttp_request_get_output_headers(r);
+  int bad = evhttp_add_header(h, "Host", t->pool->hosthdr);
+  if (!bad && x->body)
+    bad = evhttp_add_header(h, "Content-Type", "application/json") ||
+          evbuffer_add(evhttp_request_get_output_buffer(r), x->body, x->body_len);
+  if (!bad && x->auth) bad = evhttp_add_header(h, "Authorization", x->auth);
+  if (bad) {
+    evhttp_request_free(r);
+    conn_put(c);
+    return AL_ENOMEM;
+  }
+  if (c->timeout_ms < x->timeout_ms + 1000) { /* evhttp's I/O timeout: never before ours */
+    struct timeval tv = {(time_t)((x->timeout_ms + 1000) / 1000), (suseconds_t)((x->timeout_ms + 1000) % 1000 * 1000)};
+    evhttp_connection_set_timeout_tv(c->evcon, &tv);
+    c->timeout_ms = x->timeout_ms + 1000;
+  }
+  x->conn = c;
+  x->req = r;
+  x->reused = c->served;
+  x->got = 0;
+  x->everr = -1;
+  x->status = 0;
+  x->content_type[0] = '\0';
+  x->in_send = 1;
+  int rc = evhttp_make_request(c->evcon, r, x->body ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, t->path);
+  x->in_send = 0;
+  if (x->in_sweep) return 0; /* evhttp already ended it (inside the call): the sweep reports */
+  if (rc) { /* not queued: the request is still ours */
+    x->req = NULL;
+    x->conn = NULL;
+    evhttp_request_free(r);
+    conn_put(c);
+    return AL_ECONN;
+  }
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+  if (bev && evbuffer_get_length(bufferevent_get_output(bev)) && al_gbev_write(bev))
+    bufferevent_trigger(bev, EV_WRITE, 0); /* evhttp's "request written" step */
+  x->connecting = !x->reused && x->connect_ms > 0 && x->connect_ms < x->timeout_ms;
+  ev_arm(x);
+  return 0;
+}
+
+/* Drops the request (outside evhttp's callbacks), if evhttp still has it. */
+static void ev_drop(gxfer *x) {
+  struct evhttp_request *r = x->req;
+  gconn *c = x->conn;
+  if (!r) return;
+  x->req = NULL;
+  x->conn = NULL;
+  evhttp_cancel_request(r); /* no callback but the error one; resets the connection */
+  conn_put(c);
+}
+
+static void ev_fail(gxfer *x, int code) {
+  ev_drop(x);
+  if (x->timer) event_del(x->timer);
+  if (x->done) x->done(x, code, x->status, x->ud);
+  xfer_free(x);
+}
+
+static void ev_timeout(evutil_socket_t fd, short kind, void *arg) {
+  gxfer *x = arg;
+  if (x->cancel || x->fail || x->resend) return;
+  if (x->connecting) { /* connected by now? then the rest of the whole-transfer timeout */
+    x->connecting = 0;
+    struct bufferevent *bev = x->conn ? evhttp_connection_get_bufferevent(x->conn->evcon) : NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    evutil_socket_t s = bev ? bufferevent_getfd(bev) : -1;
+    if (x->got || (s >= 0 && getpeername(s, (struct sockaddr *)&ss, &sl) == 0)) {
+      long long left = x->timeout_ms - x->connect_ms;
+      struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000 * 1000)};
+      evtimer_add(x->timer, &tv);
+      return;
+    }
+  }
+  ev_fail(x, CURLE_OPERATION_TIMEDOUT);
+}
+
+static void ev_arm(gxfer *x) {
+  long long ms = x->connecting ? x->connect_ms : x->timeout_ms;
+  if (ms <= 0) return;
+  struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
+  evtimer_add(x->timer, &tv);
+}
+
+/* A transfer on the sweep list: cancelled, failed by its data callback, or to resend. */
+static void ev_sweep(gxfer *x) {
+  x->in_sweep = 0;
+  if (x->cancel) {
+    ev_drop(x);
+    xfer_free(x);
+    return;
+  }
+  if (x->resend && !x->fail) {
+    x->resend = 0;
+    if (ev_send(x) == 0) return;
+    x->fail = CURLE_COULDNT_CONNECT;
+  }
+  ev_fail(x, x->fail);
+}
+
+static void pools_free(gup *u) {
+  while (u->pools) {
+    gpool *p = u->pools;
+    u->pools = p->next;
+    for (size_t i = 0; i < p->n; i++) {
+      evhttp_connection_set_closecb(p->conns[i]->evcon, NULL, NULL);
+      evhttp_connection_free(p->conns[i]->evcon); /* frees queued requests, no callbacks */
+      al_free(p->conns[i]);
+    }
+    al_free(p->conns);
+    al_free(p);
+  }
+  while (u->targets) {
+    gtarget *t = u->targets;
+    u->targets = t->next;
+    al_free(t->url);
+    al_free(t->path);
+    al_free(t);
+  }
+}
+
+int al_gbev_write(struct bufferevent *bev) {
+  struct evbuffer *out = bufferevent_get_output(bev);
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  int all = fd >= 0;
+  /* a socket bufferevent keeps the front of its output frozen and thaws it around its own
+   * writes (bufferevent_writecb); so does this */
+  evbuffer_unfreeze(out, 1);
+  while (all && evbuffer_get_length(out)) {
+    struct evbuffer_iovec v[16];
+    int n = evbuffer_peek(out, -1, NULL, v, 16);
+    if (n > 16) n = 16;
+    struct iovec iov[16];
+    for (int i = 0; i < n; i++) {
+      iov[i].iov_base = v[i].iov_base;
+      iov[i].iov_len = v[i].iov_len;
+    }
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (w <= 0 || evbuffer_drain(out, (size_t)w)) all = 0;
+  }
+  evbuffer_freeze(out, 1);
+  return all;
+}
+
 static void sweep_cb(evutil_socket_t fd, short kind, void *arg) {
   gup *u = arg;
   while (u->cancelled) {
     gxfer *x = u->cancelled;
     u->cancelled = x->next_cancelled;
+    if (x->t) {
+      ev_sweep(x);
+      continue;
+    }
     curl_multi_remove_handle(u->multi, x->easy);
     xfer_free(x);
   }
@@ -226,6 +650,7 @@ gup *al_gup_new(struct event_base *base, long max_connections) {
   gup *u = al_calloc(1, sizeof *u);
   if (!u) return NULL;
   u->base = base;
+  u->max_connections = max_connections;
   u->multi = curl_multi_init();
   u->timer = evtimer_new(base, timer_cb, u);
   u->sweep = event_new(base, -1, 0, sweep_cb, u);
@@ -245,13 +670,15 @@ gup *al_gup_new(struct event_base *base, long max_connections) {
 void al_gup_free(gup *u) {
   if (!u) return;
   sweep_cb(-1, 0, u);
+  /* abort what is still running: no callbacks (evhttp's requests go with their connections) */
+  while (u->all) {
+    gxfer *x = u->all;
+    if (!x->t && u->multi) curl_multi_remove_handle(u->multi, x->easy);
+    xfer_free(x);
+  }
+  pools_free(u);
+  al_free(u->ev_auth);
   if (u->multi) {
-    /* abort what is still running: no callbacks */
-    while (u->all) {
-      gxfer *x = u->all;
-      curl_multi_remove_handle(u->multi, x->easy);
-      xfer_free(x);
-    }
     curl_multi_cleanup(u->multi);
     while (u->n_easy) curl_easy_cleanup(u->easy_pool[--u->n_easy]);
   }
@@ -284,10 +711,54 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+static int ev_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done,
+                    void *ud, gxfer **out) {
+  int rc = AL_ENOMEM;
+  gxfer *x = al_calloc(1, sizeof *x);
+  if (!x) return AL_ENOMEM;
+  x->u = u;
+  x->t = t;
+  x->data = data;
+  x->done = done;
+  x->ud = ud;
+  x->timeout_ms = o->timeout_ms;
+  x->connect_ms = o->connect_timeout_ms;
+  x->body_len = o->body_len;
+  if (o->body && !(x->body = al_strndup(o->body, o->body_len))) goto fail;
+  if (o->bearer && o->bearer[0]) {
+    if (!u->bearer && !(u->bearer = al_strdup(o->bearer))) goto fail; /* the first bearer is cached */
+    char **slot = !strcmp(u->bearer, o->bearer) ? &u->ev_auth : &x->auth;
+    if (!*slot) {
+      al_buf b;
+      al_buf_init(&b, 4096);
+      if (al_buf_printf(&b, "Bearer %s", o->bearer)) {
+        al_buf_cleanup(&b);
+        goto fail;
+      }
+      *slot = b.data;
+      x->own_auth = slot == &x->auth;
+    }
+    x->auth = *slot;
+  }
+  if (!(x->timer = evtimer_new(u->base, ev_timeout, x))) goto fail;
+  x->next = u->all;
+  if (u->all) u->all->prev = x;
+  u->all = x;
+  if ((rc = ev_send(x))) goto fail;
+  *out = x;
+  return 0;
+fail:
+  xfer_free(x);
+  return rc;
+}
+
 int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done, void *ud,
                  gxfer **out) {
-  gxfer *x = al_calloc(1, sizeof *x);
+  gtarget *t = target_get(u, o->url);
   *out = NULL;
+  if (!t) return AL_ENOMEM;
+  if (t->pool) return ev_start(u, t, o, data, done, ud, out);
+  gxfer *x = al_calloc(1, sizeof *x);
   if (!x) return AL_ENOMEM;
   x->u = u;
   x->data = data;
@@ -354,6 +825,7 @@ fail:
 }
 
 long al_gxfer_status(gxfer *x) {
+  if (x->t) return x->status;
   long s = 0;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &s);
   return s;
@@ -364,9 +836,7 @@ const char *al_gxfer_content_type(gxfer *x) { return x->content_type; }
 void al_gup_cancel(gxfer *x) {
   if (!x || x->cancel) return;
   x->cancel = 1;
-  x->next_cancelled = x->u->cancelled;
-  x->u->cancelled = x;
-  event_active(x->u->sweep, 0, 0);
+  sweep_add(x);
 }
 
 const char *al_gup_error_kind(int c) {

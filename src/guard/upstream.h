@@ -1,11 +1,14 @@
-/* Upstream transfers: libcurl's multi interface driven by the guard's libevent loop (the
- * shape of curl's docs/examples/hiperfifo.c). Connections are pooled by the multi handle
- * and kept alive between requests. */
+/* Upstream transfers on the guard's libevent loop: plain http:// to an IPv4 address with
+ * libevent's HTTP client (pooled evhttp connections), anything else (https://, host names)
+ * with libcurl's multi interface (the shape of curl's docs/examples/hiperfifo.c). Either
+ * way connections are pooled and kept alive between requests, and results carry libcurl's
+ * error codes. */
 #ifndef AIRLOCK_GUARD_UPSTREAM_H
 #define AIRLOCK_GUARD_UPSTREAM_H
 
 #include <stddef.h>
 
+struct bufferevent;
 struct event_base;
 typedef struct gup gup;
 typedef struct gxfer gxfer;
@@ -36,5 +39,9 @@ const char *al_gxfer_content_type(gxfer *x);
 void al_gup_cancel(gxfer *x);
 /* "timeout", "connect", "reset", ... for a curl code. */
 const char *al_gup_error_kind(int curl_code);
+/* Writes what is queued on bev's output now (sendmsg, MSG_NOSIGNAL) instead of waiting for
+ * the socket to be reported writable; 1 when all of it went, 0 when some is left (a full
+ * socket, an error: libevent writes or reports it as without this). */
+int al_gbev_write(struct bufferevent *bev);
 
 #endif

@@ -399,39 +399,55 @@ static void test_stream_bad_upstream(void **state) {
 /* jarena.c: trees parsed into the arena, nested in stack order, each intact until its own
  * release; nodes added later and json_dumps strings come from malloc (free() works). */
 static void test_json_arena(void **state) {
-  al_gjson_install();
+  al_jarena_install();
   for (int round = 0; round < 200; round++) {
     size_t m1 = 0, m2 = 0;
-    json_t *outer = al_gjson_loadb("{\"a\":[1,2,{\"b\":\"outer text\"}],\"c\":\"x\"}", 38, 0, &m1);
+    json_t *outer = al_jarena_loadb("{\"a\":[1,2,{\"b\":\"outer text\"}],\"c\":\"x\"}", 38, 0, NULL, &m1);
     assert_non_null(outer);
-    json_t *inner = al_gjson_loadb("{\"z\":\"inner\"}", 13, 0, &m2);
+    json_t *inner = al_jarena_loadb("{\"z\":\"inner\"}", 13, 0, NULL, &m2);
     assert_non_null(inner);
     assert_true(m2 >= m1);
     assert_int_equal(json_object_set_new(outer, "added", json_string("later")), 0);
     assert_int_equal(json_object_set_new(outer, "c", json_string("replaced")), 0);
-    al_gjson_release(inner, m2);
-    json_t *again = al_gjson_loadb("{\"y\":\"reuses the inner space\"}", 30, 0, &m2);
+    al_jarena_release(inner, m2);
+    json_t *again = al_jarena_loadb("{\"y\":\"reuses the inner space\"}", 30, 0, NULL, &m2);
     assert_string_equal(json_string_value(json_object_get(again, "y")), "reuses the inner space");
     char *s = json_dumps(outer, JSON_COMPACT | JSON_SORT_KEYS);
     assert_string_equal(s, "{\"a\":[1,2,{\"b\":\"outer text\"}],\"added\":\"later\",\"c\":\"replaced\"}");
     free(s);
-    al_gjson_release(again, m2);
-    al_gjson_release(outer, m1);
+    al_jarena_release(again, m2);
+    al_jarena_release(outer, m1);
   }
   size_t m = 0;
-  assert_null(al_gjson_loadb("{\"broken\":", 10, 0, &m));
-  al_gjson_release(NULL, m);
+  assert_null(al_jarena_loadb("{\"broken\":", 10, 0, NULL, &m));
+  al_jarena_release(NULL, m);
   /* larger than the arena: the rest of the tree comes from malloc, all of it stays valid */
   al_buf big;
   al_buf_init(&big, 1u << 24);
   assert_int_equal(al_buf_puts(&big, "["), 0);
   for (int i = 0; i < 20000; i++) assert_int_equal(al_buf_printf(&big, "%s{\"k%d\":\"value number %d\"}", i ? "," : "", i, i), 0);
   assert_int_equal(al_buf_puts(&big, "]"), 0);
-  json_t *a = al_gjson_loadb(big.data, big.len, 0, &m);
+  json_t *a = al_jarena_loadb(big.data, big.len, 0, NULL, &m);
   assert_int_equal(json_array_size(a), 20000);
   assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "k0")), "value number 0");
   assert_string_equal(json_string_value(json_object_get(json_array_get(a, 19999), "k19999")), "value number 19999");
-  al_gjson_release(a, m);
+  al_jarena_release(a, m);
+  /* read-only trees dropped without a walk, the spilled one included (it is released) */
+  for (int round = 0; round < 3; round++) {
+    size_t m1 = 0, m2 = 0;
+    json_t *outer = al_jarena_loadb("{\"a\":[1,2,{\"b\":\"outer text\"}],\"c\":\"x\"}", 38, 0, NULL, &m1);
+    json_t *inner = al_jarena_loadb("{\"z\":\"inner\"}", 13, 0, NULL, &m2);
+    assert_string_equal(json_string_value(json_object_get(inner, "z")), "inner");
+    al_jarena_drop(inner, m2);
+    json_t *again = al_jarena_loadb("{\"y\":\"reuses the inner space\"}", 30, 0, NULL, &m2);
+    assert_string_equal(json_string_value(json_object_get(again, "y")), "reuses the inner space");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(outer, "a"), 2), "b")), "outer text");
+    al_jarena_drop(again, m2);
+    al_jarena_drop(outer, m1);
+    a = al_jarena_loadb(big.data, big.len, 0, NULL, &m);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(a, 19999), "k19999")), "value number 19999");
+    al_jarena_drop(a, m);
+  }
   al_buf_cleanup(&big);
 }
 

@@ -1,5 +1,7 @@
-/* The guard end to end on loopback: a fake OpenAI-compatible upstream (evhttp) and three
+/* The guard end to end on loopback: a fake OpenAI-compatible upstream (evhttp) and five
  * guards run on one event loop in a background thread; the tests drive them with libcurl.
+ * Guards A, B, C and E name the upstream by IPv4 address (libevent's HTTP client), guard D
+ * by host name (libcurl).
  * The upstream's behaviour is chosen by the request's "model": echo, card, secret,
  * json-retry, never-json, error500, garbage, slow, reset. */
 #include <setjmp.h>
@@ -31,15 +33,16 @@
 static struct event_base *base;
 static pthread_t loop_thread;
 static atomic_int stop_loop;
-static int up_port, port_a, port_b, port_c;
-static al_guard *ga, *gb, *gc;
-static al_guard_policy *pa, *pb, *pc;
+static int up_port, port_a, port_b, port_c, port_d, port_e;
+static al_guard *ga, *gb, *gc, *gd, *ge;
+static al_guard_policy *pa, *pb, *pc, *pd, *pe;
 static char tmpdir[64];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_body[1 << 16];
 static char last_trace[1 << 16];
 static char last_auth[256];
 static int json_retry_count;
+static atomic_int hangups;
 
 /* ---- the fake upstream ---- */
 
@@ -99,6 +102,12 @@ static void upstream(struct evhttp_request *req, void *arg) {
     return;
   } else if (!strcmp(model, "garbage")) {
     answer_json(req, 200, "this is not json");
+    json_decref(o);
+    return;
+  } else if (!strcmp(model, "hangup")) { /* read, then the connection is closed unanswered */
+    atomic_fetch_add(&hangups, 1);
+    struct timeval tv = {0, 1000};
+    event_base_once(base, -1, EV_TIMEOUT, drop_conn, evhttp_request_get_connection(req), &tv);
     json_decref(o);
     return;
   } else if (!strcmp(model, "slow")) {
@@ -228,15 +237,31 @@ static int setup(void **state) {
            up_port);
   if (!(pb = policy(text))) return -1;
   if (!(pc = policy("listen: 127.0.0.1:0\nupstream: {base_url: 'http://127.0.0.1:1/v1', connect_timeout: 1s}\n"))) return -1;
+  snprintf(text, sizeof text,
+           "listen: 127.0.0.1:0\n"
+           "upstream: {base_url: 'http://localhost:%d/v1', timeout: 1s, api_key_env: AL_TEST_UPSTREAM_KEY}\n"
+           "output:\n"
+           "  - {detectors: [pii.credit_card], action: redact}\n",
+           up_port);
+  if (!(pd = policy(text))) return -1;
+  snprintf(text, sizeof text,
+           "listen: 127.0.0.1:0\n"
+           "upstream: {base_url: 'http://127.0.0.1:%d/v1', max_connections: 1}\n"
+           "limits: {max_response_bytes: 200}\n",
+           up_port);
+  if (!(pe = policy(text))) return -1;
   al_error e = {0};
   setenv("AL_TEST_UPSTREAM_KEY", "up-secret", 1);
-  if (al_guard_new(base, pa, &ga, &e) || al_guard_new(base, pb, &gb, &e) || al_guard_new(base, pc, &gc, &e)) {
+  if (al_guard_new(base, pa, &ga, &e) || al_guard_new(base, pb, &gb, &e) || al_guard_new(base, pc, &gc, &e) ||
+      al_guard_new(base, pd, &gd, &e) || al_guard_new(base, pe, &ge, &e)) {
     fprintf(stderr, "guard: %s\n", e.msg);
     return -1;
   }
   port_a = al_guard_port(ga);
   port_b = al_guard_port(gb);
   port_c = al_guard_port(gc);
+  port_d = al_guard_port(gd);
+  port_e = al_guard_port(ge);
   pthread_create(&loop_thread, NULL, run_loop, NULL);
   *state = up;
   return 0;
@@ -248,6 +273,8 @@ static int teardown(void **state) {
   al_guard_free(ga);
   al_guard_free(gb);
   al_guard_free(gc);
+  al_guard_free(gd);
+  al_guard_free(ge);
   /* the audit log of guard B, closed above, verifies */
   char dir[128], pubp[128];
   unsigned char pk[AL_AUDIT_PK_BYTES];
@@ -260,6 +287,8 @@ static int teardown(void **state) {
   al_guard_policy_free(pa);
   al_guard_policy_free(pb);
   al_guard_policy_free(pc);
+  al_guard_policy_free(pd);
+  al_guard_policy_free(pe);
   evhttp_free(*state);
   event_base_free(base);
   char cmd[128];
@@ -781,6 +810,83 @@ static void test_otlp_span(void **state) {
   json_decref(o);
 }
 
+/* Guard D names its upstream by host name: libcurl carries its transfers (as it does
+ * https:// upstreams); answers, streams, redaction, the upstream key, the upstream's own
+ * errors and the timeout behave as through libevent's client. */
+static void test_curl_upstream(void **state) {
+  reply r;
+  char text[512], code[128];
+  int done;
+  pthread_mutex_lock(&mu);
+  last_auth[0] = '\0';
+  pthread_mutex_unlock(&mu);
+  chat(port_d, NULL, "echo", "through curl", 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(content_of(&r, text, sizeof text), "echo: through curl");
+  al_buf_cleanup(&r.body);
+  pthread_mutex_lock(&mu);
+  assert_string_equal(last_auth, "Bearer up-secret");
+  pthread_mutex_unlock(&mu);
+  chat(port_d, NULL, "card", "card?", 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_non_null(strstr(text, "Your card [CREDIT_CARD_1] is on file"));
+  assert_null(strstr(r.body.data, "4111"));
+  al_buf_cleanup(&r.body);
+  chat(port_d, NULL, "error500", "x", 0, &r);
+  assert_int_equal(r.status, 500);
+  assert_non_null(strstr(r.body.data, "boom"));
+  al_buf_cleanup(&r.body);
+  chat(port_d, NULL, "slow", "x", 0, &r);
+  assert_int_equal(r.status, 504);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_timeout");
+  al_buf_cleanup(&r.body);
+  call(port_d, "/v1/models", NULL, NULL, 0, &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body.data, "\"fake\""));
+  al_buf_cleanup(&r.body);
+}
+
+/* Guard E: one pooled connection (requests queue on it) and max_response_bytes 200: an
+ * answer past it is refused (the transfer is aborted, the connection reset) and the
+ * next requests are served on a fresh connection; a stream past it ends with an error
+ * event. */
+static void test_response_limit(void **state) {
+  reply r;
+  char text[512], code[128], long_prompt[300];
+  int done;
+  memset(long_prompt, 'w', 260);
+  long_prompt[260] = '\0';
+  for (int i = 0; i < 2; i++) {
+    chat(port_e, NULL, "echo", long_prompt, 0, &r);
+    assert_int_equal(r.status, 502);
+    assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_response_too_large");
+    al_buf_cleanup(&r.body);
+    chat(port_e, NULL, "ok", "short", 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(content_of(&r, text, sizeof text), "ok");
+    al_buf_cleanup(&r.body);
+  }
+  /* a pooled connection that dies under a request before any answer byte: sent once more
+   * on a fresh connection (as libcurl does), then reported; the guard goes on serving */
+  atomic_store(&hangups, 0);
+  chat(port_e, NULL, "hangup", "x", 0, &r);
+  assert_int_equal(r.status, 502);
+  assert_string_equal(error_code(&r, code, sizeof code), "airlock_upstream/upstream_error");
+  assert_int_equal(atomic_load(&hangups), 2);
+  al_buf_cleanup(&r.body);
+  chat(port_e, NULL, "ok", "short", 0, &r);
+  assert_int_equal(r.status, 200);
+  al_buf_cleanup(&r.body);
+  chat(port_e, NULL, "echo", long_prompt, 1, &r);
+  assert_int_equal(r.status, 200);
+  sse_join(&r, text, sizeof text, &done, code, sizeof code);
+  assert_true(done);
+  assert_string_equal(code, "upstream_response_too_large");
+  al_buf_cleanup(&r.body);
+}
+
 static void test_metrics(void **state) {
   reply r;
   call(port_a, "/metrics", NULL, NULL, 0, &r);
@@ -808,6 +914,8 @@ int main(void) {
       cmocka_unit_test(test_upstream_drops_idle),
       cmocka_unit_test(test_schema_retry),
       cmocka_unit_test(test_otlp_span),
+      cmocka_unit_test(test_curl_upstream),
+      cmocka_unit_test(test_response_limit),
       cmocka_unit_test(test_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

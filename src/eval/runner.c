@@ -19,7 +19,8 @@
  * second core; it is woken per AL_WRITER_WAKE results or by the tick, which also has it
  * commit the batch. A store error stops the run as before (seen at the next completion or
  * tick). With an on_result hook (alerts) results are stored on the loop, before the hook,
- * as the hook's contract says.
+ * as the hook's contract says. The writer also parses and judges finished HTTP transfers
+ * while it keeps up (judge_by_writer), handing the jobs back in batches through a pipe.
  *
  * Life of a case: pulled from the suite when a slot is free (fill) -> queued until the rate
  * limiter allows (its queued time is measured) -> sent (attempt n) -> bytes arrive
@@ -36,9 +37,7 @@
 #include <event2/event_struct.h>
 #include <math.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +94,9 @@ typedef struct job {
   int64_t first_sent_ns; /* first send of the case: stamped by send_job, refined on the wire */
   size_t emitted;      /* tokens already written to the live event stream */
   double tok_reserved; /* tokens_per_minute: estimate taken from the budget at send */
+  int at_writer;       /* handed to the writer thread to judge (judge_by_writer); its slot
+                        * already took the next case */
+  int stored;          /* parsed, judged and stored by the writer thread */
 } job;
 
 struct worker {
@@ -113,12 +115,14 @@ typedef struct idset {
 } idset;
 
 #define AL_WRITER_QUEUE 4096   /* results waiting for the writer thread before the loop waits */
-#define AL_WRITER_NICE 10      /* the writer thread's nice value (setpriority, per thread) */
 #define AL_WRITER_WAKE 64      /* results queued before a sleeping writer is woken (else the tick) */
+#define AL_WRITER_JUDGE_MAX 256 /* queued items past which the loop judges cases itself */
 
-/* The writer thread's queue: results handed over by finish(), stored in order. */
+/* The writer thread's queue, in order: results handed over by finish_tail() to store, and
+ * finished transfers handed over by judge_by_writer() to parse, judge and store. */
 typedef struct wqitem {
   al_case_result res;
+  job *job;               /* set: a job to parse, judge and store, then hand back */
   struct wqitem *next;
 } wqitem;
 
@@ -134,6 +138,9 @@ typedef struct writer {
   al_store *store;
   const char *run_id;
   al_error err;           /* the first store error */
+  job *back_head, *back_tail; /* judged and stored, waiting for the loop (judged_cb) */
+  int back_fd;            /* write end of the runner's judged_pipe: a NULL job pointer there
+                           * tells the loop to take back_head */
 } writer;
 
 struct runner {
@@ -149,6 +156,7 @@ struct runner {
   int iter_done;
   idset done_ids;
   int in_flight, max_in_flight;
+  int judging; /* cases with the writer to judge (judge_by_writer), not back yet */
   al_run_stats st;
   int64_t start_ns, last_plain_ns;
   /* rate limiting */
@@ -240,12 +248,48 @@ static char *dup_json(const json_t *j) {
 
 /* ---- the writer thread --------------------------------------------------------------- */
 
+static void record_attempt(job *j, const char *kind, const char *msg);
+static void judge(job *j);
+
+/* A finished transfer handed over by judge_by_writer: parse the answer (a streamed one was
+ * parsed by the loop as it came), judge and store it, and give the job back to the loop
+ * for the rest (counting, freeing). An answer that does not parse goes back unjudged: the
+ * loop ends it as an error like any failed attempt. Called without w->mu held. */
+static int writer_judge(writer *w, job *j, al_error *e) {
+  runner *r = j->r;
+  const al_target_ops *ops = r->tc->ops;
+  int rc = 0;
+  if (!j->streaming &&
+      ops->parse_response(r->tc, j->resp.data ? j->resp.data : "", j->resp.len, &j->out, &j->perr))
+    j->parse_failed = 1;
+  if (!j->parse_failed) {
+    record_attempt(j, NULL, NULL);
+    judge(j);
+    j->stored = 1;
+    if (!w->failed) rc = al_store_put_result(w->store, w->run_id, &j->res, e);
+  }
+  pthread_mutex_lock(&w->mu);
+  int wake = !w->back_head;
+  j->next = NULL;
+  if (w->back_tail) w->back_tail->next = j;
+  else w->back_head = j;
+  w->back_tail = j;
+  pthread_mutex_unlock(&w->mu);
+  if (wake) { /* the loop takes the whole list per wake-up */
+    job *none = NULL;
+    ssize_t n;
+    do n = write(w->back_fd, &none, sizeof none);
+    while (n < 0 && errno == EINTR);
+  }
+  return rc;
+}
+
 static void *writer_main(void *arg) {
   writer *w = arg;
-  /* Below the loop and the target: on a busy machine the writer takes what CPU is left
-   * rather than delaying a local server's answers (which the run would record as latency).
-   * The bounded queue makes the loop wait if the writer falls far behind. */
-  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AL_WRITER_NICE);
+  /* The writer runs at the loop's priority: it parses and judges as well as stores
+   * (judge_by_writer), and the kernel's receive stamps keep a local target's latency exact
+   * whichever thread the CPU goes to. The bounded queue makes the loop wait if the writer
+   * falls far behind on storing; judging it refuses once behind (AL_WRITER_JUDGE_MAX). */
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->head && !w->stop && !w->flush) pthread_cond_wait(&w->cv, &w->mu);
@@ -269,7 +313,9 @@ static void *writer_main(void *arg) {
     pthread_cond_signal(&w->room);
     pthread_mutex_unlock(&w->mu);
     al_error e = {0};
-    int rc = w->failed ? 0 : al_store_put_result(w->store, w->run_id, &it->res, &e);
+    int rc;
+    if (it->job) rc = writer_judge(w, it->job, &e);
+    else rc = w->failed ? 0 : al_store_put_result(w->store, w->run_id, &it->res, &e);
     al_case_result_cleanup(&it->res);
     al_free(it);
     pthread_mutex_lock(&w->mu);
@@ -282,8 +328,9 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-static int writer_start(writer *w, al_store *st, const char *run_id) {
+static int writer_start(writer *w, al_store *st, const char *run_id, int back_fd) {
   memset(w, 0, sizeof *w);
+  w->back_fd = back_fd;
   w->store = st;
   w->run_id = run_id;
   pthread_mutex_init(&w->mu, NULL);
@@ -313,6 +360,37 @@ static int writer_put(writer *w, al_case_result *res, al_error *err) {
   if (rc && err) *err = w->err;
   pthread_mutex_unlock(&w->mu);
   return rc;
+}
+
+/* Hand a finished transfer over to be parsed, judged and stored (writer_judge); it comes
+ * back through judged_cb. The writer is woken as for results: per AL_WRITER_WAKE, by the
+ * tick, or by writer_kick when nothing else is in flight. Refused (-1) while the writer has
+ * AL_WRITER_JUDGE_MAX items waiting: the loop judges the case itself, so the work splits
+ * between the two threads by what each keeps up with (a writer starved of CPU by a busy
+ * machine never holds the run back). */
+static int writer_put_job(writer *w, job *j) {
+  wqitem *it = al_calloc(1, sizeof *it);
+  if (!it) return -1;
+  it->job = j;
+  pthread_mutex_lock(&w->mu);
+  if (w->n >= AL_WRITER_JUDGE_MAX || w->failed) { /* it is behind: the loop judges this one */
+    pthread_mutex_unlock(&w->mu);
+    al_free(it);
+    return -1;
+  }
+  if (w->tail) w->tail->next = it;
+  else w->head = it;
+  w->tail = it;
+  if (++w->n >= AL_WRITER_WAKE) pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return 0;
+}
+
+/* Wake the writer for what is queued (the last cases of a run). */
+static void writer_kick(writer *w) {
+  pthread_mutex_lock(&w->mu);
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
 }
 
 /* Ask the writer to commit what it has stored so far (the tick's batch commit). */
@@ -746,6 +824,32 @@ static const char *curl_kind(CURLcode c) {
   }
 }
 
+static int has_command(const al_case *c);
+
+/* Parsing an answer and judging it are a third of a case's work on the loop; with a writer
+ * thread they move there (writer_judge), and the case's slot takes the next case at once,
+ * so the loop keeps to sockets, timestamps and building requests while the other core
+ * parses, judges and stores. Not for cases whose answer may lead to more requests (mediated
+ * tools), nor those with a `command` assertion (judged on a thread of their own), nor
+ * without the pipe back. 0: handed over. */
+static int judge_by_writer(job *j) {
+  runner *r = j->r;
+  if (!r->wr.started || !r->judged_ev || al_suite_toolset(r->s) || has_command(j->c)) return -1;
+  CURL *e = j->easy;
+  j->easy = NULL;
+  j->at_writer = 1;
+  if (writer_put_job(&r->wr, j) != 0) {
+    j->easy = e;
+    j->at_writer = 0;
+    return -1;
+  }
+  easy_release(r, e);
+  r->in_flight--;
+  r->judging++;
+  fill(r);
+  return 0;
+}
+
 static void http_done(job *j, CURLcode cc) {
   runner *r = j->r;
   const al_target_ops *ops = r->tc->ops;
@@ -774,6 +878,9 @@ static void http_done(job *j, CURLcode cc) {
       j->parse_failed = 1;
       al_error_set(&j->perr, AL_EPARSE, "stream ended without [DONE]");
     }
+  }
+  if (!j->parse_failed && judge_by_writer(j) == 0) return;
+  if (j->streaming) {
   } else if (ops->parse_response(r->tc, j->resp.data ? j->resp.data : "", j->resp.len, &j->out, &j->perr)) {
     j->parse_failed = 1;
   }
@@ -1176,9 +1283,36 @@ static void *judge_thread(void *arg) {
 }
 
 /* A judged job back from its thread: finish it on the loop. */
+static void give_back_tokens(job *j);
+
+/* Jobs the writer judged and stored (writer_judge), finished on the loop; one whose answer
+ * did not parse ends as an error here, like any other failed attempt. */
+static void judged_back(runner *r) {
+  pthread_mutex_lock(&r->wr.mu);
+  job *j = r->wr.back_head;
+  r->wr.back_head = r->wr.back_tail = NULL;
+  pthread_mutex_unlock(&r->wr.mu);
+  while (j) {
+    job *next = j->next;
+    j->next = NULL;
+    if (j->parse_failed) {
+      attempt_failed(j, 0, "parse", j->perr.msg, 0);
+    } else {
+      give_back_tokens(j);
+      finish_tail(j);
+    }
+    j = next;
+  }
+}
+
+/* Judged jobs coming back: a pointer from a `command` judging thread, or NULL from the
+ * writer thread (take its list). */
 static void judged_cb(evutil_socket_t fd, short ev, void *arg) {
   job *j;
-  while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) finish_tail(j);
+  while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
+    if (j) finish_tail(j);
+    else judged_back(arg);
+  }
 }
 
 /* Judge on a detached thread of its own: a `command` assertion runs a program and waits
@@ -1195,16 +1329,21 @@ static int judge_off_loop(job *j) {
   return rc;
 }
 
-static void finish(job *j) {
+/* tokens_per_minute: the answer's usage replaces the estimate taken at send (for a case that
+ * got an answer; an error keeps it spent). */
+static void give_back_tokens(job *j) {
   runner *r = j->r;
-  al_case_result *res = &j->res;
-  if (r->tc->tokens_per_minute > 0 && res->verdict != AL_ERROR) {
-    /* the answer's usage replaces the estimate taken at send (an error keeps it spent) */
+  if (r->tc->tokens_per_minute > 0) {
     int used = (j->out.prompt_tokens > 0 ? j->out.prompt_tokens : 0) +
                (j->out.completion_tokens > 0 ? j->out.completion_tokens : (int)j->out.n_tokens);
     r->tok_tokens += j->tok_reserved - used;
     j->tok_reserved = 0;
   }
+}
+
+static void finish(job *j) {
+  al_case_result *res = &j->res;
+  if (res->verdict != AL_ERROR) give_back_tokens(j);
   if (res->verdict != AL_ERROR) {
     if (has_command(j->c) && judge_off_loop(j) == 0) return; /* finish_tail when judged */
     judge(j);
@@ -1243,7 +1382,7 @@ static void finish_tail(job *j) {
       json_decref(ev);
     }
   }
-  if (rc >= 0 && r->wr.started) rc = writer_put(&r->wr, res, &e); /* res moves to the writer */
+  if (rc >= 0 && r->wr.started && !j->stored) rc = writer_put(&r->wr, res, &e); /* res moves */
   if (rc < 0 && !r->fatal) {
     char m[600];
     al_error_log("cannot store a result: %s", al_error_format(&e, m, sizeof m));
@@ -1256,7 +1395,8 @@ static void finish_tail(job *j) {
     al_warn("stopping: %lld of %lld cases ended in errors (max_error_rate %.2f)",
             (long long)r->st.error, (long long)r->st.done, r->tc->max_error_rate);
   }
-  r->in_flight--;
+  if (j->at_writer) r->judging--;
+  else r->in_flight--;
   job_free(j);
   fill(r);
   /* a finished case may have given tokens back (tokens_per_minute): waiting ones may go now */
@@ -1307,8 +1447,10 @@ static void fill(runner *r) {
     r->in_flight++;
     enqueue(j);
   }
-  if ((r->iter_done || r->fatal || r->aborted || stop_requested) && r->in_flight == 0)
-    event_base_loopbreak(r->base);
+  if ((r->iter_done || r->fatal || r->aborted || stop_requested) && r->in_flight == 0) {
+    if (r->judging) writer_kick(&r->wr); /* the last ones: judge them now, not at the tick */
+    else event_base_loopbreak(r->base);
+  }
 }
 
 static void tick_cb(evutil_socket_t fd, short kind, void *arg) {
@@ -1520,7 +1662,7 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
     if (r.max_in_flight > r.n_workers) r.max_in_flight = r.n_workers;
   }
   if ((rc = al_case_iter_new(s, &r.it, err))) goto out;
-  if (!o->on_result && writer_start(&r.wr, st, r.run_id) != 0) {
+  if (!o->on_result && writer_start(&r.wr, st, r.run_id, r.judged_pipe[1]) != 0) {
     rc = al_error_set(err, AL_ESYS, "cannot start the store's writer thread");
     goto out;
   }

@@ -711,16 +711,23 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static int ev_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done,
-                    void *ud, gxfer **out) {
-  int rc = AL_ENOMEM;
+/* A transfer's common part, either engine (NULL: out of memory). */
+static gxfer *xfer_new(gup *u, gxfer_data_cb data, gxfer_done_cb done, void *ud) {
   gxfer *x = al_calloc(1, sizeof *x);
-  if (!x) return AL_ENOMEM;
+  if (!x) return NULL;
   x->u = u;
-  x->t = t;
   x->data = data;
   x->done = done;
   x->ud = ud;
+  return x;
+}
+
+static int ev_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done,
+                    void *ud, gxfer **out) {
+  int rc = AL_ENOMEM;
+  gxfer *x = xfer_new(u, data, done, ud);
+  if (!x) return AL_ENOMEM;
+  x->t = t;
   x->timeout_ms = o->timeout_ms;
   x->connect_ms = o->connect_timeout_ms;
   x->body_len = o->body_len;
@@ -758,12 +765,8 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   *out = NULL;
   if (!t) return AL_ENOMEM;
   if (t->pool) return ev_start(u, t, o, data, done, ud, out);
-  gxfer *x = al_calloc(1, sizeof *x);
+  gxfer *x = xfer_new(u, data, done, ud);
   if (!x) return AL_ENOMEM;
-  x->u = u;
-  x->data = data;
-  x->done = done;
-  x->ud = ud;
   int fresh = !u->n_easy;
   x->easy = fresh ? curl_easy_init() : u->easy_pool[--u->n_easy];
   if (!x->easy) goto fail;

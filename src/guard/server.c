@@ -44,7 +44,7 @@
 #include "airlock/log.h"
 #include "airlock/util.h"
 #include "guard/guard_int.h"
-#include "guard/upstream.h"
+#include "http/upstream.h"
 
 typedef struct gbucket {
   double tokens;

@@ -86,7 +86,10 @@ assert any('FB-CANARY-7Q2X-19' in json.dumps(e) for e in ev)"
 $B/tests/integration/flaky_server --port-file "$T/port" & pids+=($!)
 for i in $(seq 50); do [[ -s $T/port ]] && break; sleep 0.05; done
 PORT=$(cat "$T/port")
-cat >"$T/flaky.yaml" <<Y
+# the same cases through either HTTP client: libevent's (plain http:// to an IP address, the
+# default) and libcurl's (AIRLOCK_HTTP_CLIENT=curl; https, host names, unix sockets)
+for client in evhttp curl; do
+  cat >"$T/flaky.yaml" <<Y
 name: flaky
 target:
   type: openai
@@ -95,19 +98,19 @@ target:
   retries: {max: 3, backoff: 10ms, max_backoff: 50ms}
   max_error_rate: 1.0
 tests:
-  - {name: rl, prompt: rate-limit-once A, assert: [{contains: rate}]}
-  - {name: f1, prompt: fail-once B, assert: [{contains: fail}]}
+  - {name: rl, prompt: rate-limit-once A-$client, assert: [{contains: rate}]}
+  - {name: f1, prompt: fail-once B-$client, assert: [{contains: fail}]}
   - {name: e500, prompt: always-500}
   - {name: e400, prompt: bad-request}
   - {name: garbage, prompt: garbage}
   - {name: hang, prompt: hang}
   - {name: ok, prompt: fine, assert: [{equals: nope}]}
 Y
-$A run "$T/flaky.yaml" --no-progress --format json >"$T/flaky.json" 2>"$T/flaky.err"
-rc=$?
-check "flaky: errors are neither passes nor failures; exit 3 (too many errors)" test "$rc" = 3
-check "flaky: 429 and 503 are retried and then pass; 500 retried to the limit; 400 and bad JSON not retried; hang times out" \
-  python3 -c "
+  AIRLOCK_HTTP_CLIENT=$client $A run "$T/flaky.yaml" --no-progress --format json >"$T/flaky.json" 2>"$T/flaky.err"
+  rc=$?
+  check "flaky ($client): errors are neither passes nor failures; exit 3 (too many errors)" test "$rc" = 3
+  check "flaky ($client): 429 and 503 are retried and then pass; 500 retried to the limit; 400 and bad JSON not retried; hang times out" \
+    python3 -c "
 import json; d=json.load(open('$T/flaky.json'))
 c={x['name']:x for x in d['cases']}
 assert c['rl']['verdict']=='pass' and len(c['rl']['attempts'])==2, c['rl']
@@ -118,6 +121,7 @@ assert c['garbage']['verdict']=='error' and c['garbage']['error_kind']=='parse'
 assert c['hang']['error_kind']=='timeout', c['hang']
 assert c['ok']['verdict']=='fail'
 s=d['summary']; assert s['totals']['error']==4 if 'totals' in s else True"
+done
 cat >"$T/hdr.yaml" <<Y
 name: headers
 target:

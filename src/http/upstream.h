@@ -1,10 +1,10 @@
-/* Upstream transfers on the guard's libevent loop: plain http:// to an IPv4 address with
- * libevent's HTTP client (pooled evhttp connections), anything else (https://, host names)
- * with libcurl's multi interface (the shape of curl's docs/examples/hiperfifo.c). Either
- * way connections are pooled and kept alive between requests, and results carry libcurl's
- * error codes. */
-#ifndef AIRLOCK_GUARD_UPSTREAM_H
-#define AIRLOCK_GUARD_UPSTREAM_H
+/* HTTP transfers on a libevent loop, for the guard's upstreams and the runner's targets:
+ * plain http:// to an IPv4 address with libevent's HTTP client (pooled evhttp
+ * connections), anything else (https://, host names) with libcurl's multi interface (the
+ * shape of curl's docs/examples/hiperfifo.c). Either way connections are pooled and kept
+ * alive between requests, and results carry libcurl's error codes. */
+#ifndef AIRLOCK_HTTP_UPSTREAM_H
+#define AIRLOCK_HTTP_UPSTREAM_H
 
 #include <stddef.h>
 
@@ -21,12 +21,19 @@ typedef void (*gxfer_done_cb)(gxfer *x, int curl_code, long status, void *ud);
 
 gup *al_gup_new(struct event_base *base, long max_connections);
 void al_gup_free(gup *u);
+/* Receive stamps for evhttp transfers (the runner's latency): their sockets get
+ * SO_TIMESTAMPNS and the kernel's receive time of an answer's bytes is peeked before
+ * evhttp reads them (al_gxfer_arrival_ns); their events run at this loop priority. */
+void al_gup_stamps(gup *u, int priority);
+/* 1 when url would go through libevent's client (plain http:// to an IPv4 address). */
+int al_gup_direct(gup *u, const char *url);
 
 typedef struct gxfer_opts {
   const char *url;
   const char *body; /* NULL: GET */
   size_t body_len;
   const char *bearer; /* upstream API key, or NULL */
+  const char *const *headers; /* more request headers: name, value, ..., NULL (or NULL) */
   long long timeout_ms, connect_timeout_ms;
 } gxfer_opts;
 
@@ -35,6 +42,15 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
 /* HTTP status once headers arrived (0 before). */
 long al_gxfer_status(gxfer *x);
 const char *al_gxfer_content_type(gxfer *x);
+/* The answer's Retry-After in milliseconds (delay seconds or an HTTP date), -1 if none;
+ * valid in the done callback. */
+long al_gxfer_retry_after_ms(gxfer *x);
+/* With al_gup_stamps, inside the data callback: when the kernel received the bytes being
+ * delivered (CLOCK_MONOTONIC ns); 0 when not known. */
+long long al_gxfer_arrival_ns(gxfer *x);
+/* What went wrong, for the done callback of a failed transfer (curl's message, or one
+ * naming the address for evhttp's). */
+const char *al_gxfer_error(gxfer *x);
 /* Abort; no callback is called for x afterwards. Safe inside any callback. */
 void al_gup_cancel(gxfer *x);
 /* "timeout", "connect", "reset", ... for a curl code. */

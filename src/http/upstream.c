@@ -26,21 +26,25 @@
  * (certificate checks, SNI) and host names (curl's threaded resolver, happy eyeballs)
  * stay with libcurl. Both engines deliver the same callbacks with libcurl's error codes. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "airlock/buf.h"
 #include "airlock/util.h"
-#include "guard/upstream.h"
+#include "http/upstream.h"
 
 #define EASY_POOL 256
 
@@ -64,6 +68,7 @@ struct gup {
   struct gpool *pools;     /* one per host:port */
   long max_connections, n_conns;
   char *ev_auth;           /* "Bearer KEY" of u->bearer */
+  int stamps, stamp_prio;  /* al_gup_stamps */
 };
 
 struct gxfer {
@@ -83,6 +88,9 @@ struct gxfer {
   gxfer *prev, *next; /* in u->all */
   char content_type[128];
   char errbuf[CURL_ERROR_SIZE];
+  const char *const *headers_extra; /* gxfer_opts.headers (the caller's, for the transfer) */
+  long retry_after_ms;     /* -1: none */
+  int code;                /* the result handed to the done callback */
   /* evhttp transfers (x->t != NULL) */
   struct gtarget *t;
   struct gconn *conn;      /* the connection it is queued or running on */
@@ -97,6 +105,7 @@ struct gxfer {
   int retried;
   int reused;              /* sent on a connection that had answered before */
   int connecting;          /* the timer is the connect timeout */
+  int refused;             /* its connection was refused as it was opened */
   long long timeout_ms, connect_ms;
   struct event *timer;     /* whole-transfer / connect timeout */
 };
@@ -170,6 +179,10 @@ static void check_multi_info(gup *u) {
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t ra = -1;
+    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra);
+    x->retry_after_ms = ra > 0 ? (long)(ra * 1000) : -1;
+    x->code = (int)res;
     curl_multi_remove_handle(u->multi, easy);
     if (!x->cancel && x->done) x->done(x, (int)res, status, x->ud);
     if (!x->cancel) {
@@ -303,6 +316,11 @@ typedef struct gconn {
   int served;           /* answered a request since it last connected */
   long long timeout_ms; /* evhttp's I/O timeout set on it */
   struct gconn *next_idle;
+  /* al_gup_stamps: a one-shot read event that peeks the kernel's receive stamp before
+   * evhttp reads (armed while a request runs) */
+  struct event *peek;
+  evutil_socket_t peek_fd;
+  long long arrival_ns; /* stamp of the unread bytes, 0 when not known */
 } gconn;
 
 typedef struct gpool {
@@ -326,6 +344,64 @@ static void ev_arm(gxfer *x);
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg) { ((gconn *)arg)->served = 0; }
 
+/* The kernel's receive time of the next unread byte of fd (SO_TIMESTAMPNS), on the
+ * monotonic clock; 0 when there is none (no data yet, or no stamp). */
+static long long peek_arrival_ns(int fd) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(struct timespec))];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                      .msg_controllen = sizeof ctl.buf};
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
+  for (struct cmsghdr *m = CMSG_FIRSTHDR(&mh); m; m = CMSG_NXTHDR(&mh, m)) {
+    if (m->cmsg_level != SOL_SOCKET || m->cmsg_type != SCM_TIMESTAMPNS) continue;
+    struct timespec ts, real, mono;
+    memcpy(&ts, CMSG_DATA(m), sizeof ts);
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    long long age = (long long)(real.tv_sec - ts.tv_sec) * 1000000000LL + (real.tv_nsec - ts.tv_nsec);
+    if (age < 0) age = 0;
+    return (long long)mono.tv_sec * 1000000000LL + mono.tv_nsec - age;
+  }
+  return 0;
+}
+
+static void peek_cb(evutil_socket_t fd, short kind, void *arg) {
+  gconn *c = arg;
+  if (!c->arrival_ns) c->arrival_ns = peek_arrival_ns(fd);
+}
+
+/* Watch c's socket for the next bytes: they are stamped before evhttp reads them. The
+ * event is added after evhttp's own read event was (re-)enabled, so libevent activates it
+ * first when both fire (it runs the newest event of a descriptor first); were it the other
+ * way round, the stamp would be missing and the caller falls back to its own clock. */
+static void peek_arm(gup *u, gconn *c) {
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+  evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+  if (!u->stamps || fd < 0) return;
+  if (fd != c->peek_fd || !c->peek) {
+    if (c->peek) event_free(c->peek);
+    if (!(c->peek = event_new(u->base, fd, EV_READ, peek_cb, c))) return;
+    event_priority_set(c->peek, u->stamp_prio);
+    bufferevent_priority_set(bev, u->stamp_prio);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    c->peek_fd = fd;
+  } else {
+    event_del(c->peek);
+  }
+  event_add(c->peek, NULL);
+}
+
+/* The request on c ended (or was dropped): no stamps until the next one. */
+static void peek_disarm(gconn *c) {
+  if (c->peek) event_del(c->peek);
+  c->arrival_ns = 0;
+}
+
 static gconn *conn_get(gup *u, gpool *p) {
   gconn *c = p->idle;
   if (c) {
@@ -341,6 +417,7 @@ static gconn *conn_get(gup *u, gpool *p) {
       return NULL;
     }
     c->pool = p;
+    c->peek_fd = -1;
     evhttp_connection_set_closecb(c->evcon, conn_closed, c);
     p->conns[p->n++] = c;
     u->n_conns++;
@@ -414,11 +491,29 @@ static int ev_code(const gxfer *x) {
   }
 }
 
+/* Retry-After: delay seconds or an HTTP date (RFC 9110 10.2.3), in ms from now; -1 if none
+ * or unreadable. */
+static long retry_after_ms(const char *v) {
+  if (!v) return -1;
+  while (*v == ' ' || *v == '\t') v++;
+  if (*v >= '0' && *v <= '9') {
+    char *end;
+    long s = strtol(v, &end, 10);
+    return s >= 0 && s < 86400 * 7 ? s * 1000 : -1;
+  }
+  time_t t = curl_getdate(v, NULL);
+  if (t < 0) return -1;
+  time_t now = time(NULL);
+  return t > now ? (long)(t - now) * 1000 : 0;
+}
+
 static void ev_head(gxfer *x, struct evhttp_request *req) {
   if (x->status) return;
   x->status = evhttp_request_get_response_code(req);
-  const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+  const char *ct = evhttp_find_header(h, "Content-Type");
   if (ct) snprintf(x->content_type, sizeof x->content_type, "%s", ct);
+  x->retry_after_ms = retry_after_ms(evhttp_find_header(h, "Retry-After"));
 }
 
 static void ev_error(enum evhttp_request_error e, void *arg) { ((gxfer *)arg)->everr = (int)e; }
@@ -439,6 +534,10 @@ static void ev_chunk(struct evhttp_request *req, void *arg) {
     }
     evbuffer_drain(b, v.iov_len);
   }
+  if (x->conn && x->conn->peek) { /* the next bytes get a stamp of their own */
+    x->conn->arrival_ns = 0;
+    peek_arm(x->u, x->conn);
+  }
 }
 
 /* evhttp is done with the request: answered (req), failed (req NULL, error in everr), or
@@ -451,8 +550,12 @@ static void ev_done(struct evhttp_request *req, void *arg) {
   x->conn = NULL;
   if (req) ev_head(x, req);
   int code = !req ? ev_code(x) : x->status <= 0 ? CURLE_COULDNT_CONNECT : 0;
+  /* A connection refused at once (a local address) is reported by evhttp as an end of
+   * file: ev_send saw it. */
+  if (code && code != CURLE_OPERATION_TIMEDOUT && !x->got && x->refused) code = CURLE_COULDNT_CONNECT;
   if (c) {
     if (!code) c->served = 1;
+    peek_disarm(c);
     conn_put(c);
   }
   if (x->cancel || x->fail) return; /* the sweep has it */
@@ -468,6 +571,7 @@ static void ev_done(struct evhttp_request *req, void *arg) {
     return;
   }
   if (x->timer) event_del(x->timer);
+  x->code = code;
   if (x->done) x->done(x, code, x->status, x->ud);
   xfer_free(x);
 }
@@ -491,6 +595,8 @@ static int ev_send(gxfer *x) {
     bad = evhttp_add_header(h, "Content-Type", "application/json") ||
           evbuffer_add(evhttp_request_get_output_buffer(r), x->body, x->body_len);
   if (!bad && x->auth) bad = evhttp_add_header(h, "Authorization", x->auth);
+  for (const char *const *e = x->headers_extra; !bad && e && e[0] && e[1]; e += 2)
+    bad = evhttp_add_header(h, e[0], e[1]);
   if (bad) {
     evhttp_request_free(r);
     conn_put(c);
@@ -504,9 +610,11 @@ static int ev_send(gxfer *x) {
   x->conn = c;
   x->req = r;
   x->reused = c->served;
+  x->refused = 0;
   x->got = 0;
   x->everr = -1;
   x->status = 0;
+  x->retry_after_ms = -1;
   x->content_type[0] = '\0';
   x->in_send = 1;
   int rc = evhttp_make_request(c->evcon, r, x->body ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, t->path);
@@ -520,8 +628,17 @@ static int ev_send(gxfer *x) {
     return AL_ECONN;
   }
   struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+  evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+  struct tcp_info ti;
+  socklen_t tl = sizeof ti;
+  if (!x->reused && fd >= 0 && !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) && ti.tcpi_state == TCP_CLOSE)
+    x->refused = 1; /* the connect evhttp just made failed already */
   if (bev && evbuffer_get_length(bufferevent_get_output(bev)) && al_gbev_write(bev))
     bufferevent_trigger(bev, EV_WRITE, 0); /* evhttp's "request written" step */
+  if (x->conn == c && x->req == r) {
+    c->arrival_ns = 0;
+    peek_arm(u, c);
+  }
   x->connecting = !x->reused && x->connect_ms > 0 && x->connect_ms < x->timeout_ms;
   ev_arm(x);
   return 0;
@@ -534,6 +651,7 @@ static void ev_drop(gxfer *x) {
   if (!r) return;
   x->req = NULL;
   x->conn = NULL;
+  peek_disarm(c);
   evhttp_cancel_request(r); /* no callback but the error one; resets the connection */
   conn_put(c);
 }
@@ -541,6 +659,7 @@ static void ev_drop(gxfer *x) {
 static void ev_fail(gxfer *x, int code) {
   ev_drop(x);
   if (x->timer) event_del(x->timer);
+  x->code = code;
   if (x->done) x->done(x, code, x->status, x->ud);
   xfer_free(x);
 }
@@ -593,6 +712,7 @@ static void pools_free(gup *u) {
     u->pools = p->next;
     for (size_t i = 0; i < p->n; i++) {
       evhttp_connection_set_closecb(p->conns[i]->evcon, NULL, NULL);
+      if (p->conns[i]->peek) event_free(p->conns[i]->peek);
       evhttp_connection_free(p->conns[i]->evcon); /* frees queued requests, no callbacks */
       al_free(p->conns[i]);
     }
@@ -719,6 +839,7 @@ static gxfer *xfer_new(gup *u, gxfer_data_cb data, gxfer_done_cb done, void *ud)
   x->data = data;
   x->done = done;
   x->ud = ud;
+  x->retry_after_ms = -1;
   return x;
 }
 
@@ -728,6 +849,7 @@ static int ev_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data,
   gxfer *x = xfer_new(u, data, done, ud);
   if (!x) return AL_ENOMEM;
   x->t = t;
+  x->headers_extra = o->headers;
   x->timeout_ms = o->timeout_ms;
   x->connect_ms = o->connect_timeout_ms;
   x->body_len = o->body_len;
@@ -775,12 +897,18 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   if (with_bearer && !u->bearer) u->bearer = al_strdup(o->bearer); /* the first bearer is cached */
   int shared = !with_bearer || (u->bearer && !strcmp(u->bearer, o->bearer));
   struct curl_slist **slot = &u->hdrs[o->body != NULL][with_bearer];
+  if (o->headers && o->headers[0]) shared = 0; /* a list of its own */
   if (!shared || !*slot) {
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
     if (h && o->body) h = curl_slist_append(h, "Content-Type: application/json");
     if (h && with_bearer) {
       char line[1024];
       snprintf(line, sizeof line, "Authorization: Bearer %s", o->bearer);
+      h = curl_slist_append(h, line);
+    }
+    for (const char *const *e = o->headers; h && e && e[0] && e[1]; e += 2) {
+      char line[4096];
+      snprintf(line, sizeof line, "%s: %s", e[0], e[1]);
       h = curl_slist_append(h, line);
     }
     if (!h) goto fail;
@@ -835,6 +963,27 @@ long al_gxfer_status(gxfer *x) {
 }
 
 const char *al_gxfer_content_type(gxfer *x) { return x->content_type; }
+
+long al_gxfer_retry_after_ms(gxfer *x) { return x->retry_after_ms; }
+
+long long al_gxfer_arrival_ns(gxfer *x) { return x->conn ? x->conn->arrival_ns : 0; }
+
+const char *al_gxfer_error(gxfer *x) {
+  if (!x->t) return x->errbuf[0] ? x->errbuf : curl_easy_strerror((CURLcode)x->code);
+  snprintf(x->errbuf, sizeof x->errbuf, "%s (%s port %d)", curl_easy_strerror((CURLcode)x->code),
+           x->t->pool->host, x->t->pool->port);
+  return x->errbuf;
+}
+
+void al_gup_stamps(gup *u, int priority) {
+  u->stamps = 1;
+  u->stamp_prio = priority;
+}
+
+int al_gup_direct(gup *u, const char *url) {
+  gtarget *t = target_get(u, url);
+  return t && t->pool;
+}
 
 void al_gup_cancel(gxfer *x) {
   if (!x || x->cancel) return;

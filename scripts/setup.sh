@@ -11,7 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libevent-dev libjansson-dev libfyaml-dev
   libhyperscan-dev libpcre2-dev libseccomp-dev libcap-dev
   libsqlite3-dev libsodium-dev libjemalloc-dev libcmocka-dev libcsv-dev sqlite3
-  nodejs npm curl ca-certificates iproute2 bubblewrap time bc wrk nginx-light
+  nodejs npm curl ca-certificates iproute2 bubblewrap time bc wrk nginx-light tcpdump
 )
 
 missing=()

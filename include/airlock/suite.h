@@ -31,6 +31,9 @@ typedef struct al_case {
   json_t *tags;     /* array */
   json_t *meta;     /* object: location {file,line}, source, probe family, owasp, ... */
   json_t *messages; /* chat messages, variables substituted, system prompt first */
+  char *messages_json; /* messages as compact JSON, keys sorted (the case id hashes it): an
+                        * adapter may send this text instead of dumping messages again;
+                        * NULL when validating */
   json_t *params;   /* per-case generation parameters merged over the target's (or NULL) */
   json_t *response_schema; /* constrained output request, or NULL */
   json_t *tools;    /* tools offered (OpenAI shape), or NULL */

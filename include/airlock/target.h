@@ -65,6 +65,7 @@ typedef struct al_gen_request {
   const json_t *tools;           /* OpenAI tool list, or NULL */
   const json_t *params;          /* merged: target params < case params */
   const json_t *response_schema; /* or NULL */
+  const char *messages_json;     /* messages as compact JSON text, or NULL (al_case) */
 } al_gen_request;
 
 /* What came back, accumulated across chunks. */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
+#include "http/curl.h"
 
 #include "airlock/util.h"
 #include "alerts/alerts_internal.h"

@@ -8,7 +8,7 @@
  * success is exit status 0 within command_timeout (after it the child is killed).
  * SIGPIPE is blocked in this thread so a command that does not read stdin cannot kill the
  * process. */
-#include <curl/curl.h>
+#include "http/curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

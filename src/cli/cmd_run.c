@@ -154,7 +154,9 @@ int al_cmd_run(int argc, char **argv) {
   }
   /* A run frees and allocates the same few sizes thousands of times a second: keep freed
    * memory in the heap instead of giving it back to the kernel and faulting it in again
-   * (brk/munmap and page faults were a third of the CPU time at 100 in flight). */
+   * (brk/munmap and page faults were a third of the CPU time at 100 in flight). For glibc's
+   * malloc (-Dallocator=system); jemalloc, the default, keeps per-thread caches and ignores
+   * these. */
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 4 << 20);
   mallopt(M_MMAP_THRESHOLD, 4 << 20);

@@ -28,7 +28,7 @@
  * retryable failure, rescheduled with exponential backoff and full jitter -> judged by its
  * assertions -> stored -> freed. Errors (timeouts, refused connections, bad responses,
  * assertions that could not run) end as AL_ERROR, never as a pass or a fail. */
-#include <curl/curl.h>
+#include "http/curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/buffer.h>
@@ -1028,7 +1028,7 @@ static void done_cb(evutil_socket_t fd, short kind, void *arg) {
     http_done(j, j->cc);
   }
   if (r->done_head) event_active(r->done_ev, EV_TIMEOUT, 0);
-  if (r->up) return; /* its requests went out as they were made */
+  if (r->up || !r->multi) return; /* evhttp's requests went out as they were made */
   /* Start the requests of the cases just pulled in now, in this loop iteration: they go out
    * without waiting for curl's 0 ms timer, and the socket interest curl drops and re-asks
    * for (a connection back to the cache, then reused) merges into one epoll change. */
@@ -1258,7 +1258,7 @@ static void send_job(job *j) {
     j->res.queued_ns = j->first_sent_ns - j->created_ns;
   }
   al_gen_request req = {j->c->id, j->msgs ? j->msgs : j->c->messages, j->c->tools, j->params,
-                        j->c->response_schema};
+                        j->c->response_schema, j->msgs ? NULL : j->c->messages_json};
   al_buf_reset(&j->body);
   al_buf_reset(&j->path);
   if (tc->ops->build_request(tc, &req, &j->body, &j->path)) {
@@ -1727,18 +1727,6 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
   }
   r.done_ev = event_new(r.base, -1, 0, done_cb, &r);
   event_priority_set(r.done_ev, 1);
-  r.hdrs = curl_slist_append(r.hdrs, "Content-Type: application/json");
-  r.hdrs = curl_slist_append(r.hdrs, r.tc->stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (r.api_key_header) r.hdrs = curl_slist_append(r.hdrs, r.api_key_header);
-  {
-    const char *hk;
-    json_t *hv;
-    json_object_foreach(r.tc->headers, hk, hv) {
-      char h[2048];
-      snprintf(h, sizeof h, "%s: %s", hk, json_string_value(hv));
-      r.hdrs = curl_slist_append(r.hdrs, h);
-    }
-  }
   r.curl_timer = evtimer_new(r.base, curl_timer_cb, &r);
   event_priority_set(r.curl_timer, 0);
   r.rate_ev = evtimer_new(r.base, rate_cb, &r);
@@ -1754,14 +1742,31 @@ int al_run_suite(const al_suite *s, al_store *st, const al_run_opts *o, char run
   r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
   struct timeval tv = {0, 100000};
   event_add(r.tick, &tv);
-  r.multi = curl_multi_init();
-  curl_multi_setopt(r.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(r.multi, CURLMOPT_SOCKETDATA, &r);
-  curl_multi_setopt(r.multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
-  curl_multi_setopt(r.multi, CURLMOPT_TIMERDATA, &r);
-  curl_multi_setopt(r.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r.max_in_flight);
-  curl_multi_setopt(r.multi, CURLMOPT_MAXCONNECTS, (long)r.max_in_flight);
   if (r.tc->ops->transport == AL_TRANSPORT_HTTP && (rc = up_start(&r, err))) goto out;
+  if (r.tc->ops->transport == AL_TRANSPORT_HTTP && !r.up) { /* libcurl: loaded here (http/curl.h) */
+    if (!(r.multi = curl_multi_init())) {
+      rc = al_error_set(err, AL_ENOMEM, "cannot create the HTTP client");
+      goto out;
+    }
+    curl_multi_setopt(r.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(r.multi, CURLMOPT_SOCKETDATA, &r);
+    curl_multi_setopt(r.multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+    curl_multi_setopt(r.multi, CURLMOPT_TIMERDATA, &r);
+    curl_multi_setopt(r.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r.max_in_flight);
+    curl_multi_setopt(r.multi, CURLMOPT_MAXCONNECTS, (long)r.max_in_flight);
+    r.hdrs = curl_slist_append(r.hdrs, "Content-Type: application/json");
+    r.hdrs = curl_slist_append(r.hdrs, r.tc->stream ? "Accept: text/event-stream" : "Accept: application/json");
+    if (r.api_key_header) r.hdrs = curl_slist_append(r.hdrs, r.api_key_header);
+    {
+      const char *hk;
+      json_t *hv;
+      json_object_foreach(r.tc->headers, hk, hv) {
+        char h[2048];
+        snprintf(h, sizeof h, "%s: %s", hk, json_string_value(hv));
+        r.hdrs = curl_slist_append(r.hdrs, h);
+      }
+    }
+  }
   if (r.tc->ops->transport == AL_TRANSPORT_EXEC) {
     r.n_workers = r.tc->workers;
     r.workers = al_calloc((size_t)r.n_workers, sizeof *r.workers);
@@ -1821,7 +1826,7 @@ out:
   }
   al_free(r.easy_pool);
   if (r.multi) curl_multi_cleanup(r.multi);
-  curl_slist_free_all(r.hdrs);
+  if (r.hdrs) curl_slist_free_all(r.hdrs);
   al_gup_free(r.up);
   al_free(r.up_hdrs);
   if (r.done_ev) event_free(r.done_ev);

@@ -28,7 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <curl/curl.h>
+#include "http/curl.h"
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -771,20 +771,27 @@ gup *al_gup_new(struct event_base *base, long max_connections) {
   if (!u) return NULL;
   u->base = base;
   u->max_connections = max_connections;
-  u->multi = curl_multi_init();
   u->timer = evtimer_new(base, timer_cb, u);
   u->sweep = event_new(base, -1, 0, sweep_cb, u);
-  if (!u->multi || !u->timer || !u->sweep) {
+  if (!u->timer || !u->sweep) {
     al_gup_free(u);
     return NULL;
   }
+  return u;
+}
+
+/* libcurl's multi handle, made with the first transfer that needs libcurl (loading it:
+ * http/curl.h); NULL when out of memory. */
+static CURLM *multi_get(gup *u) {
+  if (u->multi) return u->multi;
+  if (!(u->multi = curl_multi_init())) return NULL;
   curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
   curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
   curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
   curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
-  curl_multi_setopt(u->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections);
-  curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, max_connections);
-  return u;
+  curl_multi_setopt(u->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, u->max_connections);
+  curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, u->max_connections);
+  return u->multi;
 }
 
 void al_gup_free(gup *u) {
@@ -804,7 +811,8 @@ void al_gup_free(gup *u) {
   }
   for (size_t i = 0; i < u->n_socks; i++) sock_drop(u, (curl_socket_t)i);
   al_free(u->socks);
-  for (int i = 0; i < 4; i++) curl_slist_free_all(u->hdrs[i / 2][i % 2]);
+  for (int i = 0; i < 4; i++)
+    if (u->hdrs[i / 2][i % 2]) curl_slist_free_all(u->hdrs[i / 2][i % 2]);
   al_free(u->bearer);
   if (u->timer) event_free(u->timer);
   if (u->sweep) event_free(u->sweep);
@@ -887,6 +895,7 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   *out = NULL;
   if (!t) return AL_ENOMEM;
   if (t->pool) return ev_start(u, t, o, data, done, ud, out);
+  if (!multi_get(u)) return AL_ENOMEM;
   gxfer *x = xfer_new(u, data, done, ud);
   if (!x) return AL_ENOMEM;
   int fresh = !u->n_easy;

@@ -8,7 +8,7 @@
  * user information (parsed with libcurl's URL API).
  */
 #include <ctype.h>
-#include <curl/curl.h>
+#include "http/curl.h"
 #include <stdlib.h>
 #include <string.h>
 

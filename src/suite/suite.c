@@ -105,6 +105,7 @@ void al_case_free(al_case *c) {
   json_decref(c->tags);
   json_decref(c->meta);
   json_decref(c->messages);
+  free(c->messages_json); /* jansson's dump */
   json_decref(c->params);
   json_decref(c->response_schema);
   json_decref(c->tools);
@@ -474,7 +475,7 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
     crypto_hash_sha256_update(&st, (const unsigned char *)idx, strlen(idx));
     char *m = json_dumps(c->messages, JSON_COMPACT | JSON_SORT_KEYS);
     if (m) crypto_hash_sha256_update(&st, (const unsigned char *)m, strlen(m));
-    free(m);
+    c->messages_json = m; /* kept: the request can carry this text (al_gen_request) */
     crypto_hash_sha256_final(&st, h);
     al_hex(h, sizeof h, c->id);
   }

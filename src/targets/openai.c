@@ -63,10 +63,14 @@ static int parse_config(const al_ydoc *d, const json_t *n, const char *dir, al_t
 static int build_request(const al_target_config *c, const al_gen_request *r, al_buf *body,
                          al_buf *path) {
   int rc = 0;
+  /* the case's messages as already dumped (for its id) go in as text, unless params name
+   * "messages" themselves */
+  const char *mtext = r->messages_json && !(r->params && json_object_get(r->params, "messages"))
+                          ? r->messages_json : NULL;
   json_t *req = json_object();
   if (!req) return AL_ENOMEM;
   json_object_set_new(req, "model", json_string(c->model ? c->model : "default"));
-  json_object_set(req, "messages", (json_t *)r->messages);
+  if (!mtext) json_object_set(req, "messages", (json_t *)r->messages);
   if (r->params) json_object_update(req, (json_t *)r->params);
   if (c->stream) {
     json_object_set_new(req, "stream", json_true());
@@ -83,7 +87,18 @@ static int build_request(const al_target_config *c, const al_gen_request *r, al_
                                   "name", "response", "schema", r->response_schema, "strict", 1));
   char *s = json_dumps(req, JSON_COMPACT);
   if (!s) rc = AL_ENOMEM;
-  if (!rc) rc = al_buf_puts(body, s);
+  if (!rc && mtext) { /* {"model":M, then ,"messages":[...], then the rest as jansson wrote it */
+    char *m = json_dumps(json_object_get(req, "model"), JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t head = m ? strlen("{\"model\":") + strlen(m) : 0;
+    if (!m || strncmp(s, "{\"model\":", 9) || strncmp(s + 9, m, strlen(m))) rc = AL_ENOMEM;
+    if (!rc) rc = al_buf_append(body, s, head);
+    if (!rc) rc = al_buf_puts(body, ",\"messages\":");
+    if (!rc) rc = al_buf_puts(body, mtext);
+    if (!rc) rc = al_buf_puts(body, s + head);
+    free(m);
+  } else if (!rc) {
+    rc = al_buf_puts(body, s);
+  }
   if (!rc) rc = al_buf_puts(path, "/chat/completions");
   free(s);
   json_decref(req);

@@ -1,7 +1,7 @@
 /* The shared HTTP client (src/http/upstream.c) against a small evhttp server on loopback
  * that runs in a thread of its own, so that the client's loop can be kept busy while an
  * answer arrives. Both engines are driven: 127.0.0.1 goes through libevent's client,
- * "localhost" through libcurl. Checked: extra request headers, Retry-After (seconds and
+ * "localhost" through libcurl. Checked: libcurl is not loaded until a transfer needs it, extra request headers, Retry-After (seconds and
  * HTTP dates), a refused connection reported as one, which URLs go direct, and the
  * kernel's receive stamps of an answer that waited while the loop was busy. */
 #include <setjmp.h>
@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "airlock/util.h"
+#include "http/curl.h"
 #include "http/upstream.h"
 
 static struct event_base *srv_base;
@@ -152,6 +152,21 @@ static void fetch(gup *u, struct event_base *b, const char *host, const char *pa
   assert_true(r->done);
 }
 
+/* libcurl is loaded on first use (http/curl.h): transfers through libevent's client that
+ * succeed never load it. */
+static void test_evhttp_needs_no_libcurl(void **state) {
+  struct event_base *b = event_base_new();
+  gup *u = al_gup_new(b, 4);
+  result r;
+  fetch(u, b, "127.0.0.1", "/plain", NULL, &r);
+  assert_int_equal(r.status, 200);
+  fetch(u, b, "127.0.0.1", "/retry-seconds", NULL, &r);
+  assert_int_equal(r.retry_ms, 7000);
+  assert_false(al_curl_loaded());
+  al_gup_free(u);
+  event_base_free(b);
+}
+
 static void test_headers_and_retry_after(void **state) {
   static const char *hosts[] = {"127.0.0.1", "localhost"};
   for (int e = 0; e < 2; e++) {
@@ -232,6 +247,7 @@ static void test_arrival_stamps(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_evhttp_needs_no_libcurl),
       cmocka_unit_test(test_headers_and_retry_after),
       cmocka_unit_test(test_direct_and_refused),
       cmocka_unit_test(test_arrival_stamps),

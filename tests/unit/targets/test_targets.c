@@ -90,6 +90,47 @@ static void openai_request(void **st) {
   al_target_config_free(c);
 }
 
+/* With the case's messages as text (al_case.messages_json), the body is the same document
+ * as with the messages dumped again; "messages" in params wins over the text. */
+static void openai_request_messages_text(void **st) {
+  al_target_config *c = openai_cfg(1);
+  json_t *msgs = json_pack("[{s:s,s:s}]", "role", "user", "content", "hi \"there\"");
+  char *text = json_dumps(msgs, JSON_COMPACT | JSON_SORT_KEYS);
+  json_t *params = json_pack("{s:f, s:i}", "temperature", 0.5, "max_tokens", 5);
+  for (int with_params = 0; with_params < 3; with_params++) {
+    json_t *p = with_params == 1 ? params : NULL;
+    if (with_params == 2) p = json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user", "content", "override");
+    al_gen_request plain = {"id1", msgs, NULL, p, NULL, NULL}, spliced = {"id1", msgs, NULL, p, NULL, text};
+    al_buf a, b, path;
+    al_buf_init(&a, 1 << 20);
+    al_buf_init(&b, 1 << 20);
+    al_buf_init(&path, 256);
+    assert_int_equal(c->ops->build_request(c, &plain, &a, &path), 0);
+    al_buf_reset(&path);
+    assert_int_equal(c->ops->build_request(c, &spliced, &b, &path), 0);
+    json_t *ja = json_loads(a.data, 0, NULL), *jb = json_loads(b.data, 0, NULL);
+    assert_non_null(ja);
+    assert_non_null(jb);
+    assert_true(json_equal(ja, jb));
+    assert_string_equal(json_string_value(json_object_get(jb, "model")), "m1");
+    if (with_params == 1) assert_int_equal(json_integer_value(json_object_get(jb, "max_tokens")), 5);
+    if (with_params == 2) {
+      const char *m = json_string_value(json_object_get(json_array_get(json_object_get(jb, "messages"), 0), "content"));
+      assert_string_equal(m, "override");
+      json_decref(p);
+    }
+    json_decref(ja);
+    json_decref(jb);
+    al_buf_cleanup(&a);
+    al_buf_cleanup(&b);
+    al_buf_cleanup(&path);
+  }
+  free(text);
+  json_decref(msgs);
+  json_decref(params);
+  al_target_config_free(c);
+}
+
 static void openai_response(void **st) {
   al_target_config *c = openai_cfg(0);
   const char *body =
@@ -208,8 +249,9 @@ static void exec_events(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sse_any_chunking), cmocka_unit_test(sse_limit),
-      cmocka_unit_test(openai_request),   cmocka_unit_test(openai_response),
-      cmocka_unit_test(openai_stream),    cmocka_unit_test(retry_classes),
+      cmocka_unit_test(openai_request),   cmocka_unit_test(openai_request_messages_text),
+      cmocka_unit_test(openai_response),  cmocka_unit_test(openai_stream),
+      cmocka_unit_test(retry_classes),
       cmocka_unit_test(exec_events),
   };
   return cmocka_run_group_tests_name("targets", tests, NULL, NULL);

@@ -53,9 +53,9 @@ int al_report_render_store(al_store *st, const json_t *run, const json_t *summar
                            int with_tokens, const char *format, FILE *out, al_error *err);
 
 /* Rendering ahead. The json report of a large run spends most of its time on the cases; the
- * last two thirds of them can be rendered on a thread of its own (a second connection to
+ * last three fifths of them can be rendered on a thread of its own (a second connection to
  * the store file, into an unlinked temporary file) while the caller computes the gate and
- * the report renders the first third, and then be appended: the same bytes, sooner.
+ * the report renders the first two fifths, and then be appended: the same bytes, sooner.
  * al_report_ahead_start returns NULL when it does not apply (another format, fewer than
  * AL_REPORT_AHEAD_MIN cases, no thread): al_report_render_store_ahead then renders as
  * al_report_render_store does. Free it (joining the thread) after rendering. */

@@ -123,23 +123,16 @@ struct al_buf;
 int al_store_cases_next_text(al_store_cases *c, struct al_buf *out, const char *prefix, int depth,
                              int *got, al_error *err);
 
-/* Aggregates of a run for the gate, without reading its cases: one callback per distinct
- * (category, severity, verdict, error kind) with its count, in the order a pass over the
- * cases by index first meets them (NULL for SQL NULL; text repaired as in the run
- * document). A negative return from cb stops and is returned. */
-typedef struct al_store_tally {
+/* What the gate needs of each judged case of a run, without reading the cases: one
+ * callback per result, in case order (index, then id), in one query. Text NULL for SQL
+ * NULL and repaired as in the run document; latencies in ns, -1 when unknown. A negative
+ * return from cb stops and is returned. */
+typedef struct al_store_gate_row {
   const char *category, *severity, *verdict, *error_kind;
-  long long n;
-} al_store_tally;
-int al_store_run_tally(al_store *s, const char *run_id,
-                       int (*cb)(const al_store_tally *t, void *ud), void *ud, al_error *err);
-/* One latency column of a run in milliseconds (3 decimals, as in the run document),
- * ascending, unknown values left out; judged_only: only cases that passed or failed.
- * cb gets the value, its rank i and the number of values n. */
-enum { AL_LAT_QUEUED, AL_LAT_TTFT, AL_LAT_TOTAL };
-int al_store_run_latencies(al_store *s, const char *run_id, int column, int judged_only,
-                           int (*cb)(double ms, size_t i, size_t n, void *ud), void *ud,
-                           al_error *err);
+  long long queued_ns, ttft_ns, total_ns;
+} al_store_gate_row;
+int al_store_run_gate_rows(al_store *s, const char *run_id,
+                           int (*cb)(const al_store_gate_row *r, void *ud), void *ud, al_error *err);
 
 #ifdef __cplusplus
 }

@@ -474,18 +474,31 @@ out:
   return rc;
 }
 
-static int tally_cb(const al_store_tally *t, void *ud) {
-  return acc_add(ud, t->category, t->severity, t->verdict, t->error_kind, (long)t->n);
+/* A latency as the run document has it: ms with 3 decimals (al_store__col_ms); unknown
+ * (negative) values are left out. */
+static int sample_add_ns(samples *s, long long ns) {
+  if (ns < 0) return 0;
+  if (s->n == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    double *p = al_realloc(s->v, ncap * sizeof *p);
+    if (!p) return AL_ENOMEM;
+    s->v = p;
+    s->cap = ncap;
+  }
+  s->v[s->n++] = round((double)ns / 1e3) / 1e3;
+  return 0;
 }
 
-/* Percentiles from a sorted stream: keep the values at the ranks asked. */
-static int lat_cb(double ms, size_t i, size_t n, void *ud) {
-  pcts *p = ud;
-  p->n = n;
-  for (int k = 0; k < 3; k++)
-    if (i == pct_rank(pct_ranks[k], n)) p->p[k] = ms;
-  if (i == n - 1) p->p[3] = ms;
-  return 0;
+/* One judged case of a stored run, as al_gate_compute takes one case of the document. */
+static int row_cb(const al_store_gate_row *r, void *ud) {
+  gate_acc *a = ud;
+  int rc = acc_add(a, r->category, r->severity, r->verdict, r->error_kind, 1);
+  if (rc < 0) return rc;
+  if (r->verdict && (strcmp(r->verdict, "pass") == 0 || strcmp(r->verdict, "fail") == 0)) {
+    if (sample_add_ns(&a->ttft, r->ttft_ns) < 0 || sample_add_ns(&a->total, r->total_ns) < 0)
+      return AL_ENOMEM;
+  }
+  return sample_add_ns(&a->queued, r->queued_ns);
 }
 
 int al_gate_compute_store(al_store *st, const char *run_id, const json_t *thresholds,
@@ -504,11 +517,10 @@ int al_gate_compute_store(al_store *st, const char *run_id, const json_t *thresh
     rc = al_error_set(err, rc, "run thresholds are malformed");
     goto out;
   }
-  if ((rc = al_store_run_tally(st, run_id, tally_cb, &a, err)) < 0 ||
-      (rc = al_store_run_latencies(st, run_id, AL_LAT_TTFT, 1, lat_cb, &a.lat[0], err)) < 0 ||
-      (rc = al_store_run_latencies(st, run_id, AL_LAT_TOTAL, 1, lat_cb, &a.lat[1], err)) < 0 ||
-      (rc = al_store_run_latencies(st, run_id, AL_LAT_QUEUED, 0, lat_cb, &a.lat[2], err)) < 0)
-    goto out;
+  if ((rc = al_store_run_gate_rows(st, run_id, row_cb, &a, err)) < 0) goto out;
+  samples_pcts(&a.ttft, &a.lat[0]);
+  samples_pcts(&a.total, &a.lat[1]);
+  samples_pcts(&a.queued, &a.lat[2]);
   if ((rc = acc_summary(&a, thresholds, &def, max_err, summary_out)) < 0)
     rc = al_error_set(err, rc, "cannot compute the summary");
 out:

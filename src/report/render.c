@@ -9,9 +9,9 @@
  * from a store cursor, and the buffer is written out whenever it passes AL_REPORT_CHUNK.
  * The json format then writes the run, each case and the summary in turn, each dumped by
  * jansson and indented to its depth (jansson's own output at that depth). With a part
- * rendered ahead (al_report_ahead_start: the last two thirds of the cases, on a thread with
- * its own connection, into an unlinked temporary file), the json format renders the first
- * third itself and then copies that file in.
+ * rendered ahead (al_report_ahead_start: the last three fifths of the cases, on a thread
+ * with its own connection, into an unlinked temporary file), the json format renders the
+ * first two fifths itself and then copies that file in.
  */
 #include <math.h>
 #include <pthread.h>
@@ -242,7 +242,7 @@ al_report_ahead *al_report_ahead_start(al_store *st, const char *run_id, const c
       !strcmp(al_store_path(st), ":memory:") || strlen(run_id) >= sizeof a->run_id)
     return NULL;
   if (!(a = al_calloc(1, sizeof *a))) return NULL;
-  if (al_store_case_split(st, run_id, 1, 3, &a->idx, a->cid, &n, NULL) != 0 || n < AL_REPORT_AHEAD_MIN)
+  if (al_store_case_split(st, run_id, 2, 5, &a->idx, a->cid, &n, NULL) != 0 || n < AL_REPORT_AHEAD_MIN)
     goto fail;
   snprintf(a->path, sizeof a->path, "%s", al_store_path(st));
   snprintf(a->run_id, sizeof a->run_id, "%s", run_id);

@@ -712,7 +712,7 @@ static void streaming_matches_load(void **state) {
   al_run_manifest m;
   al_error err = {0};
   begin_run(s, &m, 0);
-  static char *const cats[] = {"safety", "", NULL, "zeta", "caf\xc3\xa9 b\xffd"}; /* text repaired */
+  static char *const cats[] = {"safety", "", NULL, "zeta", "caf\xc3\xa9 b\xff" "d"}; /* text repaired */
   static char *const sevs[] = {"high", NULL, "critical"};
   static char *const kinds[] = {"timeout", NULL, "", "connect"};
   /* 1,200 cases: enough for the json report to render a part ahead (AL_REPORT_AHEAD_MIN),

@@ -196,6 +196,8 @@ struct runner {
 };
 
 #define AL_DONE_PER_CALLBACK 4 /* completions per low-priority callback before re-polling */
+#define AL_DONE_PER_CALLBACK_STAMPED 16 /* the same with the evhttp client: its bytes carry
+                                        * the kernel's receive stamps, fewer re-polls */
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -1020,7 +1022,7 @@ static void check_multi(runner *r) {
 
 static void done_cb(evutil_socket_t fd, short kind, void *arg) {
   runner *r = arg;
-  for (int n = 0; n < AL_DONE_PER_CALLBACK && r->done_head; n++) {
+  for (int n = 0; n < (r->up ? AL_DONE_PER_CALLBACK_STAMPED : AL_DONE_PER_CALLBACK) && r->done_head; n++) {
     job *j = r->done_head;
     r->done_head = j->next;
     if (!r->done_head) r->done_tail = NULL;

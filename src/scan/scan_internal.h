@@ -10,7 +10,7 @@
 #define AL_SCAN_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <hs/hs.h>
+#include "scan/hyperscan.h"
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdbool.h>

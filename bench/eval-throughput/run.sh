@@ -5,8 +5,9 @@
 #
 # Each case is one prompt with three assertions (contains, regex, is-json), sent to finbot
 # in fixed-answer mode (a server that answers in well under a millisecond) at 100 in flight.
-# Reported per tool: cases/s (wall clock of the whole command), peak RSS (GNU time), CPU
-# seconds (user + system, GNU time) and the p50 latency each tool recorded, beside the
+# Reported per tool: cases/s (wall clock of the whole command, from its start to its exit:
+# timed.py around GNU time and the tool), peak RSS (GNU time), CPU seconds (user + system,
+# GNU time) and the p50 latency each tool recorded, beside the
 # "truth" measured by independent lean clients against the same server (see
 # bench/README.md, eval-throughput): during each tool's run, curl on one kept-alive
 # connection sends 200 requests/s of its own to the same server (the truth the recorded p50
@@ -137,12 +138,11 @@ Y
   # Airlock
   wire_start
   probe_start
-  s=$(date +%s.%N)
-  /usr/bin/time -f '%M %U %S' -o "$D/a.rss" "$B/airlock" run "$D/suite.yaml" --db "$D/a.db" --no-progress --format json >"$D/a.json" 2>/dev/null || true
-  e=$(date +%s.%N)
+  python3 "$ROOT/bench/eval-throughput/timed.py" "$D/a.wall" -- /usr/bin/time -f '%M %U %S' -o "$D/a.rss" \
+    "$B/airlock" run "$D/suite.yaml" --db "$D/a.db" --no-progress --format json >"$D/a.json" 2>/dev/null || true
   TRUTH=$(probe_stop)
   WIRE_P50=$(wire_stop)
-  a_rate=$(echo "$N / ($e - $s)" | bc -l)
+  a_rate=$(echo "$N / $(cat "$D/a.wall")" | bc -l)
   read -r a_kib a_u a_s < <(tail -1 "$D/a.rss")  # (GNU time puts "Command exited ..." first on failure)
   a_rss=$(echo "$a_kib / 1024" | bc -l)
   a_cpu=$(echo "$a_u + $a_s" | bc -l)
@@ -156,13 +156,11 @@ Y
   export PROMPTFOO_CONFIG_DIR=$D/pf
   wire_start
   probe_start
-  s=$(date +%s.%N)
-  (cd "$D" && /usr/bin/time -f '%M %U %S' -o "$D/p.rss" $PF eval -c promptfoo.yaml -j 100 --no-cache --no-progress-bar \
-      --no-table -o "$D/p.json" >"$D/p.log" 2>&1) || true
-  e=$(date +%s.%N)
+  (cd "$D" && python3 "$ROOT/bench/eval-throughput/timed.py" "$D/p.wall" -- /usr/bin/time -f '%M %U %S' -o "$D/p.rss" \
+      $PF eval -c promptfoo.yaml -j 100 --no-cache --no-progress-bar --no-table -o "$D/p.json" >"$D/p.log" 2>&1) || true
   TRUTH=$(probe_stop)
   WIRE_P50=$(wire_stop)
-  p_rate=$(echo "$N / ($e - $s)" | bc -l)
+  p_rate=$(echo "$N / $(cat "$D/p.wall")" | bc -l)
   read -r p_kib p_u p_s < <(tail -1 "$D/p.rss")
   p_rss=$(echo "$p_kib / 1024" | bc -l)
   p_cpu=$(echo "$p_u + $p_s" | bc -l)

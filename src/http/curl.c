@@ -4,9 +4,9 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "airlock/log.h"
 #include "http/curl.h"
 
 static al_curl_api api;
@@ -50,13 +50,13 @@ static void load(void) {
   /* RTLD_NODELETE: libcurl's own threads and atexit handlers outlive any unload */
   void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!h) {
-    fprintf(stderr, "airlock: cannot load libcurl (the libcurl4 package): %s\n", dlerror());
+    al_error_log("cannot load libcurl (the libcurl4 package): %s", dlerror());
     exit(70);
   }
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
     void *f = dlsym(h, syms[i].name);
     if (!f) {
-      fprintf(stderr, "airlock: libcurl.so.4 has no %s: %s\n", syms[i].name, dlerror());
+      al_error_log("libcurl.so.4 has no %s: %s", syms[i].name, dlerror());
       exit(70);
     }
     *(void **)((char *)&api + syms[i].off) = f;

@@ -3,9 +3,9 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "airlock/log.h"
 #include "scan/hyperscan.h"
 
 static al_hs_api api;
@@ -34,13 +34,13 @@ static const struct {
 static void load(void) {
   void *h = dlopen("libhs.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!h) {
-    fprintf(stderr, "airlock: cannot load Hyperscan (the libhyperscan5 package): %s\n", dlerror());
+    al_error_log("cannot load Hyperscan (the libhyperscan5 package): %s", dlerror());
     exit(70);
   }
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
     void *f = dlsym(h, syms[i].name);
     if (!f) {
-      fprintf(stderr, "airlock: libhs.so.5 has no %s: %s\n", syms[i].name, dlerror());
+      al_error_log("libhs.so.5 has no %s: %s", syms[i].name, dlerror());
       exit(70);
     }
     *(void **)((char *)&api + syms[i].off) = f;

@@ -651,30 +651,6 @@ static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose) {
   return CURL_SOCKOPT_OK;
 }
 
-/* The kernel's receive time of the next unread byte of fd, on the monotonic clock; 0 when
- * there is none (no data yet, not TCP, or no stamp). */
-static int64_t peek_arrival_ns(int fd) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(struct timespec))];
-    struct cmsghdr align;
-  } ctl;
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                      .msg_controllen = sizeof ctl.buf};
-  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    struct timespec ts, real, mono;
-    memcpy(&ts, CMSG_DATA(c), sizeof ts);
-    clock_gettime(CLOCK_REALTIME, &real);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    int64_t age = (int64_t)(real.tv_sec - ts.tv_sec) * 1000000000LL + (real.tv_nsec - ts.tv_nsec);
-    if (age < 0) age = 0;
-    return (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec - age;
-  }
-  return 0;
-}
 
 /* Live observability: every new token as a JSON line on the events stream, as it arrives. */
 static void emit_tokens(job *j) {
@@ -1056,7 +1032,7 @@ static void event_cb(evutil_socket_t fd, short kind, void *arg) {
   }
   r->sock_arrival_ns = r->wake_ns;
   if (kind & EV_READ) {
-    int64_t k = peek_arrival_ns(fd);
+    int64_t k = (int64_t)al_peek_arrival_ns(fd);
     if (k) r->sock_arrival_ns = k;
   }
   r->in_socket_cb = 1;

@@ -1,22 +1,17 @@
 /* libcurl loaded on first use (see curl.h): dlopen() once, under pthread_once, and every
  * entry point resolved with dlsym(). The table is filled completely or the process ends:
  * a half-loaded libcurl would fail later in ways much harder to read. */
-#include <dlfcn.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <stdlib.h>
 
-#include "airlock/log.h"
+#include "core/dl.h"
 #include "http/curl.h"
 
 static al_curl_api api;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
 
-static const struct {
-  const char *name;
-  size_t off;
-} syms[] = {
+static const al_dl_sym syms[] = {
 #define S(f, n) {n, offsetof(al_curl_api, f)}
     S(global_init, "curl_global_init"),
     S(easy_init, "curl_easy_init"),
@@ -47,20 +42,7 @@ static const struct {
 };
 
 static void load(void) {
-  /* RTLD_NODELETE: libcurl's own threads and atexit handlers outlive any unload */
-  void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (!h) {
-    al_error_log("cannot load libcurl (the libcurl4 package): %s", dlerror());
-    exit(70);
-  }
-  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-    void *f = dlsym(h, syms[i].name);
-    if (!f) {
-      al_error_log("libcurl.so.4 has no %s: %s", syms[i].name, dlerror());
-      exit(70);
-    }
-    *(void **)((char *)&api + syms[i].off) = f;
-  }
+  al_dl_load("libcurl.so.4", "libcurl4", syms, sizeof syms / sizeof syms[0], &api);
   loaded = 1;
 }
 

@@ -344,9 +344,7 @@ static void ev_arm(gxfer *x);
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg) { ((gconn *)arg)->served = 0; }
 
-/* The kernel's receive time of the next unread byte of fd (SO_TIMESTAMPNS), on the
- * monotonic clock; 0 when there is none (no data yet, or no stamp). */
-static long long peek_arrival_ns(int fd) {
+long long al_peek_arrival_ns(int fd) {
   char byte;
   struct iovec iov = {&byte, 1};
   union {
@@ -371,7 +369,7 @@ static long long peek_arrival_ns(int fd) {
 
 static void peek_cb(evutil_socket_t fd, short kind, void *arg) {
   gconn *c = arg;
-  if (!c->arrival_ns) c->arrival_ns = peek_arrival_ns(fd);
+  if (!c->arrival_ns) c->arrival_ns = al_peek_arrival_ns(fd);
 }
 
 /* Watch c's socket for the next bytes: they are stamped before evhttp reads them. The

@@ -55,6 +55,10 @@ const char *al_gxfer_error(gxfer *x);
 void al_gup_cancel(gxfer *x);
 /* "timeout", "connect", "reset", ... for a curl code. */
 const char *al_gup_error_kind(int curl_code);
+/* The kernel's receive time of the next unread byte of socket fd (SO_TIMESTAMPNS set on
+ * it), on the monotonic clock, peeked with recvmsg(MSG_PEEK); 0 when there is none (no
+ * data yet, not TCP, or no stamp). */
+long long al_peek_arrival_ns(int fd);
 /* Writes what is queued on bev's output now (sendmsg, MSG_NOSIGNAL) instead of waiting for
  * the socket to be reported writable; 1 when all of it went, 0 when some is left (a full
  * socket, an error: libevent writes or reports it as without this). */

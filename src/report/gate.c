@@ -124,8 +124,9 @@ static group *group_get(groups *g, const char *name) {
   return &g->v[g->n++];
 }
 
-static int sample_add(samples *s, const json_t *v) {
-  if (!json_is_number(v) || json_number_value(v) < 0) return 0;
+/* A latency in ms; unknown (negative) values are left out. */
+static int sample_push(samples *s, double ms) {
+  if (ms < 0) return 0;
   if (s->n == s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 64;
     double *p = al_realloc(s->v, ncap * sizeof *p);
@@ -133,8 +134,12 @@ static int sample_add(samples *s, const json_t *v) {
     s->v = p;
     s->cap = ncap;
   }
-  s->v[s->n++] = json_number_value(v);
+  s->v[s->n++] = ms;
   return 0;
+}
+
+static int sample_add(samples *s, const json_t *v) {
+  return json_is_number(v) ? sample_push(s, json_number_value(v)) : 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -477,16 +482,7 @@ out:
 /* A latency as the run document has it: ms with 3 decimals (al_store__col_ms); unknown
  * (negative) values are left out. */
 static int sample_add_ns(samples *s, long long ns) {
-  if (ns < 0) return 0;
-  if (s->n == s->cap) {
-    size_t ncap = s->cap ? s->cap * 2 : 64;
-    double *p = al_realloc(s->v, ncap * sizeof *p);
-    if (!p) return AL_ENOMEM;
-    s->v = p;
-    s->cap = ncap;
-  }
-  s->v[s->n++] = round((double)ns / 1e3) / 1e3;
-  return 0;
+  return ns < 0 ? 0 : sample_push(s, round((double)ns / 1e3) / 1e3);
 }
 
 /* One judged case of a stored run, as al_gate_compute takes one case of the document. */

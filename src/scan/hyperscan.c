@@ -1,21 +1,16 @@
 /* Hyperscan loaded on first use (see hyperscan.h): dlopen() once, under pthread_once, every
  * entry point resolved with dlsym(); the table is filled completely or the process ends. */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdlib.h>
 
-#include "airlock/log.h"
+#include "core/dl.h"
 #include "scan/hyperscan.h"
 
 static al_hs_api api;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
 
-static const struct {
-  const char *name;
-  size_t off;
-} syms[] = {
+static const al_dl_sym syms[] = {
 #define S(f, n) {n, offsetof(al_hs_api, f)}
     S(compile_multi, "hs_compile_multi"),
     S(free_compile_error, "hs_free_compile_error"),
@@ -32,19 +27,7 @@ static const struct {
 };
 
 static void load(void) {
-  void *h = dlopen("libhs.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (!h) {
-    al_error_log("cannot load Hyperscan (the libhyperscan5 package): %s", dlerror());
-    exit(70);
-  }
-  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-    void *f = dlsym(h, syms[i].name);
-    if (!f) {
-      al_error_log("libhs.so.5 has no %s: %s", syms[i].name, dlerror());
-      exit(70);
-    }
-    *(void **)((char *)&api + syms[i].off) = f;
-  }
+  al_dl_load("libhs.so.5", "libhyperscan5", syms, sizeof syms / sizeof syms[0], &api);
   loaded = 1;
 }
 

@@ -109,9 +109,10 @@ int al_store_cases_next(al_store_cases *c, json_t **out, al_error *err); /* *out
  * key (index, case id) is (idx, case_id); see al_store_case_split. */
 int al_store_cases_open_part(al_store *s, const char *run_id, int with_tokens, int from, long long idx,
                              const char *case_id, al_store_cases **out, al_error *err);
-/* The order key of the case at position num/den of the run's cases in AL_CASES_ALL order
- * (rounded down), and how many cases the run has. 0 found, AL_ENOTFOUND when the run has
- * no case there. */
+/* An order key num/den of the way through the run's case indexes (index min + (max - min) *
+ * num / den rounded down, case id ""), and how many indexes the run's cases span (max - min
+ * + 1): a place to split AL_CASES_ALL in two found by one lookup at each end of the index,
+ * whatever the run's size. 0 found, AL_ENOTFOUND when the run has no case. */
 int al_store_case_split(al_store *s, const char *run_id, int num, int den, long long *idx,
                         char case_id[65], long long *n_cases, al_error *err);
 void al_store_cases_close(al_store_cases *c);                            /* accepts NULL */

@@ -30,6 +30,8 @@ typedef struct al_case {
   char *severity;
   json_t *tags;     /* array */
   json_t *meta;     /* object: location {file,line}, source, probe family, owasp, ... */
+  char *meta_json;  /* meta as compact JSON (jansson's dump, insertion order), or NULL: an
+                     * owner that changes meta after al_case_next must drop it */
   json_t *messages; /* chat messages, variables substituted, system prompt first */
   char *messages_json; /* messages as compact JSON, keys sorted (the case id hashes it): an
                         * adapter may send this text instead of dumping messages again;

@@ -201,7 +201,10 @@ int al_cmd_run(int argc, char **argv) {
   al_run_stats stats;
   int rc = al_run_suite(s, st, &o, run_id, &stats, &e);
   if (log_fd >= 0) close(log_fd);
-  /* the WAL goes into the database file while the gate and the report read it */
+  /* A long json report renders most of its cases on a thread of its own, from now until the
+   * gate is computed (al_report_ahead_start); the WAL goes into the database file meanwhile
+   * (another thread) */
+  if (run_id[0]) ahead = al_report_ahead_start(st, run_id, format, 0);
   al_store_checkpoint_start(st, NULL);
   if (al_suite_alerts(s)) {
     int sent = 0, failed = 0;
@@ -216,9 +219,7 @@ int al_cmd_run(int argc, char **argv) {
   }
   if (rc) fprintf(stderr, "airlock: run %s stopped: %s\n", run_id, al_error_format(&e, msg, sizeof msg));
   /* the gate from the store's aggregates; the report streams the cases from the store:
-   * neither holds the run in memory. A long json report renders most of its cases on a
-   * thread of its own meanwhile (al_report_ahead_start). */
-  ahead = al_report_ahead_start(st, run_id, format, 0);
+   * neither holds the run in memory */
   if (al_store_run_head(st, run_id, &run, &stored_summary, &e) ||
       al_gate_compute_store(st, run_id, al_suite_thresholds(s), &summary, &e)) {
     fprintf(stderr, "airlock: cannot read back run %s: %s\n", run_id, e.msg);

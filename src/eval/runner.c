@@ -1528,7 +1528,8 @@ static void fill(runner *r) {
     j->res.category = al_strdup(c->category);
     j->res.severity = al_strdup(c->severity);
     j->res.tags_json = dup_json(c->tags);
-    j->res.meta_json = dup_json(c->meta);
+    j->res.meta_json = c->meta_json ? c->meta_json : dup_json(c->meta);
+    c->meta_json = NULL;
     j->res.index = c->index;
     j->res.start_wall_ns = al_wall_ns();
     j->res.ttft_ns = -1;

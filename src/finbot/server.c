@@ -17,6 +17,7 @@
  * timer fires. At shutdown, pending jobs are dropped before evhttp_free.
  */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "airlock/util.h"
+#include "http/upstream.h"
 #include "finbot/finbot.h"
 
 typedef struct fb_job {
@@ -108,7 +110,13 @@ static void send_chat(fb_server *s, struct evhttp_request *req, const fb_request
     return;
   }
   evhttp_add_header(h, "Content-Type", "application/json");
+  struct evhttp_connection *conn = evhttp_request_get_connection(req);
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
   evhttp_send_reply(req, 200, "OK", s->out);
+  /* written now rather than when epoll reports the socket writable (two epoll_ctl calls and
+   * a loop turn per answer); when all of it went, evhttp's write-done step runs now (it
+   * ends the request; bev is not used afterwards). Anything left stays with libevent. */
+  if (bev && al_gbev_write(bev)) bufferevent_trigger(bev, EV_WRITE, 0);
 }
 
 static void job_free(fb_job *j) {

@@ -83,6 +83,10 @@ struct al_case_iter {
   size_t light_refs, light_base;
   shared_assert *shared;  /* see shared_assert */
   size_t n_shared, cap_shared;
+  /* meta_json of cases without a meta of their own: jansson's dump of {"location": {"file":
+   * F, "line": L}, "source": S} split around L, for the last F and S (see meta_text) */
+  char *meta_file, *meta_pre, *meta_post;
+  int meta_inline, meta_broken;
 };
 
 static const char *const top_keys[] = {"name", "description", "target", "system_prompt", "vars",
@@ -106,6 +110,7 @@ void al_case_free(al_case *c) {
   al_free(c->severity);
   json_decref(c->tags);
   json_decref(c->meta);
+  al_free(c->meta_json);
   json_decref(c->messages);
   free(c->messages_json); /* jansson's dump */
   json_decref(c->params);
@@ -245,6 +250,65 @@ static void shared_put(al_case_iter *it, const json_t *list, size_t index, al_as
 
 /* it (may be NULL) shares var-free assertions of the defaults and of tests_from specs
  * (share_test) between cases, and skips the case id when only validating. */
+/* The compact dump of a case's meta when the test has none of its own, without dumping it
+ * for every case: the first case of a file has jansson dump the same object with a sentinel
+ * line number, and the text around that number is kept; later cases put their line between.
+ * (In jansson's text the sentinel after `"line":` can only be the member itself: a quote
+ * inside a string is escaped.) The split is checked once against a real dump; NULL (the
+ * caller dumps) when it fails or memory runs out. */
+#define META_SENTINEL 987654321012345LL
+static char *meta_text(al_case_iter *it, const char *file, int inline_src, int line) {
+  if (it->meta_broken) return NULL;
+  if (!it->meta_pre || it->meta_inline != inline_src || strcmp(it->meta_file, file)) {
+    al_free(it->meta_file);
+    al_free(it->meta_pre);
+    al_free(it->meta_post);
+    it->meta_file = it->meta_pre = it->meta_post = NULL;
+    json_t *m = json_pack("{s:{s:s, s:I}, s:s}", "location", "file", file, "line",
+                          (json_int_t)META_SENTINEL, "source", inline_src ? "inline" : "tests_from");
+    char *d = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    const char *at = d ? strstr(d, "\"line\":987654321012345") : NULL;
+    if (at) {
+      size_t pre = (size_t)(at - d) + strlen("\"line\":");
+      const char *post = at + strlen("\"line\":987654321012345");
+      it->meta_file = al_strdup(file);
+      it->meta_pre = al_malloc(pre + 1);
+      it->meta_post = al_strdup(post);
+      if (it->meta_pre) {
+        memcpy(it->meta_pre, d, pre);
+        it->meta_pre[pre] = '\0';
+      }
+    }
+    free(d);
+    it->meta_inline = inline_src;
+    if (!it->meta_file || !it->meta_pre || !it->meta_post) {
+      it->meta_broken = 1; /* (the pieces are freed with the iterator) */
+      return NULL;
+    }
+    /* once: the pieces around a line give what jansson gives */
+    json_t *chk = json_pack("{s:{s:s, s:i}, s:s}", "location", "file", file, "line", line, "source",
+                            inline_src ? "inline" : "tests_from");
+    char *want = chk ? json_dumps(chk, JSON_COMPACT) : NULL;
+    char *got = meta_text(it, file, inline_src, line);
+    if (!want || !got || strcmp(want, got)) it->meta_broken = 1;
+    free(want);
+    json_decref(chk);
+    if (it->meta_broken) {
+      al_free(got);
+      return NULL;
+    }
+    return got;
+  }
+  size_t a = strlen(it->meta_pre), b = strlen(it->meta_post);
+  char *t = al_malloc(a + b + 24);
+  if (!t) return NULL;
+  memcpy(t, it->meta_pre, a);
+  int n = snprintf(t + a, 24, "%d", line);
+  memcpy(t + a + (size_t)n, it->meta_post, b + 1);
+  return t;
+}
+
 static int build_case(const al_suite *s, const origin *o, const json_t *test, const json_t *row_vars,
                       int64_t index, al_case_iter *it, int share_test, al_case **out, al_error *e) {
   int rc = 0;
@@ -466,6 +530,7 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
     }
     json_object_set_new(c->meta, "location", json_pack("{s:s, s:i}", "file", file, "line", line));
     json_object_set_new(c->meta, "source", json_string(o->doc ? "inline" : "tests_from"));
+    if (!tm && it && !it->validating && file) c->meta_json = meta_text(it, file, o->doc != NULL, line);
   }
   if (!it || !it->validating) {
     crypto_hash_sha256_state st = s->id_base; /* the digest's block hashed once per suite */
@@ -1014,6 +1079,9 @@ void al_case_iter_free(al_case_iter *it) {
   for (size_t i = 0; i < it->n_shared; i++) al_assert_free(it->shared[i].a);
   al_free(it->shared);
   al_rows_close(it->rows);
+  al_free(it->meta_file);
+  al_free(it->meta_pre);
+  al_free(it->meta_post);
   al_free(it);
 }
 
@@ -1036,7 +1104,11 @@ int al_case_next(al_case_iter *it, al_case **out, al_error *e) {
     origin o = {NULL, NULL, json_string_value(json_object_get(loc, "file")),
                 (int)json_integer_value(json_object_get(loc, "line"))};
     rc = build_case(s, &o, t, NULL, it->index, it, 0, out, e);
-    if (!rc) json_object_set_new((*out)->meta, "source", json_string("probes"));
+    if (!rc) {
+      json_object_set_new((*out)->meta, "source", json_string("probes"));
+      al_free((*out)->meta_json);
+      (*out)->meta_json = NULL;
+    }
     if (!rc) it->index++;
     return rc;
   }

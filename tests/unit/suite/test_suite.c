@@ -254,6 +254,46 @@ static void shared_assertions(void **st) {
   assert_int_equal(e.line, 3);
 }
 
+/* A case's meta_json (kept by the iterator's template for cases without a meta of their own)
+ * is exactly jansson's compact dump of its meta, whatever the file is called; a test with a
+ * meta of its own gets it dumped as well. */
+static void meta_json_is_jansson_dump(void **st) {
+  static const char *const names[] = {"plain.csv", "q\"uote.csv", "back\\slash.csv",
+                                      "caf\xc3\xa9.csv", "x\"line\":987654321012345.csv"};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    write_file(names[k], "q\none\ntwo\n\nthree\n");
+    char y[2048];
+    snprintf(y, sizeof y,
+             "%stests:\n  - prompt: inline\n  - prompt: own\n    meta: {owasp: LLM01}\n"
+             "tests_from:\n  - file: '%s'\n    prompt: '{{q}}'\n",
+             target, names[k]);
+    write_file("meta.yaml", y);
+    al_suite *s = NULL;
+    al_error e = {0};
+    assert_int_equal(load("meta.yaml", &s, &e), 0);
+    al_case_iter *it = NULL;
+    al_case *c = NULL;
+    assert_int_equal(al_case_iter_new(s, &it, &e), 0);
+    int n = 0;
+    while (al_case_next(it, &c, &e) == 0 && c) {
+      char *want = json_dumps(c->meta, JSON_COMPACT);
+      if (n != 1) { /* the test with a meta of its own may go without */
+        assert_non_null(c->meta_json);
+      }
+      if (c->meta_json) assert_string_equal(c->meta_json, want);
+      free(want);
+      al_case_free(c);
+      n++;
+    }
+    assert_int_equal(n, 5);
+    al_case_iter_free(it);
+    al_suite_free(s);
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, names[k]);
+    unlink(p);
+  }
+}
+
 /* The load-time pass builds only the first row of a CSV tests_from when the later rows
  * cannot fail where it did not (light_spec): they are still read (a malformed row is an
  * error at its line) and counted, and the run builds each of them. A row that can fail by
@@ -314,6 +354,7 @@ int main(void) {
       cmocka_unit_test(loads_inline_and_ids_are_stable),
       cmocka_unit_test(tests_from_csv_and_jsonl),
       cmocka_unit_test(light_validation),
+      cmocka_unit_test(meta_json_is_jansson_dump),
       cmocka_unit_test(shared_assertions),
       cmocka_unit_test(golden_errors),
   };

@@ -478,24 +478,31 @@ typedef struct jw {
   int rc;
 } jw;
 
+/* al_buf_append inline when there is room, except that the text is NUL-terminated only at
+ * the end of al_store_cases_next_text (jw_end), not after every piece. */
 static void jw_put(jw *w, const char *p, size_t n) {
   al_buf *b = w->b;
-  if (b->data && n < b->cap - b->len && n <= b->max - b->len) { /* room: al_buf_append inline */
+  if (b->data && n < b->cap - b->len && n <= b->max - b->len) {
     memcpy(b->data + b->len, p, n);
     b->len += n;
-    b->data[b->len] = '\0';
     return;
   }
   if (!w->rc && al_buf_append(b, p, n) < 0) w->rc = AL_ENOMEM;
 }
 
+static void jw_end(jw *w) {
+  if (w->b->data) w->b->data[w->b->len] = '\0'; /* (jw_put leaves room for it) */
+}
+
+static const char jw_sp[] = "\n                                                                ";
+
 static void jw_indent(jw *w, int depth) {
-  static const char sp[] = "\n                                                                ";
   int n = depth * 2;
-  jw_put(w, sp, 1);
+  if (n <= (int)sizeof jw_sp - 2) return jw_put(w, jw_sp, 1 + (size_t)n); /* one piece */
+  jw_put(w, jw_sp, 1);
   while (n > 0) {
-    int k = n < (int)sizeof sp - 2 ? n : (int)sizeof sp - 2;
-    jw_put(w, sp + 1, (size_t)k);
+    int k = n < (int)sizeof jw_sp - 2 ? n : (int)sizeof jw_sp - 2;
+    jw_put(w, jw_sp + 1, (size_t)k);
     n -= k;
   }
 }
@@ -520,8 +527,14 @@ static void jw_jansson(jw *w, const json_t *v, int depth) {
 static void jw_null(jw *w) { jw_put(w, "null", 4); }
 
 static void jw_str(jw *w, const char *t, size_t n) {
+  size_t mark = w->b->len;
+  jw_put(w, "\"", 1);
+  size_t run = 0;
   for (size_t i = 0; i < n; i++) {
-    if ((unsigned char)t[i] >= 0x80) { /* not ASCII: jansson checks and repairs it */
+    unsigned char ch = (unsigned char)t[i];
+    if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) continue;
+    if (ch >= 0x80) { /* not ASCII: what was written goes, jansson checks and repairs it */
+      w->b->len = mark;
       json_t *v = al_json_text(t, n);
       if (!v) {
         if (!w->rc) w->rc = AL_ENOMEM;
@@ -531,12 +544,6 @@ static void jw_str(jw *w, const char *t, size_t n) {
       json_decref(v);
       return;
     }
-  }
-  jw_put(w, "\"", 1);
-  size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)t[i];
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
     jw_put(w, t + run, i - run);
     run = i + 1;
     char esc[8];
@@ -772,11 +779,25 @@ static void jw_col(jw *w, sqlite3_stmt *q, int i, char kind, int depth, int vali
 }
 
 static void jw_key(jw *w, const char *key, int first, int depth) {
-  if (!first) jw_put(w, ",", 1);
-  jw_indent(w, depth);
-  jw_put(w, "\"", 1);
-  jw_put(w, key, strlen(key));
-  jw_put(w, "\": ", 3);
+  char t[128];
+  size_t k = strlen(key), n = 0;
+  if (depth * 2 + k + 8 > sizeof t) { /* (never for the keys of a case) */
+    if (!first) jw_put(w, ",", 1);
+    jw_indent(w, depth);
+    jw_put(w, "\"", 1);
+    jw_put(w, key, k);
+    jw_put(w, "\": ", 3);
+    return;
+  }
+  if (!first) t[n++] = ',';
+  t[n++] = '\n';
+  memset(t + n, ' ', (size_t)depth * 2);
+  n += (size_t)depth * 2;
+  t[n++] = '"';
+  memcpy(t + n, key, k);
+  n += k;
+  memcpy(t + n, "\": ", 3);
+  jw_put(w, t, n + 3);
 }
 
 /* The rows of q (bound to ref) as an array of objects, nested `depth` levels. */
@@ -840,6 +861,7 @@ int al_store_cases_next_text(al_store_cases *c, al_buf *out, const char *prefix,
   jw_put(&w, "}", 1);
   if (w.rc) rc = al_error_set(err, w.rc, "cannot write the case: %s", al_strerror(w.rc));
 out:
+  jw_end(&w);
   pthread_mutex_unlock(&c->s->mu);
   return rc;
 }

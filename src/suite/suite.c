@@ -24,6 +24,7 @@
 #include "airlock/synth.h"
 #include "airlock/tools.h"
 #include "airlock/util.h"
+#include "core/sha256.h"
 #include "airlock/yaml.h"
 #include "core/limits.h"
 #include "rows.h"
@@ -40,8 +41,8 @@ struct al_suite {
   char *path, *dir;
   const char *name;
   char digest[65];
-  crypto_hash_sha256_state id_base; /* SHA-256 with the digest (one block) absorbed: the
-                                     * start of every case id (build_case) */
+  al_sha256 id_base; /* SHA-256 with the digest (one block) absorbed: the start of every
+                      * case id (build_case) */
   const json_t *target_node;
   al_target_config *target;
   json_t *thresholds;
@@ -533,15 +534,15 @@ static int build_case(const al_suite *s, const origin *o, const json_t *test, co
     if (!tm && it && !it->validating && file) c->meta_json = meta_text(it, file, o->doc != NULL, line);
   }
   if (!it || !it->validating) {
-    crypto_hash_sha256_state st = s->id_base; /* the digest's block hashed once per suite */
-    unsigned char h[crypto_hash_sha256_BYTES];
+    al_sha256 st = s->id_base; /* the digest's block hashed once per suite */
+    unsigned char h[AL_SHA256_BYTES];
     char idx[32];
     snprintf(idx, sizeof idx, ":%lld:", (long long)index);
-    crypto_hash_sha256_update(&st, (const unsigned char *)idx, strlen(idx));
+    al_sha256_update(&st, idx, strlen(idx));
     char *m = json_dumps(c->messages, JSON_COMPACT | JSON_SORT_KEYS);
-    if (m) crypto_hash_sha256_update(&st, (const unsigned char *)m, strlen(m));
+    if (m) al_sha256_update(&st, m, strlen(m));
     c->messages_json = m; /* kept: the request can carry this text (al_gen_request) */
-    crypto_hash_sha256_final(&st, h);
+    al_sha256_final(&st, h);
     al_hex(h, sizeof h, c->id);
   }
   *out = c;
@@ -653,12 +654,12 @@ static int from_case(const al_suite *s, const tests_from *f, const json_t *row, 
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-static int hash_file(crypto_hash_sha256_state *st, const char *path, al_error *e) {
+static int hash_file(al_sha256 *st, const char *path, al_error *e) {
   FILE *f = fopen(path, "re");
   if (!f) return al_error_at(e, AL_EIO, path, 0, 0, "cannot open: %m");
   unsigned char buf[65536];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(st, buf, n);
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) al_sha256_update(st, buf, n);
   int bad = ferror(f);
   fclose(f);
   return bad ? al_error_at(e, AL_EIO, path, 0, 0, "read error") : 0;
@@ -900,8 +901,8 @@ int al_suite_load_opts(const char *path, const json_t *overrides, const char *ta
                        al_error *e) {
   int rc = 0;
   al_suite *s = NULL;
-  crypto_hash_sha256_state st;
-  unsigned char h[crypto_hash_sha256_BYTES];
+  al_sha256 st;
+  unsigned char h[AL_SHA256_BYTES];
   *out = NULL;
   if (sodium_init() < 0) return al_error_set(e, AL_ESYS, "libsodium failed to initialise");
   s = al_calloc(1, sizeof *s);
@@ -1007,25 +1008,25 @@ int al_suite_load_opts(const char *path, const json_t *overrides, const char *ta
     goto out;
   }
   /* digest: suite bytes + every data file */
-  crypto_hash_sha256_init(&st);
+  al_sha256_init(&st);
   if ((rc = hash_file(&st, path, e))) goto out;
   for (size_t i = 0; i < s->n_from; i++)
     if ((rc = hash_file(&st, s->from[i].path, e))) goto out;
   if (s->probe_tests) { /* the expanded probes (pack contents, mutations) */
     char *pt = json_dumps(s->probe_tests, JSON_COMPACT | JSON_SORT_KEYS);
-    if (pt) crypto_hash_sha256_update(&st, (const unsigned char *)pt, strlen(pt));
+    if (pt) al_sha256_update(&st, pt, strlen(pt));
     free(pt);
   }
   if (target_path && (rc = hash_file(&st, target_path, e))) goto out;
   if (overrides && json_object_size(overrides)) {
     char *ov = json_dumps(overrides, JSON_COMPACT | JSON_SORT_KEYS);
-    if (ov) crypto_hash_sha256_update(&st, (const unsigned char *)ov, strlen(ov));
+    if (ov) al_sha256_update(&st, ov, strlen(ov));
     free(ov);
   }
-  crypto_hash_sha256_final(&st, h);
+  al_sha256_final(&st, h);
   al_hex(h, sizeof h, s->digest);
-  crypto_hash_sha256_init(&s->id_base);
-  crypto_hash_sha256_update(&s->id_base, (const unsigned char *)s->digest, 64);
+  al_sha256_init(&s->id_base);
+  al_sha256_update(&s->id_base, s->digest, 64);
   if ((rc = validate_cases(s, e))) goto out;
   *out = s;
   s = NULL;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
 #include "airlock/util.h"
 #include "core/jarena.h"
 #include "core/limits.h"
+#include "core/sha256.h"
+
+#include <sodium.h>
 
 static void buf_limits(void **state) {
   al_buf b;
@@ -41,6 +45,61 @@ static void sha256_known(void **state) {
   char h[65];
   al_sha256_hex("abc", 3, h);
   assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void hex32(const unsigned char *h, char out[65]) {
+  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* al_sha256 (OpenSSL): FIPS 180-2 vectors, a copied midstate, and libsodium's digest of the
+ * same bytes fed in uneven pieces, every length up to 300. */
+static void sha256_openssl(void **state) {
+  static const struct {
+    const char *in;
+    const char *want;
+  } v[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  unsigned char h[AL_SHA256_BYTES], g[crypto_hash_sha256_BYTES];
+  char hex[65];
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    al_sha256 s;
+    al_sha256_init(&s);
+    al_sha256_update(&s, v[i].in, strlen(v[i].in));
+    al_sha256_final(&s, h);
+    hex32(h, hex);
+    assert_string_equal(hex, v[i].want);
+  }
+  al_sha256 m; /* a million 'a' through a midstate copied at 64 bytes */
+  char a[1000];
+  memset(a, 'a', sizeof a);
+  al_sha256_init(&m);
+  al_sha256_update(&m, a, 64);
+  al_sha256 c = m;
+  al_sha256_update(&c, a, 1000 - 64);
+  for (int i = 1; i < 1000; i++) al_sha256_update(&c, a, sizeof a);
+  al_sha256_final(&c, h);
+  hex32(h, hex);
+  assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  unsigned char buf[300];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(i * 131 + 7);
+  for (size_t n = 0; n <= sizeof buf; n++) {
+    al_sha256 s;
+    al_sha256_init(&s);
+    size_t at = 0, step = 1;
+    while (at < n) {
+      size_t k = n - at < step ? n - at : step;
+      al_sha256_update(&s, buf + at, k);
+      at += k;
+      step = step * 3 + 1;
+    }
+    al_sha256_final(&s, h);
+    crypto_hash_sha256(g, buf, n);
+    assert_memory_equal(h, g, sizeof g);
+  }
 }
 
 static void rng_deterministic(void **state) {
@@ -139,7 +198,8 @@ static void jarena(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buf_limits),    cmocka_unit_test(error_format),
-      cmocka_unit_test(sha256_known),  cmocka_unit_test(rng_deterministic),
+      cmocka_unit_test(sha256_known),  cmocka_unit_test(sha256_openssl),
+      cmocka_unit_test(rng_deterministic),
       cmocka_unit_test(torture_fails_nth), cmocka_unit_test(jarena),
   };
   return cmocka_run_group_tests_name("core", tests, NULL, NULL);

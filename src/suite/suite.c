@@ -24,9 +24,9 @@
 #include "airlock/synth.h"
 #include "airlock/tools.h"
 #include "airlock/util.h"
-#include "core/sha256.h"
 #include "airlock/yaml.h"
 #include "core/limits.h"
+#include "core/sha256.h"
 #include "rows.h"
 
 typedef struct tests_from {
@@ -249,58 +249,15 @@ static void shared_put(al_case_iter *it, const json_t *list, size_t index, al_as
   it->shared[it->n_shared++] = (shared_assert){list, index, al_assert_ref(a)};
 }
 
-/* it (may be NULL) shares var-free assertions of the defaults and of tests_from specs
- * (share_test) between cases, and skips the case id when only validating. */
 /* The compact dump of a case's meta when the test has none of its own, without dumping it
- * for every case: the first case of a file has jansson dump the same object with a sentinel
+ * for every case: for the first case of a file jansson dumps the same object with a sentinel
  * line number, and the text around that number is kept; later cases put their line between.
  * (In jansson's text the sentinel after `"line":` can only be the member itself: a quote
- * inside a string is escaped.) The split is checked once against a real dump; NULL (the
- * caller dumps) when it fails or memory runs out. */
-#define META_SENTINEL 987654321012345LL
-static char *meta_text(al_case_iter *it, const char *file, int inline_src, int line) {
-  if (it->meta_broken) return NULL;
-  if (!it->meta_pre || it->meta_inline != inline_src || strcmp(it->meta_file, file)) {
-    al_free(it->meta_file);
-    al_free(it->meta_pre);
-    al_free(it->meta_post);
-    it->meta_file = it->meta_pre = it->meta_post = NULL;
-    json_t *m = json_pack("{s:{s:s, s:I}, s:s}", "location", "file", file, "line",
-                          (json_int_t)META_SENTINEL, "source", inline_src ? "inline" : "tests_from");
-    char *d = m ? json_dumps(m, JSON_COMPACT) : NULL;
-    json_decref(m);
-    const char *at = d ? strstr(d, "\"line\":987654321012345") : NULL;
-    if (at) {
-      size_t pre = (size_t)(at - d) + strlen("\"line\":");
-      const char *post = at + strlen("\"line\":987654321012345");
-      it->meta_file = al_strdup(file);
-      it->meta_pre = al_malloc(pre + 1);
-      it->meta_post = al_strdup(post);
-      if (it->meta_pre) {
-        memcpy(it->meta_pre, d, pre);
-        it->meta_pre[pre] = '\0';
-      }
-    }
-    free(d);
-    it->meta_inline = inline_src;
-    if (!it->meta_file || !it->meta_pre || !it->meta_post) {
-      it->meta_broken = 1; /* (the pieces are freed with the iterator) */
-      return NULL;
-    }
-    /* once: the pieces around a line give what jansson gives */
-    json_t *chk = json_pack("{s:{s:s, s:i}, s:s}", "location", "file", file, "line", line, "source",
-                            inline_src ? "inline" : "tests_from");
-    char *want = chk ? json_dumps(chk, JSON_COMPACT) : NULL;
-    char *got = meta_text(it, file, inline_src, line);
-    if (!want || !got || strcmp(want, got)) it->meta_broken = 1;
-    free(want);
-    json_decref(chk);
-    if (it->meta_broken) {
-      al_free(got);
-      return NULL;
-    }
-    return got;
-  }
+ * inside a string is escaped.) The pieces are checked once against a real dump; NULL (the
+ * caller dumps) when that fails or memory runs out. */
+#define META_SENTINEL "987654321012345"
+
+static char *meta_compose(const al_case_iter *it, int line) {
   size_t a = strlen(it->meta_pre), b = strlen(it->meta_post);
   char *t = al_malloc(a + b + 24);
   if (!t) return NULL;
@@ -310,6 +267,49 @@ static char *meta_text(al_case_iter *it, const char *file, int inline_src, int l
   return t;
 }
 
+static json_t *meta_object(const char *file, int inline_src, json_int_t line) {
+  return json_pack("{s:{s:s, s:I}, s:s}", "location", "file", file, "line", line, "source",
+                   inline_src ? "inline" : "tests_from");
+}
+
+static char *meta_text(al_case_iter *it, const char *file, int inline_src, int line) {
+  if (it->meta_broken) return NULL;
+  if (it->meta_pre && it->meta_inline == inline_src && !strcmp(it->meta_file, file))
+    return meta_compose(it, line);
+  al_free(it->meta_file);
+  al_free(it->meta_pre);
+  al_free(it->meta_post);
+  it->meta_file = it->meta_pre = it->meta_post = NULL;
+  it->meta_inline = inline_src;
+  json_t *m = meta_object(file, inline_src, (json_int_t)strtoll(META_SENTINEL, NULL, 10));
+  char *d = m ? json_dumps(m, JSON_COMPACT) : NULL;
+  json_decref(m);
+  const char *at = d ? strstr(d, "\"line\":" META_SENTINEL) : NULL;
+  if (at) {
+    size_t pre = (size_t)(at - d) + strlen("\"line\":");
+    it->meta_file = al_strdup(file);
+    it->meta_post = al_strdup(at + strlen("\"line\":" META_SENTINEL));
+    if ((it->meta_pre = al_malloc(pre + 1))) {
+      memcpy(it->meta_pre, d, pre);
+      it->meta_pre[pre] = '\0';
+    }
+  }
+  free(d);
+  char *got = it->meta_file && it->meta_pre && it->meta_post ? meta_compose(it, line) : NULL;
+  json_t *chk = got ? meta_object(file, inline_src, line) : NULL;
+  char *want = chk ? json_dumps(chk, JSON_COMPACT) : NULL;
+  json_decref(chk);
+  if (!want || strcmp(want, got)) { /* (the pieces are freed with the iterator) */
+    it->meta_broken = 1;
+    al_free(got);
+    got = NULL;
+  }
+  free(want);
+  return got;
+}
+
+/* it (may be NULL) shares var-free assertions of the defaults and of tests_from specs
+ * (share_test) between cases, and skips the case id when only validating. */
 static int build_case(const al_suite *s, const origin *o, const json_t *test, const json_t *row_vars,
                       int64_t index, al_case_iter *it, int share_test, al_case **out, al_error *e) {
   int rc = 0;

@@ -36,8 +36,9 @@
  * pattern declares it can reach before and after the run start.
  *
  * A gated pattern (al_pattern_add_gated, e.g. a national phone number that must follow a
- * phone word) is compiled into db->gated and scanned only in the windows where its gate
- * accepts one of the digit runs; the gate is a plain check of the bytes before the run.
+ * phone word, or an international one after its '+') is compiled into the database of its
+ * gate (db->gated[k]) and scanned only in the windows where that gate accepts one of the
+ * digit runs; a gate is a plain check of the bytes before the run.
  *
  * The scan for digits takes 16 bytes at a time (SSE2) where available. Stream mode does not
  * use windows: its Hyperscan stream database holds every pattern. The tests compare block
@@ -213,25 +214,19 @@ static size_t next_letter_digit(const char *t, size_t i, size_t len) {
   return len;
 }
 
-bool al__anchor_window(const al_scan_db *db, const char *t, size_t len, size_t *pos, size_t *a,
-                       size_t *b) {
+bool al__next_anchor(const al_scan_db *db, const char *t, size_t len, size_t *pos, size_t *run,
+                     unsigned *gates) {
   size_t i = *pos;
   for (;;) {
     size_t r = next_letter_digit(t, i, len);
     if (r >= len) break;
     i = r + 1;
-    bool ok = false;
-    for (size_t g = 0; g < db->n_anchors && !ok; g++)
-      ok = db->anchors[g](t, len, r);
-    if (!ok) continue;
-    size_t lo = r > db->anchor_before ? r - db->anchor_before : 0;
-    size_t hi = len - r > db->anchor_after ? r + db->anchor_after : len;
-    while (lo > 0 && word_byte(t[lo - 1]))
-      lo--;
-    while (hi < len && word_byte(t[hi]))
-      hi++;
-    *a = lo;
-    *b = hi;
+    unsigned m = 0;
+    for (size_t g = 0; g < db->n_anchors; g++)
+      if (db->anchors[g](t, len, r)) m |= 1u << g;
+    if (!m) continue;
+    *run = r;
+    *gates = m;
     *pos = r + 1;
     return true;
   }
@@ -239,13 +234,16 @@ bool al__anchor_window(const al_scan_db *db, const char *t, size_t len, size_t *
   return false;
 }
 
-bool al__ds_gated(const al_scan_db *db, const char *t, size_t len, size_t a, size_t b) {
-  size_t i = a;
-  if (i > 0 && i < b && digit_byte(t[i - 1])) i = run_end(t, i, b); /* not a run start */
-  for (i = next_digit(t, i, b); i < b; i = next_digit(t, run_end(t, i, b), b))
-    for (size_t g = 0; g < db->n_gates; g++)
-      if (db->gates[g](t, len, i)) return true;
-  return false;
+void al__anchor_span(const al_scan_db *db, const char *t, size_t len, size_t r, size_t *a,
+                     size_t *b) {
+  size_t lo = r > db->anchor_before ? r - db->anchor_before : 0;
+  size_t hi = len - r > db->anchor_after ? r + db->anchor_after : len;
+  while (lo > 0 && word_byte(t[lo - 1]))
+    lo--;
+  while (hi < len && word_byte(t[hi]))
+    hi++;
+  *a = lo;
+  *b = hi;
 }
 
 /* The byte standing for t[i] just outside a window: '_' for a word byte, NUL otherwise.

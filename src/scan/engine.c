@@ -89,7 +89,7 @@ int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape) {
   if (sink->status) return sink->status;
   if (!sink->n) return sink->status = AL_EINVAL;
   al_scan_pat *p = &sink->pat[sink->n - 1];
-  if (!p->digits || p->gate || shape->g[0].lo == 0 || shape->g[0].lo > shape->g[0].hi ||
+  if (!p->digits || (p->gate && !shape->fn) || shape->g[0].lo == 0 || shape->g[0].lo > shape->g[0].hi ||
       shape->g[0].hi >= 32 || (!shape->fn && (shape->n == 0 || shape->n > 6)))
     return sink->status = AL_EINVAL;
   /* optional separators only between fixed-size groups (shapes.c, cover()) */
@@ -103,6 +103,14 @@ int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape) {
   /* runs of 32 or more digits are matched by no shape (engine.c, shape_first) */
   if ((opt && !fixed) || digits >= 32) return sink->status = AL_EINVAL;
   p->shape = shape;
+  return 0;
+}
+
+int al__pattern_anchor_shape(al_pattern_sink *sink, al_anchor_shape shape) {
+  if (!sink || !shape) return AL_EINVAL;
+  if (sink->status) return sink->status;
+  if (!sink->n || !sink->pat[sink->n - 1].anchor) return sink->status = AL_EINVAL;
+  sink->pat[sink->n - 1].ashape = shape;
   return 0;
 }
 
@@ -152,11 +160,11 @@ static int select_detectors(const al_scan_config *cfg, al_scan_db *db, al_error 
 }
 
 /* Compile the patterns of one set (0: all, 1: the rest of block mode, 2: the ungated
- * AL_PAT_DIGITS ones, 3: the gated ones, 4: AL_PAT_B64RUN, 5: anchored) into
+ * AL_PAT_DIGITS ones, 3: the ones gated by `gate`, 4: AL_PAT_B64RUN, 5: anchored) into
  * *out (NULL when the set is empty). Returns -2 on success, else the index of the failing
  * pattern (or -1) with *ce set. ids[] is scratch of sink->n entries. */
 static int compile_set(const al_pattern_sink *sink, unsigned *ids, unsigned mode, int set,
-                       hs_database_t **out, hs_compile_error_t **ce) {
+                       al_window_gate gate, hs_database_t **out, hs_compile_error_t **ce) {
   const char **exprs = al_malloc(sink->n * sizeof *exprs);
   unsigned *flags = al_malloc(sink->n * sizeof *flags);
   unsigned n = 0;
@@ -168,8 +176,8 @@ static int compile_set(const al_pattern_sink *sink, unsigned *ids, unsigned mode
   for (size_t i = 0; i < sink->n; i++) {
     const al_scan_pat *p = &sink->pat[i];
     if ((set == 1 && (p->digits || p->b64run || p->anchor)) ||
-        (set == 2 && (!p->digits || p->gate || p->shape)) || (set == 3 && !p->gate) ||
-        (set == 4 && !p->b64run) || (set == 5 && !p->anchor))
+        (set == 2 && (!p->digits || p->gate || p->shape)) || (set == 3 && (p->gate != gate || p->shape)) ||
+        (set == 4 && !p->b64run) || (set == 5 && (!p->anchor || p->ashape)))
       continue;
     exprs[n] = sink->regex[i];
     flags[n] = sink->flags[i];
@@ -224,27 +232,48 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   }
   for (size_t i = 0, k = 0; i < sink->n; i++)
     if (sink->pat[i].shape && ++k > AL_SHAPE_MAX) sink->pat[i].shape = NULL;
-  /* Three databases: stream mode gets every pattern; block mode splits them into the
-   * digit-anchored ones (run over digit windows, digits.c) and the rest. A pattern whose
-   * start Hyperscan cannot track in one of them falls back to the PCRE2 start finder in
-   * all of them, so compile again until none changes. */
+  for (size_t i = 0, k = 0; i < sink->n; i++) /* al_anchor_seen's bound, the table's size */
+    if (sink->pat[i].ashape &&
+        (sink->pat[i].width > AL_ANCHOR_SHAPE_WIDTH || ++k > AL_SCAN_MAX_ASHAPES))
+      sink->pat[i].ashape = NULL;
+  /* the distinct gates of the gated patterns without a shape, each with its own database */
+  for (size_t i = 0; i < sink->n; i++) {
+    al_window_gate g = sink->pat[i].shape ? NULL : sink->pat[i].gate;
+    size_t k = 0;
+    while (g && k < db->n_gates && db->gates[k] != g) k++;
+    if (!g || k < db->n_gates) continue;
+    if (db->n_gates == AL_SCAN_MAX_GATES) {
+      rc = al_error_set(err, AL_ELIMIT, "more than %d window gates", AL_SCAN_MAX_GATES);
+      goto out;
+    }
+    db->gates[db->n_gates++] = g;
+  }
+  /* The databases: stream mode gets every pattern; block mode splits them into the
+   * digit-anchored ones (run over digit windows, digits.c; the gated ones per gate) and the
+   * rest. A pattern whose start Hyperscan cannot track in one of them falls back to the
+   * PCRE2 start finder in all of them, so compile again until none changes. */
   for (;;) {
     int at = -1;
     hs_free_database(db->block);
     hs_free_database(db->digits);
-    hs_free_database(db->gated);
+    for (size_t k = 0; k < db->n_gates; k++) {
+      hs_free_database(db->gated[k]);
+      db->gated[k] = NULL;
+    }
     hs_free_database(db->runs);
     hs_free_database(db->anchored);
     hs_free_database(db->stream);
-    db->block = db->digits = db->gated = db->runs = db->anchored = db->stream = NULL;
-    if ((at = compile_set(sink, ids, HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, 0, &db->stream,
-                          &ce)) == -2 &&
-        (at = compile_set(sink, ids, HS_MODE_BLOCK, 1, &db->block, &ce)) == -2 &&
-        (at = compile_set(sink, ids, HS_MODE_BLOCK, 2, &db->digits, &ce)) == -2 &&
-        (at = compile_set(sink, ids, HS_MODE_BLOCK, 3, &db->gated, &ce)) == -2 &&
-        (at = compile_set(sink, ids, HS_MODE_BLOCK, 4, &db->runs, &ce)) == -2 &&
-        (at = compile_set(sink, ids, HS_MODE_BLOCK, 5, &db->anchored, &ce)) == -2)
-      break;
+    db->block = db->digits = db->runs = db->anchored = db->stream = NULL;
+    if ((at = compile_set(sink, ids, HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL, 0, NULL,
+                          &db->stream, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 1, NULL, &db->block, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 2, NULL, &db->digits, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 4, NULL, &db->runs, &ce)) == -2 &&
+        (at = compile_set(sink, ids, HS_MODE_BLOCK, 5, NULL, &db->anchored, &ce)) == -2) {
+      for (size_t k = 0; k < db->n_gates && at == -2; k++)
+        at = compile_set(sink, ids, HS_MODE_BLOCK, 3, db->gates[k], &db->gated[k], &ce);
+      if (at == -2) break;
+    }
     if (at >= 0 && (size_t)at < sink->n && sink->pat[at].som && sink->pat[at].fallback) {
       /* Hyperscan cannot track this pattern's start ("Pattern is too large"): let PCRE2
        * find it instead and compile again */
@@ -292,24 +321,17 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   }
   if ((db->block && hs_alloc_scratch(db->block, &db->proto) != HS_SUCCESS) ||
       (db->digits && hs_alloc_scratch(db->digits, &db->proto) != HS_SUCCESS) ||
-      (db->gated && hs_alloc_scratch(db->gated, &db->proto) != HS_SUCCESS) ||
       (db->runs && hs_alloc_scratch(db->runs, &db->proto) != HS_SUCCESS) ||
       (db->anchored && hs_alloc_scratch(db->anchored, &db->proto) != HS_SUCCESS) ||
       hs_alloc_scratch(db->stream, &db->proto) != HS_SUCCESS) {
     rc = al_error_set(err, AL_ENOMEM, "hyperscan scratch allocation failed");
     goto out;
   }
-  for (size_t i = 0; i < sink->n; i++) {
-    al_window_gate g = sink->pat[i].gate;
-    size_t k = 0;
-    while (g && k < db->n_gates && db->gates[k] != g) k++;
-    if (!g || k < db->n_gates) continue;
-    if (db->n_gates == AL_SCAN_MAX_GATES) {
-      rc = al_error_set(err, AL_ELIMIT, "more than %d window gates", AL_SCAN_MAX_GATES);
+  for (size_t k = 0; k < db->n_gates; k++)
+    if (db->gated[k] && hs_alloc_scratch(db->gated[k], &db->proto) != HS_SUCCESS) {
+      rc = al_error_set(err, AL_ENOMEM, "hyperscan scratch allocation failed");
       goto out;
     }
-    db->gates[db->n_gates++] = g;
-  }
   for (size_t i = 0; i < sink->n; i++) {
     const al_scan_pat *p = &sink->pat[i];
     if (!p->anchor) continue;
@@ -323,6 +345,18 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
       goto out;
     }
     db->anchors[db->n_anchors++] = p->anchor;
+  }
+  for (size_t i = 0; i < sink->n; i++) {
+    const al_scan_pat *p = &sink->pat[i];
+    if (!p->anchor) continue;
+    size_t k = 0;
+    while (db->anchors[k] != p->anchor) k++;
+    if (!p->ashape) {
+      db->anchors_windowed |= 1u << k;
+      continue;
+    }
+    db->ashape_gate[db->n_ashaped] = (unsigned char)k;
+    db->ashaped[db->n_ashaped++] = (uint32_t)i;
   }
   for (size_t i = 0; i < sink->n; i++)
     if (sink->pat[i].shape) db->n_shaped++;
@@ -341,9 +375,10 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
         if (m >> c & 1) db->shape_first[rl][c] |= 1ull << k;
     }
     if (d->fn) db->shape_fn |= 1ull << k;
+    if (sink->pat[i].gate) db->shape_gated |= 1ull << k;
     db->shaped[k++] = (uint32_t)i;
   }
-  db->windows = db->digits || db->gated || db->n_shaped;
+  db->windows = db->digits || db->n_gates || db->n_shaped;
   db->regex = sink->regex;
   sink->regex = NULL;
   db->flags = sink->flags;
@@ -410,7 +445,7 @@ void al_scan_db_free(al_scan_db *db) {
   if (db->proto) hs_free_scratch(db->proto);
   hs_free_database(db->block);
   hs_free_database(db->digits);
-  hs_free_database(db->gated);
+  for (size_t k = 0; k < db->n_gates; k++) hs_free_database(db->gated[k]);
   hs_free_database(db->runs);
   hs_free_database(db->anchored);
   hs_free_database(db->stream);
@@ -439,6 +474,7 @@ int al_scanner_new(const al_scan_db *db, al_scanner **out) {
     return AL_ENOMEM;
   }
   if ((db->n_shaped && !(s->seen = al_calloc(db->n_shaped, sizeof *s->seen))) ||
+      (db->n_ashaped && !(s->aseen = al_calloc(db->n_ashaped, sizeof *s->aseen))) ||
       (db->proto && hs_clone_scratch(db->proto, &s->scratch) != HS_SUCCESS)) {
     al_scanner_free(s);
     return AL_ENOMEM;
@@ -454,10 +490,11 @@ void al_scanner_free(al_scanner *s) {
   s->pl.md = NULL;
   al__pl_cleanup(&s->pl);
   al__ds_cleanup(&s->ds);
-  al__ds_cleanup(&s->dg);
+  for (size_t k = 0; k < AL_SCAN_MAX_GATES; k++) al__ds_cleanup(&s->dg[k]);
   al__ds_cleanup(&s->dr);
   al__ds_cleanup(&s->da);
   al_free(s->seen);
+  al_free(s->aseen);
   al_free(s);
 }
 
@@ -521,13 +558,16 @@ static int digits_scan(block_ctx *b, al_digitscan *ds, const hs_database_t *hdb)
 }
 
 /* Scan the collected digit windows (db->digits and the shapes) and the gated ones
- * (db->gated). */
+ * (db->gated[k] over the windows gate k accepted). */
 static int digits_flush(block_ctx *b) {
   al_scanner *s = b->s;
   int rc = 0;
-  if (s->db->n_shaped && (rc = al__shapes_scan(s->db, &s->ds, s->seen, &s->pl)) < 0) return rc;
+  if ((s->db->n_shaped || s->db->n_gates) &&
+      (rc = al__shapes_scan(s->db, &s->ds, s->dg, b->tv.p, b->tv.len, s->seen, &s->pl)) < 0)
+    return rc;
   if (s->db->digits && (rc = digits_scan(b, &s->ds, s->db->digits)) < 0) return rc;
-  if (s->db->gated && (rc = digits_scan(b, &s->dg, s->db->gated)) < 0) return rc;
+  for (size_t k = 0; k < s->db->n_gates; k++)
+    if (s->db->gated[k] && (rc = digits_scan(b, &s->dg[k], s->db->gated[k])) < 0) return rc;
   s->ds.n_win = 0;
   s->ds.cat_len = 0;
   /* verify now, while the windows' text is still in the cache; deliver in batches (when a
@@ -555,32 +595,70 @@ static int digits_until(block_ctx *b, uint64_t upto) {
     if (!overlaps && ds->next_a >= upto) return 0;
     if (!overlaps && ds->cat_len >= AL_SCAN_DIGIT_CAT && (rc = digits_flush(b)) < 0) return rc;
     if ((rc = al__ds_add(ds, t, len, ds->next_a, ds->next_b)) < 0) return rc;
-    if (b->s->db->gated && al__ds_gated(b->s->db, t, len, ds->next_a, ds->next_b) &&
-        (rc = al__ds_add(&b->s->dg, t, len, ds->next_a, ds->next_b)) < 0)
-      return rc;
     ds->have_next = false;
   }
   return upto >= len ? digits_flush(b) : 0;
 }
 
-/* Long-run windows (AL_PAT_B64RUN patterns) or anchored windows of the whole text, before
- * the main scan: their candidates are all known before anything is emitted. Verified in
- * batches, so a long base64 blob (a candidate at every byte) does not pile up. */
-static int prepass(block_ctx *b, al_digitscan *dw, const hs_database_t *hdb, bool runs) {
+/* Long-run windows (AL_PAT_B64RUN patterns) of the whole text, before the main scan: their
+ * candidates are all known before anything is emitted. Verified in batches, so a long
+ * base64 blob (a candidate at every byte) does not pile up. */
+static int runs_pass(block_ctx *b) {
   al_scanner *s = b->s;
+  al_digitscan *dw = &s->dr;
   size_t pos = 0, a = 0, e = 0;
   int rc = 0;
   al__ds_reset(dw);
   for (;;) {
-    bool more = runs ? al__run_window(b->tv.p, b->tv.len, s->db->run_width, &pos, &a, &e)
-                     : al__anchor_window(s->db, b->tv.p, b->tv.len, &pos, &a, &e);
+    bool more = al__run_window(b->tv.p, b->tv.len, s->db->run_width, &pos, &a, &e);
     bool overlaps = more && dw->n_win && a < dw->win[dw->n_win - 1].orig + dw->win[dw->n_win - 1].len;
     if (!more || (!overlaps && dw->cat_len >= AL_SCAN_DIGIT_CAT)) {
-      if ((rc = digits_scan(b, dw, hdb)) < 0) return rc;
+      if ((rc = digits_scan(b, dw, s->db->runs)) < 0) return rc;
       if ((rc = al__pl_verify(&s->pl, s->db, &b->tv, 0, true)) < 0) return rc;
     }
     if (!more) return 0;
     if ((rc = al__ds_add(dw, b->tv.p, b->tv.len, a, e)) < 0) return rc;
+  }
+}
+
+/* Anchored patterns, before the main scan too: at each digit run an anchor gate accepts,
+ * the patterns with a shape are followed on the text (their matches start there), and the
+ * others get a window for db->anchored. Each end is kept once, with its first anchor's
+ * start, as Hyperscan reports it. */
+static int anchors_pass(block_ctx *b) {
+  al_scanner *s = b->s;
+  const al_scan_db *db = s->db;
+  al_digitscan *dw = &s->da;
+  const char *t = b->tv.p;
+  size_t len = b->tv.len, pos = 0, run = 0;
+  unsigned gates = 0;
+  int rc = 0;
+  al__ds_reset(dw);
+  for (size_t i = 0; i < db->n_ashaped; i++) al__anchor_seen_reset(&s->aseen[i]);
+  for (;;) {
+    bool more = al__next_anchor(db, t, len, &pos, &run, &gates);
+    for (size_t i = 0; more && i < db->n_ashaped; i++) {
+      if (!(gates >> db->ashape_gate[i] & 1)) continue;
+      al_shape_hits h;
+      h.n = 0;
+      db->pat[db->ashaped[i]].ashape(t, len, run, &h);
+      for (unsigned j = 0; j < h.n; j++)
+        if (!al__anchor_seen(&s->aseen[i], h.e[j]) &&
+            (rc = al__pl_add_cand(&s->pl, db->ashaped[i], h.s[j], h.e[j])) < 0)
+          return rc;
+    }
+    size_t a = 0, e = 0;
+    bool win = more && db->anchored && (gates & db->anchors_windowed);
+    if (win) al__anchor_span(db, t, len, run, &a, &e);
+    bool overlaps = win && dw->n_win && a < dw->win[dw->n_win - 1].orig + dw->win[dw->n_win - 1].len;
+    /* windows are scanned only when the next one cannot overlap them */
+    bool scan = db->anchored && (!more || (win && !overlaps && dw->cat_len >= AL_SCAN_DIGIT_CAT));
+    if (scan && (rc = digits_scan(b, dw, db->anchored)) < 0) return rc;
+    if ((scan || !more || s->pl.n_cand >= AL_SCAN_BATCH) &&
+        (rc = al__pl_verify(&s->pl, db, &b->tv, 0, true)) < 0)
+      return rc;
+    if (!more) return 0;
+    if (win && (rc = al__ds_add(dw, t, len, a, e)) < 0) return rc;
   }
 }
 
@@ -606,14 +684,14 @@ int al_scan(al_scanner *s, const char *text, size_t len, al_finding_cb cb, void 
   block_ctx b = {.s = s, .tv = {.p = text ? text : "", .base = 0, .len = len}, .rc = 0};
   al__pl_reset(&s->pl, cb, ud);
   al__ds_reset(&s->ds);
-  al__ds_reset(&s->dg);
+  for (size_t k = 0; k < db->n_gates; k++) al__ds_reset(&s->dg[k]);
   if (len > UINT32_MAX) return AL_ELIMIT; /* hs_scan takes an unsigned int length */
   if (db->runs && len) {
-    int rc = prepass(&b, &s->dr, db->runs, true);
+    int rc = runs_pass(&b);
     if (rc < 0) return rc;
   }
-  if (db->anchored && len) {
-    int rc = prepass(&b, &s->da, db->anchored, false);
+  if (db->n_anchors && len) {
+    int rc = anchors_pass(&b);
     if (rc < 0) return rc;
   }
   if (db->block && len) {

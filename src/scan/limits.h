@@ -26,6 +26,7 @@
 #define AL_SCAN_DIGIT_MIN 4
 #define AL_SCAN_DIGIT_CAT (64u << 10)
 #define AL_SCAN_MAX_GATES 8 /* distinct window gates (al_pattern_add_gated) */
+#define AL_SCAN_MAX_ASHAPES 8 /* anchored patterns with a shape per database; further: Hyperscan */
 #define AL_SHAPE_MAX 64     /* digit shapes per database (shapes.c); further ones: Hyperscan */
 
 #endif

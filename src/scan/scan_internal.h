@@ -25,7 +25,7 @@
  * followed by one separator byte from a set (or, where `opt`, by none) -- the same chain
  * the detector writes as its regex, e.g. \b\d{3}-\d{2}-\d{4}\b -- or a function for a
  * shape that is not such a chain (the DNI's check letter). */
-#define AL_SHAPE_MAX_HITS 8
+#define AL_SHAPE_MAX_HITS 16
 typedef struct al_shape_hits {
   unsigned n;
   size_t s[AL_SHAPE_MAX_HITS], e[AL_SHAPE_MAX_HITS];
@@ -87,10 +87,48 @@ static inline bool al__shape_seen(al_shape_seen *s, uint64_t e) {
   s->e[s->k++ % AL_SHAPE_SEEN] = e;
   return false;
 }
-/* Give the last pattern added to sink a digit shape (it must be AL_PAT_DIGITS and not
- * gated): block mode then finds its matches in the digit windows with al__shape_match()
- * instead of Hyperscan; stream mode still runs the regex. */
+/* Give the last pattern added to sink a digit shape (it must be AL_PAT_DIGITS; a gated one
+ * only a function shape): block mode then finds its matches in the digit windows with
+ * al__shape_match() instead of Hyperscan; stream mode still runs the regex. A gated
+ * pattern's shape is asked only at the runs its gate accepts, and reports only the matches
+ * that start there (or at a '(' right before): those are the only ones verify() can
+ * accept, and the function must argue that no earlier start reaches their ends. */
 int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape);
+
+/* The shape of an anchored pattern (al_pattern_add_anchored): every match that starts at
+ * or before the digit run text[run...] its gate accepted, found by following the pattern
+ * on the text itself (reads stay inside text[0,len)). Block mode then leaves the pattern
+ * out of Hyperscan; the ends several anchors reach are kept once, with the first anchor's
+ * start (al__anchor_seen), as Hyperscan reports them. */
+typedef void (*al_anchor_shape)(const char *text, size_t len, size_t run, al_shape_hits *h);
+/* Give the last pattern added to sink (an anchored one) its shape. */
+int al__pattern_anchor_shape(al_pattern_sink *sink, al_anchor_shape shape);
+/* The ends one anchored shape reached lately. A later anchor reaches an earlier one's end
+ * only if both lie within the pattern's width (43 bytes for a grouped IBAN); anchors are at
+ * least 5 bytes apart (a byte outside the word, two letters, two digits) and report at
+ * most AL_SHAPE_MAX_HITS (16) ends, so the last 256 ends hold any earlier one for patterns
+ * up to AL_ANCHOR_SHAPE_WIDTH bytes wide (wider ones keep running in Hyperscan). An end
+ * above every earlier one skips the search. */
+#define AL_ANCHOR_SEEN 256
+#define AL_ANCHOR_SHAPE_WIDTH 75
+typedef struct al_anchor_seen {
+  uint64_t e[AL_ANCHOR_SEEN];
+  unsigned k;
+  uint64_t max; /* highest end so far (0: none) */
+} al_anchor_seen;
+static inline void al__anchor_seen_reset(al_anchor_seen *s) {
+  for (unsigned i = 0; i < AL_ANCHOR_SEEN; i++) s->e[i] = UINT64_MAX;
+  s->k = 0;
+  s->max = 0;
+}
+static inline bool al__anchor_seen(al_anchor_seen *s, uint64_t e) {
+  if (e <= s->max)
+    for (unsigned i = 0; i < AL_ANCHOR_SEEN; i++)
+      if (s->e[i] == e) return true;
+  if (e > s->max) s->max = e;
+  s->e[s->k++ % AL_ANCHOR_SEEN] = e;
+  return false;
+}
 
 typedef struct al_scan_pat {
   uint32_t det;   /* index into db->det */
@@ -106,6 +144,7 @@ typedef struct al_scan_pat {
   al_window_gate anchor; /* only around digit runs this accepts (al_pattern_add_anchored) */
   uint32_t before, after;
   const al_digit_shape *shape; /* block mode: matched by al__shape_match, not Hyperscan */
+  al_anchor_shape ashape;      /* block mode: an anchored pattern matched by its shape */
 } al_scan_pat;
 
 struct al_pattern_sink {
@@ -125,15 +164,22 @@ struct al_scan_db {
   al_scan_pat *pat;
   hs_database_t *block;  /* block mode: every pattern but the AL_PAT_DIGITS ones */
   hs_database_t *digits; /* block mode: the AL_PAT_DIGITS patterns, run over digit windows */
-  hs_database_t *gated;  /* block mode: gated AL_PAT_DIGITS patterns, over gated windows */
+  /* block mode: the gated AL_PAT_DIGITS patterns, one database per distinct gate
+   * (gates[k]), each run over the digit windows its gate accepts */
+  hs_database_t *gated[AL_SCAN_MAX_GATES];
   hs_database_t *runs;   /* block mode: AL_PAT_B64RUN patterns, over long-run windows */
-  hs_database_t *anchored; /* block mode: anchored patterns, around accepted digit runs */
-  al_window_gate anchors[AL_SCAN_MAX_GATES]; /* the distinct gates of `anchored` */
+  hs_database_t *anchored; /* block mode: anchored patterns without a shape, around
+                              * accepted digit runs */
+  al_window_gate anchors[AL_SCAN_MAX_GATES]; /* the distinct gates of anchored patterns */
   size_t n_anchors;
+  unsigned anchors_windowed; /* bit k: anchors[k] is the gate of a pattern in `anchored` */
+  uint32_t ashaped[AL_SCAN_MAX_ASHAPES]; /* anchored patterns with a shape */
+  unsigned char ashape_gate[AL_SCAN_MAX_ASHAPES]; /* their gate's index in anchors[] */
+  size_t n_ashaped;
   size_t anchor_before, anchor_after; /* widest reach over the anchored patterns */
   size_t run_width;      /* widest AL_PAT_B64RUN pattern */
   hs_database_t *stream; /* stream mode: every pattern */
-  al_window_gate gates[AL_SCAN_MAX_GATES]; /* the distinct gates of `gated` */
+  al_window_gate gates[AL_SCAN_MAX_GATES]; /* the distinct gates of the gated patterns */
   size_t n_gates;
   pcre2_code **re; /* per pattern: start finder (NULL for SOM/window patterns) */
   hs_scratch_t *proto; /* scratch for all three databases; scanners clone it */
@@ -147,6 +193,7 @@ struct al_scan_db {
    * class c (its first groups and what follows them) */
   uint64_t shape_first[33][5];
   uint64_t shape_fn; /* bit i: shaped[i] is a function (needs no \b before the run) */
+  uint64_t shape_gated; /* bit i: shaped[i] is gated: walked only where its gate accepts */
   bool windows;     /* block mode collects digit windows (digits, gated or shaped) */
 };
 
@@ -204,10 +251,11 @@ struct al_scanner {
   hs_scratch_t *scratch;
   al_pipeline pl;
   al_digitscan ds; /* windows for db->digits */
-  al_digitscan dg; /* the subset of them a gate accepts, for db->gated */
+  al_digitscan dg[AL_SCAN_MAX_GATES]; /* the subsets gate k accepts, for db->gated[k] */
   al_digitscan dr; /* long-run windows, for db->runs */
   al_digitscan da; /* anchored windows, for db->anchored */
   al_shape_seen *seen; /* per shaped pattern (db->n_shaped) */
+  al_anchor_seen *aseen; /* per shaped anchored pattern (db->n_ashaped) */
   int busy; /* a stream is open */
 };
 
@@ -245,18 +293,22 @@ bool al__digit_window(const char *t, size_t len, size_t *pos, size_t *a, size_t 
 /* The next window [*a, *b) around 16-byte-aligned blocks of [A-Za-z0-9+/] at or after
  * *pos, wide enough for a match of `width` bytes covering the block; false when none. */
 bool al__run_window(const char *t, size_t len, size_t width, size_t *pos, size_t *a, size_t *b);
-/* The next window around a digit run one of db's anchors accepts, at or after *pos. */
-bool al__anchor_window(const struct al_scan_db *db, const char *t, size_t len, size_t *pos,
-                       size_t *a, size_t *b);
+/* The next digit run *run at or after *pos that one of db's anchor gates accepts (bit k
+ * of *gates: anchors[k] did); false when there is none. */
+bool al__next_anchor(const struct al_scan_db *db, const char *t, size_t len, size_t *pos,
+                     size_t *run, unsigned *gates);
+/* The window around the anchor run for the patterns of db->anchored. */
+void al__anchor_span(const struct al_scan_db *db, const char *t, size_t len, size_t run,
+                     size_t *a, size_t *b);
 /* The first digit at or after i (len if none); the end of the digit run at i. */
 size_t al__next_digit(const char *t, size_t i, size_t len);
 size_t al__run_end(const char *t, size_t i, size_t len);
-/* shapes.c: add the matches of db's shaped patterns in the windows of ds to pl's
- * candidates (seen: one ring per shaped pattern). */
-int al__shapes_scan(const struct al_scan_db *db, const al_digitscan *ds, al_shape_seen *seen,
-                    al_pipeline *pl);
-/* Does one of db's gates accept a digit run starting in text[a,b)? */
-bool al__ds_gated(const struct al_scan_db *db, const char *t, size_t len, size_t a, size_t b);
+/* shapes.c: walk the digit runs of the windows of ds (of text[0,len), which the gates
+ * read): add the matches of db's shaped patterns to pl's candidates (seen: one ring per
+ * shaped pattern), and each window in which gate k accepts a run to dg[k] (for
+ * db->gated[k]). */
+int al__shapes_scan(const struct al_scan_db *db, const al_digitscan *ds, al_digitscan *dg,
+                    const char *text, size_t len, al_shape_seen *seen, al_pipeline *pl);
 /* Append text[a,b) as a window (or extend the last one when they overlap). */
 int al__ds_add(al_digitscan *ds, const char *t, size_t len, size_t a, size_t b);
 /* Window holding cat offset x (a match end, so x > win.at). */

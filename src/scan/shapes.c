@@ -109,21 +109,28 @@ void al__shape_match(const al_digit_shape *d, const char *w, size_t n, size_t ru
   shape_match(d, w, n, run, rl, h);
 }
 
-int al__shapes_scan(const al_scan_db *db, const al_digitscan *ds, al_shape_seen *seen,
-                    al_pipeline *pl) {
+int al__shapes_scan(const al_scan_db *db, const al_digitscan *ds, al_digitscan *dg,
+                    const char *text, size_t len, al_shape_seen *seen, al_pipeline *pl) {
+  const unsigned all_gates = (1u << db->n_gates) - 1;
   for (size_t i = 0; i < db->n_shaped; i++) al__shape_seen_reset(&seen[i]);
   for (size_t k = 0; k < ds->n_win; k++) {
     const al_dwin *win = &ds->win[k];
     const char *w = ds->cat + win->at; /* w[-1] and w[len] are the sentinels */
     size_t n = win->len;
+    unsigned gates = 0; /* the gates (of the gated databases) some run here passed */
     for (size_t p = al__next_digit(w, 0, n); p < n; p = al__next_digit(w, p, n)) {
       size_t rl = al__run_end(w, p, n) - p;
+      for (unsigned g = 0; gates != all_gates && g < db->n_gates; g++)
+        if (!(gates >> g & 1) && db->gates[g](text, len, (size_t)win->orig + p)) gates |= 1u << g;
       /* the shapes whose first group fits the run; chains also need \b before it */
       uint64_t m = db->shape_first[rl < 32 ? rl : 32][al__shape_class(w[p + rl])];
       char c = w[(ptrdiff_t)p - 1];
       if (al__is_alpha((unsigned char)c) || c == '_') m &= db->shape_fn;
       for (; m; m &= m - 1) {
         size_t i = (size_t)__builtin_ctzll(m);
+        if ((db->shape_gated >> i & 1) &&
+            !db->pat[db->shaped[i]].gate(text, len, (size_t)win->orig + p))
+          continue;
         al_shape_hits h;
         h.n = 0;
         shape_match(db->pat[db->shaped[i]].shape, w, n, p, rl, &h);
@@ -135,6 +142,11 @@ int al__shapes_scan(const al_scan_db *db, const al_digitscan *ds, al_shape_seen 
         }
       }
       p += rl;
+    }
+    for (; gates; gates &= gates - 1) {
+      int rc = al__ds_add(&dg[__builtin_ctz(gates)], text, len, (size_t)win->orig,
+                          (size_t)(win->orig + win->len));
+      if (rc < 0) return rc;
     }
   }
   return 0;

@@ -156,15 +156,67 @@ static bool iban_anchor(const char *t, size_t len, size_t run) {
   return run == 2 || !(al__is_alnum((unsigned char)t[run - 3]) || t[run - 3] == '_');
 }
 
+static bool upper_or_digit(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool word_at(const char *t, size_t len, size_t i) {
+  return i < len && (al__is_alnum((unsigned char)t[i]) || t[i] == '_');
+}
+
+/* The shapes of the two IBAN patterns (block mode follows them at each anchor instead of
+ * running Hyperscan; stream mode runs the regexes, and the tests compare the two). The gate
+ * has checked \b, the two capitals and the two check digits at `run`. No \b falls between
+ * two bytes of [A-Z0-9] (both word bytes), so a group of them ends only where the run of
+ * them ends. Compact: one end at most, after the run of [A-Z0-9] that follows the check
+ * digits, when it is 11-30 long and no word byte follows. */
+static void iban_compact_shape(const char *t, size_t len, size_t run, al_shape_hits *h) {
+  size_t q = run + 2, e = q;
+  while (e < len && e - q <= 30 && upper_or_digit(t[e])) e++;
+  size_t m = e - q;
+  if (m < 11 || m > 30 || word_at(t, len, e)) return;
+  h->s[h->n] = run - 2;
+  h->e[h->n] = e;
+  h->n++;
+}
+
+/* Grouped: " XXXX" groups, an end after the 2nd to 7th when no word byte follows, and
+ * after each of those an optional " X".." XXX" (a whole run of 1-3) that no word byte
+ * follows: at most 12 ends, each once. */
+static void iban_grouped_shape(const char *t, size_t len, size_t run, al_shape_hits *h) {
+  size_t q = run + 2;
+  for (int k = 1; k <= 7; k++) {
+    if (len - q < 5 || t[q] != ' ') return;
+    for (size_t i = 1; i <= 4; i++)
+      if (!upper_or_digit(t[q + i])) return;
+    q += 5;
+    if (k < 2) continue;
+    if (!word_at(t, len, q)) {
+      h->s[h->n] = run - 2;
+      h->e[h->n] = q;
+      h->n++;
+    }
+    if (q < len && t[q] == ' ') {
+      size_t e = q + 1;
+      while (e < len && e - (q + 1) < 4 && upper_or_digit(t[e])) e++;
+      size_t m = e - (q + 1);
+      if (m >= 1 && m <= 3 && !word_at(t, len, e)) {
+        h->s[h->n] = run - 2;
+        h->e[h->n] = e;
+        h->n++;
+      }
+    }
+  }
+}
+
 static int iban_patterns(void *st, al_pattern_sink *sink) {
   /* matches start 2 bytes before the check digits and are at most 34 (compact) or
    * 2 + 2 + 7 * 5 + 4 = 43 (grouped) bytes long */
   int rc = al_pattern_add_anchored(sink, "\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b", 0, 0,
                                    iban_anchor, 2, 32);
+  if (!rc) rc = al__pattern_anchor_shape(sink, iban_compact_shape);
   if (!rc)
     rc = al_pattern_add_anchored(
         sink, "\\b[A-Z]{2}\\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\\b", 0, 1,
         iban_anchor, 2, 41);
+  if (!rc) rc = al__pattern_anchor_shape(sink, iban_grouped_shape);
   return rc;
 }
 

@@ -25,6 +25,14 @@ static bool phone_gate(const char *t, size_t len, size_t run) {
   return phone_word_before(t, run) || (run > 0 && t[run - 1] == '(' && phone_word_before(t, run - 1));
 }
 
+/* International numbers start with '+' right before their first digit run: block mode scans
+ * the E.164 pattern only in the digit windows that hold one. It is compiled without start
+ * tracking (AL_PAT_NO_SOM): verify() takes the last '+' before the end. */
+static bool plus_gate(const char *t, size_t len, size_t run) {
+  (void)len;
+  return run > 0 && t[run - 1] == '+';
+}
+
 static bool sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
 static bool space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); } /* \s */
 static bool word_byte(char c) { return al__is_alnum((unsigned char)c) || c == '_'; }
@@ -103,6 +111,37 @@ static void nanp_shape(const char *w, size_t n, size_t run, size_t rl, al_shape_
   }
 }
 
+/* The shape of the national-format pattern \(?\d{1,4}\)?(?:[ .\-]{1,2}\d{1,8}){1,5}\b, asked
+ * only at a digit run its gate (a phone word in front) accepts: a first group that is the
+ * whole run (1-4 digits: a ')' or a separator must follow it, and neither fits inside a
+ * run), the '(' before it starting the match when there is one, then up to five groups,
+ * each one or two separators and a whole run of 1-8 digits, with an end after every group
+ * that \b follows. Only matches starting here can pass verify() (the phone word must be
+ * right before the start), and no earlier start reaches their ends: a chain from further
+ * left would have to cross the phone word's letters. */
+static void ctx_shape(const char *w, size_t n, size_t run, size_t rl, al_shape_hits *h) {
+  (void)n;
+  if (rl > 4) return;
+  size_t s = w[(ptrdiff_t)run - 1] == '(' ? run - 1 : run;
+  size_t q = run + rl;
+  if (w[q] == ')') q++;
+  for (int k = 0; k < 5; k++) {
+    size_t d = q;
+    if (sep3(w[d])) d++;
+    else return;
+    if (sep3(w[d])) d++;
+    size_t L = 0;
+    while (al__is_digit((unsigned char)w[d + L])) L++;
+    if (L == 0 || L > 8) return;
+    q = d + L;
+    if (!word_byte(w[q])) {
+      h->s[h->n] = s;
+      h->e[h->n] = q;
+      h->n++;
+    }
+  }
+}
+
 static int phone_patterns(void *st, al_pattern_sink *sink) {
   int rc = al_pattern_add(sink,
                           "(?:\\+?1[ .\\-]?)?(?:\\(\\d{3}\\)[ .\\-]?|\\d{3}[ .\\-])\\d{3}[ .\\-]"
@@ -114,10 +153,10 @@ static int phone_patterns(void *st, al_pattern_sink *sink) {
   if (!rc) rc = al_pattern_add(sink, "\\b\\d{10}\\b", AL_PAT_DIGITS, PH_BARE);
   if (!rc) rc = al__pattern_shape(sink, &ten_digits);
   if (!rc)
-    rc = al_pattern_add(sink,
-                        "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
-                        "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
-                        AL_PAT_DIGITS, PH_INTL);
+    rc = al_pattern_add_gated(sink,
+                              "\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?(?:\\(\\d{1,4}\\)|\\d{1,4})"
+                              "(?:[ .\\-]?\\d{1,4}){1,5}\\b",
+                              AL_PAT_DIGITS | AL_PAT_NO_SOM, PH_INTL, plus_gate);
   /* national formats of other plans (0494 92 82 32, (08) 8747 6301): only right after a
    * phone word, which verify() checks (phone_word_before: the same rule as the regex
    * WORD(?: number)?(?: is)?[:.]?[ \t\r\n]{1,3} in front of the number); the pattern is the
@@ -125,6 +164,8 @@ static int phone_patterns(void *st, al_pattern_sink *sink) {
   if (!rc)
     rc = al_pattern_add_gated(sink, "\\(?\\d{1,4}\\)?(?:[ .\\-]{1,2}\\d{1,8}){1,5}\\b",
                               AL_PAT_DIGITS, PH_CTX, phone_gate);
+  static const al_digit_shape national = {.g = {{1, 4}}, .fn = ctx_shape};
+  if (!rc) rc = al__pattern_shape(sink, &national);
   return rc;
 }
 
@@ -168,18 +209,28 @@ static bool phone_word_before(const char *t, size_t s) {
    * blank would stand where [:.] or a letter must be */
   if (p > 0 && (t[p - 1] == ':' || t[p - 1] == '.')) p--;
   if (p == 0 || !al__is_alpha((unsigned char)t[p - 1])) return false; /* words end in letters */
-  /* fast rejection: the token right here must be the last word of a phone word or tail */
-  static const lit last[] = {LIT("phone"), LIT("mobile"), LIT("cell"), LIT("tel"),
-                             LIT("telephone"), LIT("fax"), LIT("desk"), LIT("whatsapp"),
-                             LIT("sms"), LIT("dial"), LIT("call"), LIT("at"), LIT("on"),
-                             LIT("to"), LIT("contact"), LIT("number"), LIT("is")};
+  /* fast rejection: the token right here must be the last word of a phone word or tail
+   * (phone, mobile, cell, tel, telephone, fax, desk, whatsapp, sms, dial, call, at, on, to,
+   * contact, number, is) */
   size_t tk = p;
   while (tk > 0 && p - tk < 10 && al__is_alpha((unsigned char)t[tk - 1])) tk--;
-  bool known = false;
-  for (size_t w = 0; w < sizeof last / sizeof last[0] && !known; w++) {
-    size_t ws;
-    known = last[w].n == p - tk && ends_with_ci(t, p, last[w], &ws);
+  char lw[10];
+  size_t L = p - tk;
+  for (size_t i = 0; i < L; i++) lw[i] = (char)(t[tk + i] | 32);
+#define IS(w) (!memcmp(lw, w, sizeof w - 1))
+  bool known;
+  switch (L) {
+  case 2: known = IS("at") || IS("on") || IS("to") || IS("is"); break;
+  case 3: known = IS("tel") || IS("fax") || IS("sms"); break;
+  case 4: known = IS("cell") || IS("desk") || IS("dial") || IS("call"); break;
+  case 5: known = IS("phone"); break;
+  case 6: known = IS("mobile") || IS("number"); break;
+  case 7: known = IS("contact"); break;
+  case 8: known = IS("whatsapp"); break;
+  case 9: known = IS("telephone"); break;
+  default: known = false;
   }
+#undef IS
   if (!known) return false;
   for (size_t v = 0; v < sizeof tails / sizeof tails[0]; v++) {
     size_t q = p;
@@ -238,6 +289,15 @@ static int phone_verify(const void *st, const char *t, size_t len, size_t s, siz
                                       "text me", "dial", "messages", "phone number", NULL};
   char d[24];
   if (id == PH_CTX && !phone_word_before(t, s)) return 0;
+  if (id == PH_INTL) {
+    /* AL_PAT_NO_SOM: s is the widest start; the match starts at the last '+' before its end
+     * (the regex has no other '+', so none lies inside a match) */
+    size_t p = e;
+    while (p > s && t[p - 1] != '+') p--;
+    if (p == s) return 0;
+    s = p - 1;
+    f->start = s;
+  }
   /* cut an extension off before counting digits */
   size_t core = e;
   for (size_t i = s; i < e; i++)

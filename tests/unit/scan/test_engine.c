@@ -419,7 +419,8 @@ static void t_digit_shapes(void **st) {
       "x", " x", "\t", "\n", "\v", "+1 (212) 555-0142", "1-212.555 0142", "212-555-0142 ext. 7",
       "078 05 1120", "12 34 ", "2345-6789-0124", "1234567890", "86095742719",
       "192.168.10.1", "12345678Z", "X1234567L", "1234.56.789", "12 345 678 901",
-      "123 456 789", "943 476 5919", "3782 822463 10005", "1234567 -x"};
+      "123 456 789", "943 476 5919", "3782 822463 10005", "1234567 -x", "phone ", "Tel: ",
+      "call me at ", "fax\t", "number is  ", "(08) ", "0494 92 82 32", " - ", ". ", "12345678"};
   const size_t nf = sizeof frag / sizeof frag[0];
   al_scan_db *db = make(NULL, 0);
   assert_true(db->n_shaped >= 14 && db->n_shaped <= AL_SHAPE_MAX);
@@ -451,6 +452,18 @@ static void t_digit_shapes(void **st) {
       assert_int_equal(hs_scan(hdb, buf, (unsigned)n + 2, 0, scr, on_hs_pair, &want),
                        HS_SUCCESS);
       for (size_t k = 0; k < want.n; k++) want.v[k][0]--, want.v[k][1]--;
+      /* a gated shape reports only the matches starting at a run its gate accepts (or at a
+       * '(' right before one): the only ones verify() can take */
+      al_window_gate gate = db->pat[id].gate;
+      if (gate) {
+        size_t kept = 0;
+        for (size_t k = 0; k < want.n; k++) {
+          size_t s0 = (size_t)want.v[k][0];
+          if (gate(t, n, s0) || (t[s0] == '(' && gate(t, n, s0 + 1)))
+            memcpy(want.v[kept++], want.v[k], sizeof want.v[k]);
+        }
+        want.n = kept;
+      }
       al_shape_seen seen;
       al__shape_seen_reset(&seen);
       for (size_t p = 0; p < n; p++) {
@@ -460,7 +473,7 @@ static void t_digit_shapes(void **st) {
         /* the engine's prefilter: first run length, the byte after it, \b before it */
         uint64_t m = db->shape_first[rl < 32 ? rl : 32][al__shape_class(t[p + rl])];
         if (p > 0 && (al__is_alpha((unsigned char)t[p - 1]) || t[p - 1] == '_')) m &= db->shape_fn;
-        if (!(m >> i & 1)) continue;
+        if (!(m >> i & 1) || (gate && !gate(t, n, p))) continue;
         al_shape_hits h = {0};
         al__shape_match(db->pat[id].shape, t, n, p, rl, &h);
         for (unsigned j = 0; j < h.n; j++)
@@ -494,6 +507,84 @@ static void t_digit_shapes(void **st) {
   assert_true(total > 5000);
   for (size_t i = 0; i < db->n_shaped; i++) /* every shape was exercised */
     if (per[i] < 20) fail_msg("/%s/: only %zu matches", db->regex[db->shaped[i]], per[i]);
+  done(db);
+}
+
+/* Anchored shapes (the IBAN patterns, pii_ids.c) against their regexes in Hyperscan: random
+ * text dense in IBAN-like groups; at every digit run an anchor gate accepts, the shape must
+ * give exactly Hyperscan's (leftmost start, end) pairs, each end once. */
+static void t_anchor_shapes(void **st) {
+  static const char *const frag[] = {
+      "DE89 3704 0044 0532 0130 00", "GB29NWBK60161331926819", "FR14 2004 1010 0505 0001 3M02 606",
+      "MT84MALT011000012345MTLCAST001S", "AB12", "CD34 ", "DE", "89", "1234", "ABCD", "WXYZ",
+      " ", " ", "  ", " 1", " 12", " 123", " 1234", " 12345", "X", "y", "_", "-", ".", "\n",
+      "Q", "\xc3\xa9", "NL91ABNA0417164300", "NL91 ABNA 0417 1643 00", "ES91 2100 0418 4502 0005 1332"};
+  const size_t nf = sizeof frag / sizeof frag[0];
+  al_scan_db *db = make(NULL, 0);
+  assert_true(db->n_ashaped >= 2);
+  size_t total = 0, per[AL_SCAN_MAX_ASHAPES] = {0};
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    al_rng r;
+    al_rng_seed(&r, seed * 7919);
+    size_t cap = 200000, n = 0;
+    char *t = malloc(cap + 64);
+    while (n < cap) {
+      const char *f = frag[al_rng_below(&r, nf)];
+      size_t k = strlen(f);
+      memcpy(t + n, f, k);
+      n += k;
+    }
+    for (size_t i = 0; i < db->n_ashaped; i++) {
+      uint32_t id = db->ashaped[i];
+      hs_database_t *hdb = NULL;
+      hs_compile_error_t *ce = NULL;
+      hs_scratch_t *scr = NULL;
+      assert_int_equal(hs_compile(db->regex[id], db->flags[id] | HS_FLAG_SOM_LEFTMOST,
+                                  HS_MODE_BLOCK, NULL, &hdb, &ce),
+                       HS_SUCCESS);
+      assert_int_equal(hs_alloc_scratch(hdb, &scr), HS_SUCCESS);
+      pairs want = {0}, got = {0};
+      assert_int_equal(hs_scan(hdb, t, (unsigned)n, 0, scr, on_hs_pair, &want), HS_SUCCESS);
+      al_anchor_seen *seen = malloc(sizeof *seen);
+      assert_non_null(seen);
+      al__anchor_seen_reset(seen);
+      al_window_gate gate = db->anchors[db->ashape_gate[i]];
+      for (size_t p = 1; p < n; p++) {
+        if (!al__is_digit(t[p]) || !al__is_alpha((unsigned char)t[p - 1]) || !gate(t, n, p))
+          continue;
+        al_shape_hits h = {0};
+        db->pat[id].ashape(t, n, p, &h);
+        for (unsigned j = 0; j < h.n; j++)
+          if (!al__anchor_seen(seen, h.e[j])) pairs_add(&got, h.s[j], h.e[j]);
+      }
+      free(seen);
+      if (want.n) qsort(want.v, want.n, sizeof *want.v, by_pair);
+      if (got.n) qsort(got.v, got.n, sizeof *got.v, by_pair);
+      size_t k = 0;
+      while (k < want.n && k < got.n && want.v[k][0] == got.v[k][0] && want.v[k][1] == got.v[k][1])
+        k++;
+      if (k < want.n || k < got.n) {
+        unsigned long long at = k < got.n ? got.v[k][0] : want.v[k][0];
+        at = at > 8 ? at - 8 : 0;
+        fail_msg("seed %llu /%s/: %zu Hyperscan matches, %zu shape matches, first difference "
+                 "near [%.60s]: Hyperscan %lld-%lld, shape %lld-%lld",
+                 (unsigned long long)seed, db->regex[id], want.n, got.n, t + at,
+                 k < want.n ? (long long)want.v[k][0] : -1, k < want.n ? (long long)want.v[k][1] : -1,
+                 k < got.n ? (long long)got.v[k][0] : -1, k < got.n ? (long long)got.v[k][1] : -1);
+      }
+      total += want.n;
+      per[i] += want.n;
+      free(want.v);
+      free(got.v);
+      hs_free_scratch(scr);
+      hs_free_database(hdb);
+    }
+    free(t);
+  }
+  printf("# anchored shapes: %zu matches of %zu patterns, shape == Hyperscan\n", total,
+         db->n_ashaped);
+  for (size_t i = 0; i < db->n_ashaped; i++) /* every shape was exercised */
+    if (per[i] < 50) fail_msg("/%s/: only %zu matches", db->regex[db->ashaped[i]], per[i]);
   done(db);
 }
 
@@ -553,6 +644,7 @@ int main(void) {
       cmocka_unit_test(t_order_and_overlap), cmocka_unit_test(t_stop),
       cmocka_unit_test(t_stream), cmocka_unit_test(t_stream_real), cmocka_unit_test(t_threads),
       cmocka_unit_test(t_digit_windows), cmocka_unit_test(t_digit_shapes),
+      cmocka_unit_test(t_anchor_shapes),
       cmocka_unit_test(t_notes),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

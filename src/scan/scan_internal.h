@@ -75,15 +75,19 @@ unsigned al__shape_first(const al_digit_shape *d, size_t rl);
 typedef struct al_shape_seen {
   uint64_t e[AL_SHAPE_SEEN];
   unsigned k;
+  uint64_t max; /* the highest end so far (0: none); ends above it skip the search */
 } al_shape_seen;
 static inline void al__shape_seen_reset(al_shape_seen *s) {
   for (unsigned i = 0; i < AL_SHAPE_SEEN; i++) s->e[i] = UINT64_MAX;
   s->k = 0;
+  s->max = 0;
 }
 /* Was end e reached before? Otherwise remember it. */
 static inline bool al__shape_seen(al_shape_seen *s, uint64_t e) {
-  for (unsigned i = 0; i < AL_SHAPE_SEEN; i++)
-    if (s->e[i] == e) return true;
+  if (e <= s->max)
+    for (unsigned i = 0; i < AL_SHAPE_SEEN; i++)
+      if (s->e[i] == e) return true;
+  if (e > s->max) s->max = e;
   s->e[s->k++ % AL_SHAPE_SEEN] = e;
   return false;
 }

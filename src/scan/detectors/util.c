@@ -113,9 +113,18 @@ static bool note_fast(char *out, size_t cap, const char *fmt, va_list ap) {
     if (n + 1 < cap) out[n] = c_;    \
     n++;                             \
   } while (0)
+/* n more bytes from src, as many as fit */
+#define PUTS(src, cnt)                                            \
+  do {                                                            \
+    size_t k_ = (cnt);                                            \
+    if (n + 1 < cap) memcpy(out + n, (src), n + k_ < cap ? k_ : cap - 1 - n); \
+    n += k_;                                                      \
+  } while (0)
   for (const char *p = fmt; *p; p++) {
-    if (*p != '%') {
-      PUT(*p);
+    if (*p != '%') { /* the literal run up to the next conversion, at once */
+      const char *q = strchrnul(p, '%');
+      PUTS(p, (size_t)(q - p));
+      p = q - 1;
       continue;
     }
     p++;
@@ -138,7 +147,7 @@ static bool note_fast(char *out, size_t cap, const char *fmt, va_list ap) {
     case 's': {
       const char *s = va_arg(ap, const char *);
       if (!s) return false;
-      for (long i = 0; (prec < 0 || i < prec) && s[i]; i++) PUT(s[i]);
+      PUTS(s, prec < 0 ? strlen(s) : strnlen(s, (size_t)prec));
       continue;
     }
     case 'c':
@@ -177,6 +186,7 @@ static bool note_fast(char *out, size_t cap, const char *fmt, va_list ap) {
     while (k) PUT(d[--k]);
   }
 #undef PUT
+#undef PUTS
   if (cap) out[n < cap ? n : cap - 1] = '\0';
   return true;
 }

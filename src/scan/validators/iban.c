@@ -2,6 +2,7 @@
  * mod-97 rule (move the first four characters to the end, letters to 10..35, the number
  * mod 97 must be 1). The length table follows the SWIFT IBAN registry, sorted by code. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "scan/validators/validators.h"
@@ -110,15 +111,13 @@ const char *al_iban_invalid(const char *s, size_t n) {
   if (!want) return "unknown country";
   if ((size_t)want != n) return "wrong length for the country";
   if (!bban_ok(s, n)) return "account number does not fit the country's format";
-  unsigned rem = 0;
+  /* the number: the characters from the fifth on, then the first four; reduced mod 97 only
+   * when the accumulator nears 2^64 (the remainder is the same) */
+  uint64_t acc = 0;
   for (size_t k = 0; k < n; k++) {
-    int c = up((unsigned char)s[(k + 4) % n]);
-    if (c >= 'A') {
-      unsigned v = (unsigned)(c - 'A' + 10);
-      rem = (rem * 100 + v) % 97;
-    } else {
-      rem = (rem * 10 + (unsigned)(c - '0')) % 97;
-    }
+    int c = up((unsigned char)s[k + 4 < n ? k + 4 : k + 4 - n]);
+    acc = c >= 'A' ? acc * 100 + (uint64_t)(c - 'A' + 10) : acc * 10 + (uint64_t)(c - '0');
+    if (acc >= 10000000000000000ull) acc %= 97;
   }
-  return rem == 1 ? NULL : "mod-97 check failed";
+  return acc % 97 == 1 ? NULL : "mod-97 check failed";
 }

@@ -192,6 +192,10 @@ int al_gstream_fail(gstream *g, const char *code, const char *message);
 const char *al_gstream_blocked_by(const gstream *g);
 const char *al_gstream_text(const gstream *g, size_t *len); /* all upstream content */
 int al_gstream_done(const gstream *g);
+/* The template fast path (stream.c, top): on unless switched off here, before the first
+ * feed; off, every event is parsed whole. The same bytes, findings and text either way. */
+void al_gstream_set_template(gstream *g, int on);
+uint64_t al_gstream_fast_events(const gstream *g); /* events handled by a template */
 void al_gstream_free(gstream *g);
 
 /* OpenAI-style error body. */

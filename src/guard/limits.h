@@ -24,5 +24,8 @@
 #define AL_GUARD_MAX_CLIENT_PENDING (256u << 10)    /* bytes read ahead from a client whose request waits upstream */
 #define AL_GUARD_MAX_PLACEHOLDERS 1024              /* per request */
 #define AL_GUARD_MAX_DETECTOR_METRICS 128
+#define AL_GUARD_TEMPLATE_TRIES 4                   /* stream templates verified in vain (no event
+                                                       served) before a stream stops learning them,
+                                                       plus one per 4 events templates served */
 
 #endif

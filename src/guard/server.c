@@ -77,6 +77,7 @@ struct al_guard {
   } keys[AL_GUARD_KEY_CACHE]; /* keys recently presented and accepted: no SHA-256 each time */
   unsigned next_key;
   char *urls[G_ROUTE_N]; /* upstream URL of each route */
+  int no_template;       /* AIRLOCK_GUARD_NO_TEMPLATE set: streams parse every event whole */
 };
 
 struct gctx {
@@ -653,6 +654,7 @@ static void start_upstream(gctx *c) {
       answer_error(c, 500, "airlock_guard", "guard_error", "cannot open a stream scanner", "error");
       return;
     }
+    if (g->no_template) al_gstream_set_template(c->st, 0);
   }
   c->up_t0 = al_now_ns();
   if (al_gup_start(g->up, &o, on_data, on_done, c, &c->x))
@@ -802,6 +804,8 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
   g->base = base;
   g->p = p;
   al_jarena_install();
+  const char *nt = getenv("AIRLOCK_GUARD_NO_TEMPLATE"); /* read once: a switch for comparisons */
+  g->no_template = nt && *nt && strcmp(nt, "0");
   if (p->upstream_key_env) {
     const char *k = getenv(p->upstream_key_env);
     if (!k || !*k) {

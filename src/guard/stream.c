@@ -13,7 +13,18 @@
  * finding ends the stream with an error event and [DONE] and nothing of the offending
  * text is sent. Tool-call deltas are held whole until the end, scanned in one piece, and
  * then passed on as they came. Only choice index 0 is supported (the guard refuses n > 1
- * with stream). This file parses outside input: fuzz target tests/fuzz/fuzz_sse.c. */
+ * with stream).
+ *
+ * Every event's JSON is parsed by jansson, but most events only in part: consecutive text
+ * chunks of one stream are byte-identical except for the text's string literal (servers
+ * repeat id, created, model). From a plain text event parsed whole, a template is learned:
+ * the bytes P before the text's literal and Q after it, verified once by parsing P, a probe
+ * literal and Q (the probe must land in the text's place and nowhere else). A later event
+ * that starts with P and ends with Q is then that event with another text, so only its
+ * middle is parsed (it must be one JSON string) and handled as the text delta; anything
+ * else is parsed whole as before (details above by_template). al_gstream_set_template
+ * switches this off (AIRLOCK_GUARD_NO_TEMPLATE in server.c), for tests to compare. This
+ * file parses outside input: fuzz target tests/fuzz/fuzz_guard_sse.c (runs both paths). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +60,13 @@ struct gstream {
   al_buf prefix;      /* `data: {"id":..,"choices":[{"index":0,"delta":{"content":` */
   al_buf line;        /* scratch for one re-framed chunk */
   al_buf red, res;    /* scratch of release(): redacted, then restored text */
+  /* the template (by_template, learn) */
+  int tpl_on;         /* templates may be learned and used */
+  al_buf tpl;         /* P then Q of the current template; empty: none */
+  size_t tpl_p;       /* length of P */
+  uint64_t tpl_hits;  /* events the current template served */
+  unsigned tpl_vain;  /* probe parses that gave no template serving an event */
+  uint64_t fast;      /* events handled by a template (al_gstream_fast_events) */
 };
 
 /* Scan-stream findings: kept in g->f until applied, copied to the request's list. */
@@ -213,13 +231,113 @@ static int hold_event(al_buf *b, json_t *o) {
   return rc;
 }
 
+/* The template fast path. Why an event E = P M Q, with M one JSON string literal (jansson
+ * says so, parsing M alone), is the template's event T = P L Q with L's text replaced by
+ * M's: jansson's lexer reads P the same way in both (whatever follows P starts a new token
+ * in both: a quote, or whitespace before it), then M or L as one string token, then Q from
+ * its start in both. So the token sequences differ in that one string token only, and the
+ * trees in the place it lands only. That place is the text's (choices[0].delta.content or
+ * choices[0].text) because learn() parsed P V Q with a probe literal V whose value, a run
+ * of more 'p's than P or Q has bytes, no other token of the event can equal or swallow
+ * (a token that swallowed V's quotes would hold an escaped quote), and found the tree
+ * equal to T's with V at the text's place. Replacing one string value cannot add a key, an
+ * error or a role, nor change the choice, finish_reason, tool calls, id, model or created,
+ * so the full path would only have called on_text with M's text (take_meta did its work on
+ * T and finds the same values again). */
+
+/* The text node of a plain text event (nothing else of it has an effect once take_meta has
+ * seen it): finish_reason not a string; chat: delta without role or tool-call array, content
+ * a string; completions: text a string. *parent receives the object holding it. The
+ * caller has checked the rest (one choice, index 0, no error). */
+static json_t *plain_text(const gstream *g, json_t *o, json_t **parent) {
+  json_t *c = json_array_get(json_object_get(o, "choices"), 0);
+  if (!json_is_object(c) || json_is_string(json_object_get(c, "finish_reason"))) return NULL;
+  json_t *p = c;
+  if (g->route == G_ROUTE_CHAT) {
+    p = json_object_get(c, "delta");
+    if (json_object_get(p, "role") || json_is_array(json_object_get(p, "tool_calls"))) return NULL;
+  }
+  json_t *t = json_object_get(p, g->route == G_ROUTE_CHAT ? "content" : "text");
+  if (!json_is_string(t)) return NULL;
+  *parent = p;
+  return t;
+}
+
+/* Event data = P M Q of the current template? Returns 1 when the event was handled as the
+ * template's text delta (*rc: on_text's result), 0 when it does not start with P and end
+ * with Q (or there is no template), -1 when it does but M is not one JSON string (then the
+ * full path parses the event, which may be anything). */
+static int by_template(gstream *g, const char *data, size_t len, int *rc) {
+  size_t np = g->tpl_p, nq = g->tpl.len - g->tpl_p;
+  if (!g->tpl.len || len < np + nq + 2 || memcmp(data, g->tpl.data, np) ||
+      memcmp(data + len - nq, g->tpl.data + np, nq))
+    return 0;
+  size_t mark = 0;
+  json_t *t = al_jarena_loadb(data + np, len - np - nq, JSON_DECODE_ANY, NULL, &mark);
+  int handled = json_is_string(t);
+  if (handled) {
+    if (g->tpl_hits++ == 0) g->tpl_vain--; /* its probe parse was not in vain */
+    g->fast++;
+    *rc = on_text(g, json_string_value(t), json_string_length(t));
+  }
+  al_jarena_drop(t, mark);
+  return handled ? 1 : -1;
+}
+
+/* Learns a template from event data, parsed whole as o and handled: when o is a plain text
+ * event, its text's literal as jansson writes it occurs once in data, and the probe
+ * (above by_template) lands in the text's place. Otherwise the current template stays. */
+static void learn(gstream *g, const char *data, size_t len, json_t *o) {
+  json_t *parent = NULL, *t = plain_text(g, o, &parent);
+  char *lit = t ? json_dumps(t, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+  size_t ll = lit ? strlen(lit) : 0, mark = 0;
+  const char *at = ll ? memmem(data, len, lit, ll) : NULL;
+  char *pb = NULL;
+  json_t *probe = NULL;
+  if (!at || memmem(at + 1, len - (size_t)(at - data) - 1, lit, ll))
+    goto out; /* not exactly once */
+  size_t np = (size_t)(at - data), nq = len - np - ll, k = (np > nq ? np : nq) + 1,
+         n = np + k + 2 + nq;
+  if (!(pb = malloc(n))) goto out;
+  memcpy(pb, data, np);
+  pb[np] = '"';
+  memset(pb + np + 1, 'p', k);
+  pb[np + 1 + k] = '"';
+  memcpy(pb + np + k + 2, at + ll, nq);
+  g->tpl_vain++;
+  probe = al_jarena_loadb(pb, n, 0, NULL, &mark);
+  json_t *pp = NULL, *pt = json_is_object(probe) ? plain_text(g, probe, &pp) : NULL;
+  if (!pt || json_string_length(pt) != k || memcmp(json_string_value(pt), pb + np + 1, k)) goto out;
+  /* V in the text's place; with T's text put back there, the trees must be equal */
+  const char *key = g->route == G_ROUTE_CHAT ? "content" : "text";
+  if (json_object_set(pp, key, t) || !json_equal(probe, o)) goto out;
+  al_buf_reset(&g->tpl);
+  if (al_buf_append(&g->tpl, data, np) || al_buf_append(&g->tpl, at + ll, nq)) {
+    al_buf_reset(&g->tpl);
+    goto out;
+  }
+  g->tpl_p = np;
+  g->tpl_hits = 0;
+out:
+  al_jarena_release(probe, mark); /* changed above: released, not dropped */
+  free(pb);
+  free(lit);
+}
+
 static int on_event(const char *event, const char *data, size_t len, void *ud) {
   gstream *g = ud;
   if (g->done) return 0;
   if (len == 6 && !memcmp(data, "[DONE]", 6)) return finish(g);
+  int rc = 0, learning = 0;
+  if (g->tpl_on) {
+    int by = by_template(g, data, len, &rc);
+    if (by == 1) return rc;
+    /* no template, or another one (say a new id): learn from this event if it is plain
+     * text; P and Q matched around something else: keep the template */
+    learning = by == 0 && g->tpl_vain < AL_GUARD_TEMPLATE_TRIES + g->fast / 4;
+  }
   size_t mark = 0;
   json_t *o = al_jarena_loadb(data, len, 0, NULL, &mark); /* read only; dies at the end of this call */
-  int rc = 0;
   if (!json_is_object(o)) {
     al_jarena_drop(o, mark);
     g->failed = 1;
@@ -272,7 +390,10 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
   } else {
     text = json_object_get(c, "text");
   }
-  if (json_is_string(text)) rc = on_text(g, json_string_value(text), json_string_length(text));
+  if (json_is_string(text)) {
+    rc = on_text(g, json_string_value(text), json_string_length(text));
+    if (!rc && !g->done && learning) learn(g, data, len, o);
+  }
 out:
   al_jarena_drop(o, mark);
   return rc;
@@ -335,7 +456,7 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   *out = NULL;
   if (!g) return AL_ENOMEM;
   *g = (gstream){.pipe = pipe, .s = s, .route = route, .window = window, .max_bytes = max_bytes,
-                 .m = m, .all = all, .emit = emit, .token = token, .ud = ud};
+                 .m = m, .all = all, .emit = emit, .token = token, .ud = ud, .tpl_on = 1};
   al_sse_init(&g->sse, on_event, g, max_bytes + 4096);
   al_buf_init(&g->held, max_bytes + 1);
   al_buf_init(&g->text, max_bytes + 1);
@@ -346,6 +467,7 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   al_buf_init(&g->line, 2 * max_bytes + 8192);
   al_buf_init(&g->red, max_bytes * 2 + 4096);
   al_buf_init(&g->res, max_bytes * 4 + 4096);
+  al_buf_init(&g->tpl, max_bytes + 4096);
   if (pipe->db && s) {
     int rc = al_scan_stream_open(s, on_stream_finding, g, &g->ss);
     if (rc) {
@@ -396,6 +518,13 @@ const char *al_gstream_text(const gstream *g, size_t *len) {
 
 int al_gstream_done(const gstream *g) { return g->done; }
 
+void al_gstream_set_template(gstream *g, int on) {
+  g->tpl_on = on != 0;
+  if (!g->tpl_on) al_buf_reset(&g->tpl);
+}
+
+uint64_t al_gstream_fast_events(const gstream *g) { return g->fast; }
+
 void al_gstream_free(gstream *g) {
   if (!g) return;
   if (g->ss) al_scan_stream_close(g->ss); /* aborted: findings after this are dropped */
@@ -409,6 +538,7 @@ void al_gstream_free(gstream *g) {
   al_buf_cleanup(&g->line);
   al_buf_cleanup(&g->red);
   al_buf_cleanup(&g->res);
+  al_buf_cleanup(&g->tpl);
   al_gfinds_cleanup(&g->f);
   al_free(g);
 }

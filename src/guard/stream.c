@@ -12,7 +12,8 @@
  * chunk of the same shape as upstream's (id, model, created copied from upstream). A block
  * finding ends the stream with an error event and [DONE] and nothing of the offending
  * text is sent. Tool-call deltas are held whole until the end, scanned in one piece, and
- * then passed on as they came. Only choice index 0 is supported (the guard refuses n > 1
+ * then passed on as they came (less any text content of the same event, which went out as
+ * text). Only choice index 0 is supported (the guard refuses n > 1
  * with stream).
  *
  * Every event's JSON is parsed by jansson, but most events only in part: consecutive text
@@ -384,7 +385,21 @@ static int on_event(const char *event, const char *data, size_t len, void *ud) {
         const char *a = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
         if (a && (rc = al_buf_puts(&g->tool_text, a))) goto out;
       }
-      if ((rc = hold_event(&g->tools, o))) goto out;
+      /* the event's content, if any, is text (on_text below): the held event goes on
+       * without it, or the client would get that text twice, the second time as it came
+       * (unredacted) */
+      json_t *held = o;
+      if (json_object_get(delta, "content")) {
+        if (!(held = json_deep_copy(o))) {
+          rc = AL_ENOMEM;
+          goto out;
+        }
+        json_object_del(json_object_get(json_array_get(json_object_get(held, "choices"), 0), "delta"),
+                        "content");
+      }
+      rc = hold_event(&g->tools, held);
+      if (held != o) json_decref(held);
+      if (rc) goto out;
     }
     text = json_object_get(delta, "content");
   } else {

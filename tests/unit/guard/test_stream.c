@@ -299,7 +299,14 @@ static void test_bad_middles(void **state) {
         ROLE("c") TEXT("c", "\"a\"") TEXT("c", "\"b\"")
             TEXT("c", "\"c\",\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]") TEXT("c", "\"d\"")
                 STOP("c"),
-        "abcdc", "", 2); /* the held tool-call event is passed on as it came, its content too */
+        "abcd", "", 2); /* the held tool-call event is passed on without its content (sent as text) */
+  /* text and a tool call in one event: the text is redacted like any other, and the held
+   * tool-call event must not carry it again as it came */
+  check(G_ROUTE_CHAT,
+        ROLE("c") TEXT("c", "\"card \"")
+            TEXT("c", "\"4111 1111 1111 1111 ok\",\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]")
+                TEXT("c", "\" done\"") STOP("c"),
+        "card [CREDIT_CARD_1] ok done", "", 0);
   /* a middle that is a string with \u0000 (jansson refuses it, whole or alone) or invalid
    * UTF-8 */
   check(G_ROUTE_CHAT, ROLE("c") TEXT("c", "\"a\"") TEXT("c", "\"b\"") TEXT("c", "\"\\u0000\"") STOP("c"), "",

@@ -232,7 +232,7 @@ static int compile(al_scan_db *db, al_pattern_sink *sink, al_error *err) {
   }
   for (size_t i = 0, k = 0; i < sink->n; i++)
     if (sink->pat[i].shape && ++k > AL_SHAPE_MAX) sink->pat[i].shape = NULL;
-  for (size_t i = 0, k = 0; i < sink->n; i++) /* al_anchor_seen's bound, the table's size */
+  for (size_t i = 0, k = 0; i < sink->n; i++) /* AL_ANCHOR_SEEN holds their ends; the table's size */
     if (sink->pat[i].ashape &&
         (sink->pat[i].width > AL_ANCHOR_SHAPE_WIDTH || ++k > AL_SCAN_MAX_ASHAPES))
       sink->pat[i].ashape = NULL;
@@ -634,7 +634,7 @@ static int anchors_pass(block_ctx *b) {
   unsigned gates = 0;
   int rc = 0;
   al__ds_reset(dw);
-  for (size_t i = 0; i < db->n_ashaped; i++) al__anchor_seen_reset(&s->aseen[i]);
+  for (size_t i = 0; i < db->n_ashaped; i++) al__shape_seen_reset(&s->aseen[i], AL_ANCHOR_SEEN);
   for (;;) {
     bool more = al__next_anchor(db, t, len, &pos, &run, &gates);
     for (size_t i = 0; more && i < db->n_ashaped; i++) {
@@ -643,7 +643,7 @@ static int anchors_pass(block_ctx *b) {
       h.n = 0;
       db->pat[db->ashaped[i]].ashape(t, len, run, &h);
       for (unsigned j = 0; j < h.n; j++)
-        if (!al__anchor_seen(&s->aseen[i], h.e[j]) &&
+        if (!al__shape_seen(&s->aseen[i], h.e[j]) &&
             (rc = al__pl_add_cand(&s->pl, db->ashaped[i], h.s[j], h.e[j])) < 0)
           return rc;
     }

@@ -68,27 +68,32 @@ static inline unsigned al__shape_class(char c) {
 /* Which classes of the byte after a first digit run of rl digits can start a match of the
  * shape (bit per AL_SC_*; 0: none). */
 unsigned al__shape_first(const al_digit_shape *d, size_t rl);
-/* The ends one shaped pattern reached lately. Two starts reaching one end lie less than the
- * widest shape (23 bytes) apart; between them are at most 12 run starts with at most two
- * ends each, so the last 32 ends hold any earlier one. */
+/* The ends one shaped pattern reached lately: Hyperscan reports each end once, with its
+ * leftmost start, so an end a later start reaches again is dropped. The ring keeps the
+ * last `cap` ends (AL_SHAPE_SEEN for digit shapes, AL_ANCHOR_SEEN for anchored ones,
+ * al_anchor_shape); an end above every earlier one skips the search. For digit shapes:
+ * two starts reaching one end lie less than the widest shape (23 bytes) apart; between them
+ * are at most 12 run starts with at most two ends each, so the last 32 ends hold any
+ * earlier one. */
 #define AL_SHAPE_SEEN 32
+#define AL_ANCHOR_SEEN 256
 typedef struct al_shape_seen {
-  uint64_t e[AL_SHAPE_SEEN];
-  unsigned k;
-  uint64_t max; /* the highest end so far (0: none); ends above it skip the search */
+  uint64_t e[AL_ANCHOR_SEEN];
+  unsigned k, cap; /* ends added; ring size (at most AL_ANCHOR_SEEN) */
+  uint64_t max;    /* the highest end so far (0: none) */
 } al_shape_seen;
-static inline void al__shape_seen_reset(al_shape_seen *s) {
-  for (unsigned i = 0; i < AL_SHAPE_SEEN; i++) s->e[i] = UINT64_MAX;
+static inline void al__shape_seen_reset(al_shape_seen *s, unsigned cap) {
   s->k = 0;
+  s->cap = cap;
   s->max = 0;
 }
 /* Was end e reached before? Otherwise remember it. */
 static inline bool al__shape_seen(al_shape_seen *s, uint64_t e) {
   if (e <= s->max)
-    for (unsigned i = 0; i < AL_SHAPE_SEEN; i++)
+    for (unsigned i = 0, n = s->k < s->cap ? s->k : s->cap; i < n; i++)
       if (s->e[i] == e) return true;
   if (e > s->max) s->max = e;
-  s->e[s->k++ % AL_SHAPE_SEEN] = e;
+  s->e[s->k++ % s->cap] = e;
   return false;
 }
 /* Give the last pattern added to sink a digit shape (it must be AL_PAT_DIGITS; a gated one
@@ -103,36 +108,16 @@ int al__pattern_shape(al_pattern_sink *sink, const al_digit_shape *shape);
  * or before the digit run text[run...] its gate accepted, found by following the pattern
  * on the text itself (reads stay inside text[0,len)). Block mode then leaves the pattern
  * out of Hyperscan; the ends several anchors reach are kept once, with the first anchor's
- * start (al__anchor_seen), as Hyperscan reports them. */
+ * start (al__shape_seen), as Hyperscan reports them. */
 typedef void (*al_anchor_shape)(const char *text, size_t len, size_t run, al_shape_hits *h);
 /* Give the last pattern added to sink (an anchored one) its shape. */
 int al__pattern_anchor_shape(al_pattern_sink *sink, al_anchor_shape shape);
-/* The ends one anchored shape reached lately. A later anchor reaches an earlier one's end
- * only if both lie within the pattern's width (43 bytes for a grouped IBAN); anchors are at
- * least 5 bytes apart (a byte outside the word, two letters, two digits) and report at
- * most AL_SHAPE_MAX_HITS (16) ends, so the last 256 ends hold any earlier one for patterns
- * up to AL_ANCHOR_SHAPE_WIDTH bytes wide (wider ones keep running in Hyperscan). An end
- * above every earlier one skips the search. */
-#define AL_ANCHOR_SEEN 256
+/* A later anchor reaches an earlier one's end only if both lie within the pattern's width
+ * (43 bytes for a grouped IBAN); anchors are at least 5 bytes apart (a byte outside the
+ * word, two letters, two digits) and report at most AL_SHAPE_MAX_HITS (16) ends, so the
+ * last AL_ANCHOR_SEEN (256) ends hold any earlier one for patterns up to
+ * AL_ANCHOR_SHAPE_WIDTH bytes wide (wider ones keep running in Hyperscan). */
 #define AL_ANCHOR_SHAPE_WIDTH 75
-typedef struct al_anchor_seen {
-  uint64_t e[AL_ANCHOR_SEEN];
-  unsigned k;
-  uint64_t max; /* highest end so far (0: none) */
-} al_anchor_seen;
-static inline void al__anchor_seen_reset(al_anchor_seen *s) {
-  for (unsigned i = 0; i < AL_ANCHOR_SEEN; i++) s->e[i] = UINT64_MAX;
-  s->k = 0;
-  s->max = 0;
-}
-static inline bool al__anchor_seen(al_anchor_seen *s, uint64_t e) {
-  if (e <= s->max)
-    for (unsigned i = 0; i < AL_ANCHOR_SEEN; i++)
-      if (s->e[i] == e) return true;
-  if (e > s->max) s->max = e;
-  s->e[s->k++ % AL_ANCHOR_SEEN] = e;
-  return false;
-}
 
 typedef struct al_scan_pat {
   uint32_t det;   /* index into db->det */
@@ -259,7 +244,7 @@ struct al_scanner {
   al_digitscan dr; /* long-run windows, for db->runs */
   al_digitscan da; /* anchored windows, for db->anchored */
   al_shape_seen *seen; /* per shaped pattern (db->n_shaped) */
-  al_anchor_seen *aseen; /* per shaped anchored pattern (db->n_ashaped) */
+  al_shape_seen *aseen; /* per shaped anchored pattern (db->n_ashaped) */
   int busy; /* a stream is open */
 };
 

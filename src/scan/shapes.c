@@ -112,7 +112,7 @@ void al__shape_match(const al_digit_shape *d, const char *w, size_t n, size_t ru
 int al__shapes_scan(const al_scan_db *db, const al_digitscan *ds, al_digitscan *dg,
                     const char *text, size_t len, al_shape_seen *seen, al_pipeline *pl) {
   const unsigned all_gates = (1u << db->n_gates) - 1;
-  for (size_t i = 0; i < db->n_shaped; i++) al__shape_seen_reset(&seen[i]);
+  for (size_t i = 0; i < db->n_shaped; i++) al__shape_seen_reset(&seen[i], AL_SHAPE_SEEN);
   for (size_t k = 0; k < ds->n_win; k++) {
     const al_dwin *win = &ds->win[k];
     const char *w = ds->cat + win->at; /* w[-1] and w[len] are the sentinels */

@@ -410,6 +410,25 @@ static int by_pair(const void *a, const void *b) {
   return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+/* Hyperscan's (start, end) pairs == the shape's, in any order; else fails naming the first
+ * difference and the text around it. */
+static void same_pairs(uint64_t seed, const char *regex, const char *t, pairs *want, pairs *got) {
+  if (want->n) qsort(want->v, want->n, sizeof *want->v, by_pair);
+  if (got->n) qsort(got->v, got->n, sizeof *got->v, by_pair);
+  size_t k = 0;
+  while (k < want->n && k < got->n && want->v[k][0] == got->v[k][0] && want->v[k][1] == got->v[k][1])
+    k++;
+  if (k < want->n || k < got->n) {
+    unsigned long long at = k < got->n ? got->v[k][0] : want->v[k][0];
+    at = at > 8 ? at - 8 : 0;
+    fail_msg("seed %llu /%s/: %zu Hyperscan matches, %zu shape matches, first difference "
+             "near [%.60s]: Hyperscan %lld-%lld, shape %lld-%lld",
+             (unsigned long long)seed, regex, want->n, got->n, t + at,
+             k < want->n ? (long long)want->v[k][0] : -1, k < want->n ? (long long)want->v[k][1] : -1,
+             k < got->n ? (long long)got->v[k][0] : -1, k < got->n ? (long long)got->v[k][1] : -1);
+  }
+}
+
 static void t_digit_shapes(void **st) {
   static const char *const frag[] = {
       "1", "12", "123", "1234", "98765", "4", "0", "7", "3", "55", " ", " ", "-", "-", ".",
@@ -465,7 +484,7 @@ static void t_digit_shapes(void **st) {
         want.n = kept;
       }
       al_shape_seen seen;
-      al__shape_seen_reset(&seen);
+      al__shape_seen_reset(&seen, AL_SHAPE_SEEN);
       for (size_t p = 0; p < n; p++) {
         if (!al__is_digit(t[p]) || (p > 0 && al__is_digit(t[p - 1]))) continue;
         size_t rl = 1;
@@ -479,20 +498,7 @@ static void t_digit_shapes(void **st) {
         for (unsigned j = 0; j < h.n; j++)
           if (!al__shape_seen(&seen, h.e[j])) pairs_add(&got, h.s[j], h.e[j]);
       }
-      if (want.n) qsort(want.v, want.n, sizeof *want.v, by_pair);
-      if (got.n) qsort(got.v, got.n, sizeof *got.v, by_pair);
-      size_t k = 0;
-      while (k < want.n && k < got.n && want.v[k][0] == got.v[k][0] && want.v[k][1] == got.v[k][1])
-        k++;
-      if (k < want.n || k < got.n) {
-        unsigned long long at = k < got.n ? got.v[k][0] : want.v[k][0];
-        at = at > 8 ? at - 8 : 0;
-        fail_msg("seed %llu /%s/: %zu Hyperscan matches, %zu shape matches, first difference "
-                 "near [%.48s]: Hyperscan %lld-%lld, shape %lld-%lld",
-                 (unsigned long long)seed, db->regex[id], want.n, got.n, t + at,
-                 k < want.n ? (long long)want.v[k][0] : -1, k < want.n ? (long long)want.v[k][1] : -1,
-                 k < got.n ? (long long)got.v[k][0] : -1, k < got.n ? (long long)got.v[k][1] : -1);
-      }
+      same_pairs(seed, db->regex[id], t, &want, &got);
       total += want.n;
       per[i] += want.n;
       free(want.v);
@@ -545,9 +551,9 @@ static void t_anchor_shapes(void **st) {
       assert_int_equal(hs_alloc_scratch(hdb, &scr), HS_SUCCESS);
       pairs want = {0}, got = {0};
       assert_int_equal(hs_scan(hdb, t, (unsigned)n, 0, scr, on_hs_pair, &want), HS_SUCCESS);
-      al_anchor_seen *seen = malloc(sizeof *seen);
+      al_shape_seen *seen = malloc(sizeof *seen);
       assert_non_null(seen);
-      al__anchor_seen_reset(seen);
+      al__shape_seen_reset(seen, AL_ANCHOR_SEEN);
       al_window_gate gate = db->anchors[db->ashape_gate[i]];
       for (size_t p = 1; p < n; p++) {
         if (!al__is_digit(t[p]) || !al__is_alpha((unsigned char)t[p - 1]) || !gate(t, n, p))
@@ -555,23 +561,10 @@ static void t_anchor_shapes(void **st) {
         al_shape_hits h = {0};
         db->pat[id].ashape(t, n, p, &h);
         for (unsigned j = 0; j < h.n; j++)
-          if (!al__anchor_seen(seen, h.e[j])) pairs_add(&got, h.s[j], h.e[j]);
+          if (!al__shape_seen(seen, h.e[j])) pairs_add(&got, h.s[j], h.e[j]);
       }
       free(seen);
-      if (want.n) qsort(want.v, want.n, sizeof *want.v, by_pair);
-      if (got.n) qsort(got.v, got.n, sizeof *got.v, by_pair);
-      size_t k = 0;
-      while (k < want.n && k < got.n && want.v[k][0] == got.v[k][0] && want.v[k][1] == got.v[k][1])
-        k++;
-      if (k < want.n || k < got.n) {
-        unsigned long long at = k < got.n ? got.v[k][0] : want.v[k][0];
-        at = at > 8 ? at - 8 : 0;
-        fail_msg("seed %llu /%s/: %zu Hyperscan matches, %zu shape matches, first difference "
-                 "near [%.60s]: Hyperscan %lld-%lld, shape %lld-%lld",
-                 (unsigned long long)seed, db->regex[id], want.n, got.n, t + at,
-                 k < want.n ? (long long)want.v[k][0] : -1, k < want.n ? (long long)want.v[k][1] : -1,
-                 k < got.n ? (long long)got.v[k][0] : -1, k < got.n ? (long long)got.v[k][1] : -1);
-      }
+      same_pairs(seed, db->regex[id], t, &want, &got);
       total += want.n;
       per[i] += want.n;
       free(want.v);

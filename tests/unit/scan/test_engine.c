@@ -315,6 +315,19 @@ static void t_stream_real(void **st) {
   done(db);
 }
 
+/* Random text of at least cap bytes (the buffer holds cap + 64): fragments drawn from frag
+ * until cap is reached; returns the length. */
+static size_t fill_frags(char *t, size_t cap, const char *const *frag, size_t nf, al_rng *r) {
+  size_t n = 0;
+  while (n < cap) {
+    const char *f = frag[al_rng_below(r, nf)];
+    size_t k = strlen(f);
+    memcpy(t + n, f, k);
+    n += k;
+  }
+  return n;
+}
+
 /* Digit and long-run windows: block mode runs the digit patterns only around clusters of
  * digits and the AWS-secret pattern only around long base64 runs (src/scan/digits.c);
  * stream mode runs every pattern over every byte. Random digit-dense text (groups, every
@@ -346,12 +359,7 @@ static void t_digit_windows(void **st) {
     al_rng_seed(&r, seed * 7919);
     size_t cap = 300000, n = 0;
     char *t = malloc(cap + 64);
-    while (n < cap) {
-      const char *f = frag[al_rng_below(&r, nf)];
-      size_t k = strlen(f);
-      memcpy(t + n, f, k);
-      n += k;
-    }
+    n = fill_frags(t, cap, frag, nf, &r);
     gotlist b = {0}, s = {0};
     assert_int_equal(scan_block(sc, t, n, &b), 0);
     assert_int_equal(scan_stream(sc, t, n, seed, 1 + 97 * (size_t)seed, &s), 0);
@@ -449,12 +457,7 @@ static void t_digit_shapes(void **st) {
     al_rng_seed(&r, seed * 104729);
     size_t cap = 200000, n = 0;
     char *buf = malloc(cap + 64), *t = buf + 1;
-    while (n < cap) {
-      const char *f = frag[al_rng_below(&r, nf)];
-      size_t k = strlen(f);
-      memcpy(t + n, f, k);
-      n += k;
-    }
+    n = fill_frags(t, cap, frag, nf, &r);
     buf[0] = '\0';
     t[n] = '\0';
     for (size_t i = 0; i < db->n_shaped; i++) {
@@ -534,12 +537,7 @@ static void t_anchor_shapes(void **st) {
     al_rng_seed(&r, seed * 7919);
     size_t cap = 200000, n = 0;
     char *t = malloc(cap + 64);
-    while (n < cap) {
-      const char *f = frag[al_rng_below(&r, nf)];
-      size_t k = strlen(f);
-      memcpy(t + n, f, k);
-      n += k;
-    }
+    n = fill_frags(t, cap, frag, nf, &r);
     for (size_t i = 0; i < db->n_ashaped; i++) {
       uint32_t id = db->ashaped[i];
       hs_database_t *hdb = NULL;

@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config meson ninja-build cmake git
   clang libclang-rt-14-dev
-  libcurl4-openssl-dev libevent-dev libjansson-dev libfyaml-dev
+  libcurl4-openssl-dev libevent-dev libjansson-dev libyajl-dev libfyaml-dev
   libhyperscan-dev libpcre2-dev libseccomp-dev libcap-dev
   libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev sqlite3
   zlib1g-dev  # sqlite3.pc names -lz for static links (airlock and finbot link SQLite statically)

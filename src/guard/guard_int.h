@@ -135,16 +135,26 @@ size_t al_guard_partial_placeholder(const char *text, size_t len);
 
 /* ---- request bodies (request.c) ---- */
 typedef struct gslot {
-  json_t *str;      /* a string node inside root (borrowed) */
+  const char *text; /* the text (into the body, own, or str's value) */
+  size_t len;
+  json_t *str;      /* a string node inside root (borrowed); NULL until the tree exists */
   char where[64];   /* "messages[1].content" */
 } gslot;
 
 typedef struct greq {
-  json_t *root;
+  json_t *root;     /* NULL when parsed by the fast path (jfast.c) and not rewritten since */
   int stream;
   const char *model;
+  int has_n;        /* "n" is an integer: n_value */
+  long long n_value;
   gslot *slots;
   size_t n;
+  /* fast path: the body (the caller's, valid while the request is being parsed and
+   * scanned), texts that had escapes, and the model */
+  const char *body;
+  size_t body_len;
+  char *own, *model_own;
+  int route;
 } greq;
 
 /* Parses a client body for route (chat or completions): a JSON object with the fields the
@@ -156,6 +166,30 @@ void al_guard_request_cleanup(greq *r);
  * fills *blocked. */
 int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *all,
                    const gfind **blocked, const char **blocked_where, int *changed);
+/* Builds r's jansson tree (after the fast path) so it can be rewritten; no-op with one. */
+int al_guard_request_tree(greq *r);
+
+/* ---- the JSON fast path (jfast.c) ---- */
+/* A request body located by yajl, 1; 0 when the jansson path must decide (anything but a
+ * plain, valid body); AL_ENOMEM. out is left as al_guard_request_parse leaves it, with no
+ * tree (root NULL) and body pointing to the caller's bytes. */
+int al_gfast_request(int route, const char *body, size_t len, greq *out);
+typedef struct gfast_texts {
+  struct {
+    const char *text;
+    size_t len;
+    size_t choice;
+  } *v;
+  size_t n;
+  char *own;
+} gfast_texts;
+/* The texts of an answer's choices (chat: message.content; completions: text), 1; 0: give
+ * up (tool calls, odd shapes, anything jansson might see otherwise); AL_ENOMEM. */
+int al_gfast_answer(int route, const char *body, size_t len, gfast_texts *out);
+void al_gfast_texts_cleanup(gfast_texts *t);
+/* On by default; off: every body goes through jansson (tests compare the two). */
+void al_gfast_enable(int on);
+int al_gfast_enabled(void);
 
 /* ---- non-streaming answers (response.c) ---- */
 typedef struct gout_result {

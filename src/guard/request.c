@@ -8,6 +8,7 @@
  * Anything else in the body is passed on untouched. This is a parser of outside input:
  * it has a fuzz target (tests/fuzz/fuzz_guard_request.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "airlock/util.h"
@@ -16,6 +17,8 @@
 void al_guard_request_cleanup(greq *r) {
   json_decref(r->root);
   al_free(r->slots);
+  free(r->own);
+  al_free(r->model_own);
   memset(r, 0, sizeof *r);
 }
 
@@ -30,6 +33,8 @@ static int add_slot(greq *r, size_t *cap, json_t *str, const char *fmt, size_t a
   }
   gslot *s = &r->slots[r->n++];
   s->str = str;
+  s->text = json_string_value(str);
+  s->len = json_string_length(str);
   snprintf(s->where, sizeof s->where, fmt, a, b);
   return 0;
 }
@@ -104,11 +109,13 @@ static int parse_completions(greq *r, size_t *cap, char *why, size_t wl) {
   return rc;
 }
 
-int al_guard_request_parse(int route, const char *body, size_t len, greq *out, char *why, size_t wl) {
+/* The jansson path: every body the fast path gives up on, and the words of every error. */
+static int parse_tree(int route, const char *body, size_t len, greq *out, char *why, size_t wl) {
   json_error_t je;
   size_t cap = 0;
   int rc = 0;
   memset(out, 0, sizeof *out);
+  out->route = route;
   out->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
   if (!out->root) {
     snprintf(why, wl, "body is not valid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
@@ -132,9 +139,50 @@ int al_guard_request_parse(int route, const char *body, size_t len, greq *out, c
     goto out;
   }
   out->stream = json_is_true(stream);
+  json_t *n = json_object_get(out->root, "n");
+  out->has_n = json_is_integer(n);
+  out->n_value = out->has_n ? json_integer_value(n) : 0;
   rc = route == G_ROUTE_CHAT ? parse_chat(out, &cap, why, wl) : parse_completions(out, &cap, why, wl);
 out:
   if (rc) al_guard_request_cleanup(out);
+  return rc;
+}
+
+int al_guard_request_parse(int route, const char *body, size_t len, greq *out, char *why, size_t wl) {
+  memset(out, 0, sizeof *out);
+  int rc = al_gfast_request(route, body, len, out);
+  if (rc == 1) {
+    out->route = route;
+    return 0;
+  }
+  if (rc) {
+    snprintf(why, wl, "out of memory");
+    return rc;
+  }
+  return parse_tree(route, body, len, out, why, wl);
+}
+
+int al_guard_request_tree(greq *r) {
+  greq t;
+  char why[64];
+  int rc = 0;
+  if (r->root) return 0;
+  /* the fast path accepted these bytes only where jansson accepts them, slot for slot */
+  if ((rc = parse_tree(r->route, r->body, r->body_len, &t, why, sizeof why))) return rc == AL_ENOMEM ? rc : AL_ESTATE;
+  if (t.n != r->n) {
+    rc = AL_ESTATE;
+    goto out;
+  }
+  for (size_t i = 0; i < r->n; i++) {
+    r->slots[i].str = t.slots[i].str;
+    r->slots[i].text = t.slots[i].text;
+    r->slots[i].len = t.slots[i].len;
+  }
+  r->root = t.root;
+  t.root = NULL;
+  r->model = json_string_value(json_object_get(r->root, "model"));
+out:
+  al_guard_request_cleanup(&t);
   return rc;
 }
 
@@ -148,9 +196,8 @@ int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *a
   al_buf_init(&b, AL_GUARD_MAX_REQUEST_BYTES * 2);
   if (!pipe->db) goto out;
   for (size_t i = 0; i < r->n && !rc; i++) {
-    json_t *str = r->slots[i].str;
-    const char *text = json_string_value(str);
-    size_t len = json_string_length(str);
+    const char *text = r->slots[i].text;
+    size_t len = r->slots[i].len;
     gscan_ctx c = {pipe, &f};
     al_gfinds_reset(&f);
     rc = al_scan(s, text, len, al_guard_on_finding, &c);
@@ -170,7 +217,12 @@ int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *a
     if (!any) continue;
     al_buf_reset(&b);
     rc = al_guard_redact(text, len, 0, &f, m, &b);
-    if (!rc && json_string_setn(str, b.data ? b.data : "", b.len)) rc = AL_ENOMEM;
+    if (!rc) rc = al_guard_request_tree(r);
+    if (rc) break;
+    json_t *str = r->slots[i].str;
+    if (json_string_setn(str, b.data ? b.data : "", b.len)) rc = AL_ENOMEM;
+    r->slots[i].text = json_string_value(str);
+    r->slots[i].len = json_string_length(str);
     *changed = 1;
   }
 out:

@@ -98,12 +98,54 @@ static void check_schemas(const gpipe *pipe, json_t *str, gout_result *res, cons
   json_decref(doc);
 }
 
+/* The fast path (jfast.c): 1 when every text of the answer is located, found clean by the
+ * detectors and left as it is by restore, so the answer goes out as it came; 0 when the
+ * jansson path must decide (findings, placeholders to restore, an answer yajl gives up on);
+ * AL_ENOMEM. Findings of a text are kept aside: the jansson path counts them again. */
+static int clean_fast(const gpipe *pipe, al_scanner *s, int route, const char *body, size_t len,
+                      const gmap *m) {
+  gfast_texts t;
+  gfinds f = {0};
+  al_buf r;
+  int rc = al_gfast_answer(route, body, len, &t);
+  al_buf_init(&r, AL_GUARD_MAX_RESPONSE_BYTES * 2);
+  if (rc != 1) goto out;
+  for (size_t i = 0; i < t.n && rc == 1; i++) {
+    if (pipe->db) {
+      gscan_ctx c = {pipe, &f};
+      al_gfinds_reset(&f);
+      int sr = al_scan(s, t.v[i].text, t.v[i].len, al_guard_on_finding, &c);
+      if (sr) rc = sr;
+      else if (f.oom) rc = AL_ENOMEM;
+      else if (f.n) rc = 0;
+    }
+    if (rc != 1 || !m->n) continue;
+    al_buf_reset(&r);
+    if (al_guard_restore(t.v[i].text, t.v[i].len, m, &r)) rc = AL_ENOMEM;
+    else if (r.len != t.v[i].len || memcmp(r.data ? r.data : "", t.v[i].text, r.len)) rc = 0;
+  }
+out:
+  al_gfast_texts_cleanup(&t);
+  al_gfinds_cleanup(&f);
+  al_buf_cleanup(&r);
+  return rc;
+}
+
 int al_guard_output(const gpipe *pipe, al_scanner *s, int route, const char *body, size_t len,
                     gmap *m, gfinds *all, gout_result *res, char **out_body, size_t *out_len,
                     json_t **texts) {
   int rc = 0, changed = 0;
   *out_body = NULL;
   memset(res, 0, sizeof *res);
+  if (!texts && !pipe->has_schema) {
+    int fr = clean_fast(pipe, s, route, body, len, m);
+    if (fr < 0) return fr;
+    if (fr == 1) {
+      res->verdict = G_ALLOW;
+      res->unchanged = 1;
+      return 0;
+    }
+  }
   size_t mark = 0;
   /* the tree dies below; with texts, its strings outlive it: then no arena */
   json_t *root = texts ? json_loadb(body, len, 0, NULL) : al_jarena_loadb(body, len, 0, NULL, &mark);

@@ -719,12 +719,11 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   audit_fields(g, "request", AF_CSTR("id", c->id), AF_CSTR("client", cname), AF_CSTR("route", route_paths[route]),
                AF_JSON("body", body, len));
   c->client_stream = c->r.stream;
-  json_t *n = json_object_get(c->r.root, "n");
   if (c->r.stream && !g->p->routes[route].allow_stream) {
     answer_error(c, 400, "invalid_request_error", "stream_disabled", "streaming is disabled on this route by policy", "bad_request");
     return;
   }
-  if (c->r.stream && json_is_integer(n) && json_integer_value(n) != 1) {
+  if (c->r.stream && c->r.has_n && c->r.n_value != 1) {
     answer_error(c, 400, "invalid_request_error", "invalid_request", "the guard streams one choice only (n must be 1 with stream)", "bad_request");
     return;
   }
@@ -744,6 +743,10 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   }
   c->upstream_stream = c->r.stream && !g->p->out.has_schema;
   if (c->r.stream && !c->upstream_stream) {
+    if (al_guard_request_tree(&c->r)) {
+      answer_error(c, 500, "airlock_guard", "guard_error", "out of memory", "error");
+      return;
+    }
     json_object_set_new(c->r.root, "stream", json_false());
     changed = 1;
   }
@@ -806,6 +809,8 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
   al_jarena_install();
   const char *nt = getenv("AIRLOCK_GUARD_NO_TEMPLATE"); /* read once: a switch for comparisons */
   g->no_template = nt && *nt && strcmp(nt, "0");
+  const char *nf = getenv("AIRLOCK_GUARD_NO_FAST_JSON"); /* every body through jansson (jfast.c) */
+  if (nf && *nf && strcmp(nf, "0")) al_gfast_enable(0);
   if (p->upstream_key_env) {
     const char *k = getenv(p->upstream_key_env);
     if (!k || !*k) {

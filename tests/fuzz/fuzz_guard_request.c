@@ -1,11 +1,15 @@
 /* Fuzz target: client request bodies (chat and completions) through the parser and the
- * input pipeline, and the same bytes as an upstream answer through the output checks. */
+ * input pipeline, and the same bytes as an upstream answer through the output checks; each
+ * once with the JSON fast path (src/guard/jfast.c) and once with jansson alone, which must
+ * agree on everything (guard_jfast_diff.c): a difference aborts. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "airlock/guard.h"
 #include "guard/guard_int.h"
+#include "guard_jfast_diff.h"
 
 static al_guard_policy *p;
 static al_scanner *in, *out;
@@ -25,27 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (al_guard_policy_load_text(policy, sizeof policy - 1, "fuzz.yaml", &p, NULL)) abort();
     if (al_scanner_new(p->in.db, &in) || al_scanner_new(p->out.db, &out)) abort();
   }
-  for (int route = G_ROUTE_CHAT; route <= G_ROUTE_COMPLETIONS; route++) {
-    greq r;
-    char why[256];
-    gmap m = {0};
-    gfinds all = {0};
-    if (al_guard_request_parse(route, (const char *)data, size, &r, why, sizeof why) == 0) {
-      const gfind *blocked = NULL;
-      const char *where = NULL;
-      int changed = 0;
-      al_guard_input(&p->in, in, &r, &m, &all, &blocked, &where, &changed);
-      char *s = json_dumps(r.root, JSON_COMPACT);
-      free(s);
-      al_guard_request_cleanup(&r);
-    }
-    gout_result res;
-    char *body = NULL;
-    size_t len = 0;
-    al_guard_output(&p->out, out, route, (const char *)data, size, &m, &all, &res, &body, &len, NULL);
-    free(body);
-    al_gmap_cleanup(&m);
-    al_gfinds_cleanup(&all);
+  char why[400];
+  if (al_test_jfast_diff(p, in, out, (const char *)data, size, why, sizeof why, NULL) == 1) {
+    fprintf(stderr, "%s\n", why);
+    abort();
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "airlock/guard.h"
 #include "airlock/util.h"
 #include "guard/guard_int.h"
+#include "guard_jfast_diff.h"
 
 /* libfyaml 0.7.12 leaks the diagnostics it collects for a YAML syntax error (inside the
  * library, after fy_diag_unref): not ours to fix, suppressed for LeakSanitizer. */
@@ -204,6 +205,197 @@ static void test_output(void **state) {
   al_gmap_cleanup(&m);
   al_gfinds_cleanup(&all);
   al_scanner_free(s);
+  al_guard_policy_free(p);
+}
+
+/* ---- the JSON fast path against jansson (src/guard/jfast.c) ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(unsigned n) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (unsigned)(rng_state % n);
+}
+
+static const char *const frag_text[] = {
+    "hello", "host 10.1.2.3 ok", "key AKIAIOSFODNN7EXAMPLE here", "card 4111 1111 1111 1111",
+    "[IPV4_1] back", "line\\nbreak", "quote \\\" and \\\\ slash \\/", "caf\\u00e9", "nul \\u0000 x",
+    "lone \\ud800 x", "pair \\ud83d\\ude00", "tab\\there", "", "\xc3\xa9t\xc3\xa9", "\xc0\x80 overlong",
+    "\x7f del", "[IPV4_", "mixed 10.9.9.9 and [IPV4_1]"};
+static const char *const frag_num[] = {"1", "2", "-0", "1.5", "1e5", "1E-400", "99999999999999999999",
+                                       "123456789012345678", "0.000000000000000001", "01", "-"};
+static const char *const frag_key[] = {"model", "stream", "n", "messages", "prompt", "content", "tool_calls",
+                                       "choices", "message", "text", "role", "x", "mod\\u0065l", "content"};
+
+static void gen_value(al_buf *b, int depth);
+
+static void gen_string(al_buf *b) {
+  al_buf_printf(b, "\"%s\"", frag_text[rnd(sizeof frag_text / sizeof frag_text[0])]);
+}
+
+static void gen_ws(al_buf *b) {
+  static const char *const ws[] = {"", "", "", " ", "\n  ", "\t", "\r\n", "\f"};
+  al_buf_puts(b, ws[rnd(8)]);
+}
+
+static void gen_object(al_buf *b, int depth, const char *const *keys, size_t nkeys) {
+  al_buf_putc(b, '{');
+  unsigned n = rnd(5);
+  for (unsigned i = 0; i < n; i++) {
+    if (i) al_buf_putc(b, ',');
+    gen_ws(b);
+    al_buf_printf(b, "\"%s\":", keys[rnd((unsigned)nkeys)]);
+    gen_ws(b);
+    gen_value(b, depth + 1);
+  }
+  al_buf_putc(b, '}');
+}
+
+static void gen_value(al_buf *b, int depth) {
+  unsigned k = depth > 5 ? rnd(5) : rnd(8);
+  switch (k) {
+  case 0: case 1: gen_string(b); break;
+  case 2: al_buf_puts(b, frag_num[rnd(sizeof frag_num / sizeof frag_num[0])]); break;
+  case 3: al_buf_puts(b, rnd(3) == 0 ? "null" : rnd(2) ? "true" : "false"); break;
+  case 4: gen_string(b); break;
+  case 5: case 6: gen_object(b, depth, frag_key, sizeof frag_key / sizeof frag_key[0]); break;
+  default: {
+    al_buf_putc(b, '[');
+    unsigned n = rnd(4);
+    for (unsigned i = 0; i < n; i++) {
+      if (i) al_buf_putc(b, ',');
+      gen_value(b, depth + 1);
+    }
+    al_buf_putc(b, ']');
+  }
+  }
+}
+
+/* A body shaped like a request or an answer most of the time, with random detours. */
+static void gen_body(al_buf *b) {
+  al_buf_reset(b);
+  unsigned shape = rnd(4);
+  if (shape == 0) {
+    gen_value(b, 0);
+    return;
+  }
+  gen_ws(b);
+  al_buf_puts(b, "{");
+  if (shape == 1 || shape == 2) {
+    if (rnd(8)) al_buf_puts(b, "\"model\":\"m\",");
+    if (rnd(3) == 0) al_buf_printf(b, "\"stream\":%s,", rnd(4) ? (rnd(2) ? "true" : "false") : "null");
+    if (rnd(4) == 0) al_buf_printf(b, "\"n\":%s,", frag_num[rnd(sizeof frag_num / sizeof frag_num[0])]);
+    if (shape == 1) {
+      al_buf_puts(b, "\"messages\":[");
+      unsigned n = rnd(4);
+      for (unsigned i = 0; i < n; i++) {
+        if (i) al_buf_putc(b, ',');
+        if (rnd(10) == 0) gen_value(b, 2);
+        else {
+          al_buf_puts(b, "{\"role\":\"user\",\"content\":");
+          if (rnd(8) == 0) gen_value(b, 3);
+          else gen_string(b);
+          if (rnd(8) == 0) al_buf_puts(b, ",\"content\":\"again\"");
+          al_buf_putc(b, '}');
+        }
+      }
+      al_buf_putc(b, ']');
+    } else {
+      al_buf_puts(b, "\"prompt\":");
+      if (rnd(2)) gen_string(b);
+      else {
+        al_buf_putc(b, '[');
+        unsigned n = rnd(4);
+        for (unsigned i = 0; i < n; i++) {
+          if (i) al_buf_putc(b, ',');
+          if (rnd(8) == 0) gen_value(b, 2);
+          else gen_string(b);
+        }
+        al_buf_putc(b, ']');
+      }
+    }
+  } else {
+    al_buf_puts(b, "\"id\":\"x\",\"choices\":[");
+    unsigned n = rnd(3);
+    for (unsigned i = 0; i < n; i++) {
+      if (i) al_buf_putc(b, ',');
+      if (rnd(2)) {
+        al_buf_puts(b, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+        if (rnd(8) == 0) gen_value(b, 4);
+        else gen_string(b);
+        al_buf_puts(b, "}}");
+      } else {
+        al_buf_puts(b, "{\"text\":");
+        if (rnd(8) == 0) gen_value(b, 3);
+        else gen_string(b);
+        al_buf_puts(b, "}");
+      }
+    }
+    al_buf_puts(b, "],\"usage\":{\"prompt_tokens\":3}");
+  }
+  if (rnd(6) == 0) {
+    al_buf_putc(b, ',');
+    gen_object(b, 1, frag_key, sizeof frag_key / sizeof frag_key[0]);
+  }
+  al_buf_putc(b, '}');
+  gen_ws(b);
+  if (rnd(10) == 0 && b->len) b->len = rnd((unsigned)b->len); /* cut short */
+  if (rnd(10) == 0 && b->len) b->data[rnd((unsigned)b->len)] = (char)rnd(256); /* one byte changed */
+}
+
+static void test_fast_json(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  assert_non_null(p);
+  al_scanner *in = NULL, *out = NULL;
+  assert_int_equal(al_scanner_new(p->in.db, &in), 0);
+  assert_int_equal(al_scanner_new(p->out.db, &out), 0);
+  char why[400];
+  int taken = 0;
+  /* traps: each is where yajl and jansson part ways, or a shape the fast path leaves alone */
+  static const char *const traps[] = {
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"a\\u0000b\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"\\ud800\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}],\"t\":1e400}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}],\"t\":99999999999999999999}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}],\"model\":\"m\"}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\",\"content\":\"y\"}]}",
+      "{\"model\":\"m\",\f\"messages\":[{\"content\":\"x\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"\xc0\x80\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"\xed\xa0\x80\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]} x",
+      "{\"mod\\u0065l\":\"m\",\"messages\":[{\"content\":\"x\"}]}",
+      "{\"model\":\"m\",\"stream\":true,\"n\":2,\"messages\":[{\"content\":\"line\\nbreak \\\"q\\\"\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"host 10.1.2.3\"},{\"content\":\"fine\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"AKIAIOSFODNN7EXAMPLE\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":[{\"type\":\"text\",\"text\":\"10.1.2.3\"}]}]}",
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"function\":{\"arguments\":\"{}\"}}]}]}",
+      "{\"model\":\"m\",\"prompt\":[]}",
+      "{\"model\":\"m\",\"prompt\":[\"a\",1]}",
+      "{\"choices\":[{\"message\":{\"content\":\"[IPV4_1] is back\"}}]}",
+      "{\"choices\":[{\"message\":{\"content\":\"card 4111 1111 1111 1111\"}}]}",
+      "{\"choices\":[{\"message\":{\"content\":\"fine\\ntext\"}},{\"message\":{\"content\":null}}]}",
+      "{\"choices\":[{\"text\":\"use AKIAIOSFODNN7EXAMPLE\"}]}",
+      "{\"choices\":{}}",
+      "[]", "", "   ", "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}\n"};
+  for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
+    int rc = al_test_jfast_diff(p, in, out, traps[i], strlen(traps[i]), why, sizeof why, &taken);
+    if (rc) fail_msg("trap %zu: %s", i, why);
+  }
+  assert_int_equal(taken, 3); /* the three plain requests (11, 13 and the last) went the fast way */
+  al_buf b;
+  al_buf_init(&b, 1u << 20);
+  taken = 0;
+  for (int i = 0; i < 4000; i++) {
+    gen_body(&b);
+    int rc = al_test_jfast_diff(p, in, out, b.data ? b.data : "", b.len, why, sizeof why, &taken);
+    if (rc) fail_msg("body %d (%.*s): %s", i, (int)b.len, b.data, why);
+  }
+  assert_true(taken > 200); /* the generator reaches the fast path often */
+  al_buf_cleanup(&b);
+  al_scanner_free(in);
+  al_scanner_free(out);
   al_guard_policy_free(p);
 }
 
@@ -459,6 +651,7 @@ int main(void) {
       cmocka_unit_test(test_placeholders),
       cmocka_unit_test(test_request_and_input),
       cmocka_unit_test(test_output),
+      cmocka_unit_test(test_fast_json),
       cmocka_unit_test(test_stream_clean),
       cmocka_unit_test(test_stream_block_split_secret),
       cmocka_unit_test(test_stream_redact_split_card),

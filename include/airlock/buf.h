@@ -21,6 +21,9 @@ void al_buf_init(al_buf *b, size_t max);
 void al_buf_cleanup(al_buf *b);
 void al_buf_reset(al_buf *b); /* len = 0, keeps memory */
 int al_buf_append(al_buf *b, const void *p, size_t n);
+/* Room for extra more bytes (and the terminating NUL) without changing len: AL_ELIMIT past
+ * the maximum, AL_ENOMEM. data + len may then be written up to extra bytes. */
+int al_buf_reserve(al_buf *b, size_t extra);
 int al_buf_puts(al_buf *b, const char *s);
 int al_buf_putc(al_buf *b, char c);
 int al_buf_printf(al_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -28,86 +28,99 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   return 0;
 }
 
-/* Escaped output is staged in a small local block and appended a block at a time, so an
- * escape (JSON text logged as a string has one every few bytes) costs no function call;
- * long plain runs go straight from the input. */
-#define STAGE 512
+/* Output length of each byte when it stands alone: 1 plain, 2 a short escape (\" \\ \n \r
+ * \t \b \f), 6 \u00XX; 0 for bytes >= 0x80, which take utf8_len (copied) or 6 (\ufffd). */
+static const unsigned char out_len[256] = {
+    6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-static int stage_flush(al_buf *b, char *st, size_t *o) {
-  int rc = *o ? al_buf_append(b, st, *o) : 0;
-  *o = 0;
-  return rc;
+/* Eight bytes none of which needs a look (no byte >= 0x80, < 0x20, '"' or '\\'; the usual
+ * "has a byte less than / equal to" word tricks). */
+static int plain8(const unsigned char *s) {
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  uint64_t x;
+  memcpy(&x, s, 8);
+  uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+  return !((x & high) | ((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high));
 }
 
+/* Exact escaped length of s, quotes included. */
+static size_t escaped_len(const unsigned char *s, size_t n) {
+  size_t need = 2, i = 0;
+  while (i < n) {
+    if (n - i >= 8 && plain8(s + i)) {
+      need += 8;
+      i += 8;
+      continue;
+    }
+    unsigned c = s[i];
+    size_t k = c < 0x80 ? 0 : utf8_len(s + i, n - i);
+    need += c < 0x80 ? out_len[c] : k ? k : 6;
+    i += k ? k : 1;
+  }
+  return need;
+}
+
+/* Room first (the worst case, six bytes per input byte, for strings up to 64 KiB; else, or
+ * when the worst case passes the buffer's maximum, the exact length), then the bytes
+ * written in place: eight plain bytes at a time, and where a window of eight has anything
+ * else, those eight one by one. */
 int al_json_put_str(al_buf *b, const char *str, size_t n) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *)str;
-  char st[STAGE];
-  size_t o = 0, i = 0;
-  int rc = 0;
-  st[o++] = '"';
-  while (!rc && i < n) {
-    size_t start = i;
-    for (;;) { /* the plain run from i */
-      /* eight plain bytes at a time (no byte >= 0x80, < 0x20, '"' or '\\'; the usual
-       * "has a byte less than / equal to" word tricks) */
-      while (n - i >= 8) {
-        const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
-        if ((x & high) | ((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high))
-          break;
+  size_t at = b->len, i = 0;
+  int rc = n <= 65536 ? al_buf_reserve(b, n * 6 + 2) : AL_ELIMIT;
+  if (rc == AL_ELIMIT) rc = al_buf_reserve(b, escaped_len(s, n));
+  if (rc) return rc;
+  char *o = b->data + at;
+  *o++ = '"';
+  while (i < n) {
+    size_t end = n;
+    if (n - i >= 8) {
+      if (plain8(s + i)) {
+        memcpy(o, s + i, 8);
+        o += 8;
         i += 8;
-      }
-      if (i >= n) break;
-      unsigned c = s[i];
-      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-        i++;
         continue;
       }
-      size_t k = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
-      if (!k) break;
-      i += k;
+      end = i + 8;
     }
-    size_t run = i - start;
-    if (run && o + run <= STAGE) {
-      memcpy(st + o, s + start, run);
-      o += run;
-    } else if (run) {
-      rc = stage_flush(b, st, &o);
-      if (!rc) rc = al_buf_append(b, s + start, run);
-    }
-    if (rc || i >= n) break;
-    /* an escape for s[i]: at most 6 bytes */
-    if (o + 6 > STAGE && (rc = stage_flush(b, st, &o))) break;
-    unsigned c = s[i++];
-    st[o++] = '\\';
-    switch (c) {
-      case '"': st[o++] = '"'; break;
-      case '\\': st[o++] = '\\'; break;
-      case '\n': st[o++] = 'n'; break;
-      case '\r': st[o++] = 'r'; break;
-      case '\t': st[o++] = 't'; break;
-      case '\b': st[o++] = 'b'; break;
-      case '\f': st[o++] = 'f'; break;
-      default:
-        if (c < 0x20) {
-          memcpy(st + o, "u00", 3);
-          st[o + 3] = hex[c >> 4];
-          st[o + 4] = hex[c & 15];
+    while (i < end) {
+      unsigned c = s[i];
+      if (c >= 0x80) {
+        size_t k = utf8_len(s + i, n - i);
+        if (k) {
+          memcpy(o, s + i, k);
+          o += k;
+          i += k;
         } else {
-          memcpy(st + o, "ufffd", 5); /* invalid UTF-8 byte */
+          memcpy(o, "\\ufffd", 6); /* invalid UTF-8 byte */
+          o += 6;
+          i++;
         }
-        o += 5;
+        continue;
+      }
+      i++;
+      switch (out_len[c]) {
+        case 1: *o++ = (char)c; break;
+        case 2:
+          *o++ = '\\';
+          *o++ = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+          break;
+        default:
+          memcpy(o, "\\u00", 4);
+          o[4] = hex[c >> 4];
+          o[5] = hex[c & 15];
+          o += 6;
+      }
     }
   }
-  if (!rc && o + 1 > STAGE) rc = stage_flush(b, st, &o);
-  if (!rc) {
-    st[o++] = '"';
-    rc = stage_flush(b, st, &o);
-  }
-  return rc;
+  *o++ = '"';
+  b->len = (size_t)(o - b->data);
+  b->data[b->len] = '\0';
+  return 0;
 }
 
 int al_json_put_u64(al_buf *b, uint64_t v) {

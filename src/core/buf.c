@@ -37,6 +37,8 @@ static int reserve(al_buf *b, size_t extra) {
   return 0;
 }
 
+int al_buf_reserve(al_buf *b, size_t extra) { return reserve(b, extra); }
+
 int al_buf_append(al_buf *b, const void *p, size_t n) {
   int rc = reserve(b, n);
   if (rc) return rc;

@@ -15,6 +15,8 @@
 #include "airlock/audit.h"
 #include "airlock/scan.h"
 #include "airlock/util.h"
+#include "audit/jsonout.h"
+#include <jansson.h>
 
 typedef struct fx {
   char dir[256], log[300], key[300], pub[300];
@@ -528,6 +530,54 @@ static void test_fields(void **state) {
   al_scan_db_free(db);
 }
 
+
+/* The audit's string escaper against jansson's writer: the same bytes for every valid
+ * UTF-8 string (jansson refuses invalid ones; ours writes \ufffd per invalid byte, checked
+ * on hand-made cases), and its maximum respected. */
+static void test_put_str(void **state) {
+  (void)state;
+  static const char *const pool[] = {"a", "b", " ", "\"", "\\", "\n", "\t", "\r", "\b", "\f", "\x01", "\x1f",
+                                     "\x7f", "/", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "x", "{", "}",
+                                     "plain text run ", "\xc3"};
+  uint64_t r = 88172645463325252ull;
+  al_buf a;
+  al_buf_init(&a, 1u << 20);
+  int compared = 0;
+  for (int it = 0; it < 50000; it++) {
+    unsigned char s[400];
+    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+    size_t parts = r % 24, n = 0;
+    for (size_t i = 0; i < parts; i++) {
+      r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+      const char *p = pool[r % (sizeof pool / sizeof pool[0])];
+      memcpy(s + n, p, strlen(p));
+      n += strlen(p);
+    }
+    json_t *j = json_stringn((const char *)s, n);
+    if (!j) continue; /* a multi-byte sequence cut: not UTF-8 */
+    char *want = json_dumps(j, JSON_ENCODE_ANY);
+    json_decref(j);
+    for (char *u = strstr(want, "\\u"); u; u = strstr(u + 2, "\\u")) /* ours writes lower-case hex */
+      for (int k = 2; k < 6 && u[k]; k++) u[k] = (char)(u[k] >= 'A' && u[k] <= 'F' ? u[k] + 32 : u[k]);
+    al_buf_reset(&a);
+    assert_int_equal(al_json_put_str(&a, (const char *)s, n), 0);
+    assert_string_equal(a.data, want);
+    free(want);
+    compared++;
+  }
+  assert_true(compared > 10000);
+  al_buf_reset(&a);
+  assert_int_equal(al_json_put_str(&a, "a\xc3(\xed\xa0\x80z\xf5", 8), 0);
+  assert_string_equal(a.data, "\"a\\ufffd(\\ufffd\\ufffd\\ufffdz\\ufffd\"");
+  al_buf_cleanup(&a);
+  al_buf small;
+  al_buf_init(&small, 10);
+  assert_int_equal(al_json_put_str(&small, "abcdefgh", 8), 0); /* exactly 10 */
+  assert_string_equal(small.data, "\"abcdefgh\"");
+  assert_int_equal(al_json_put_str(&small, "x", 1), AL_ELIMIT);
+  al_buf_cleanup(&small);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -544,6 +594,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pii_policy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+      cmocka_unit_test(test_put_str),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

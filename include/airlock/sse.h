@@ -18,7 +18,7 @@ typedef struct al_sse {
   al_buf data;
   char event[64];
   int has_data;
-  int started;
+  int started; /* bytes of a leading byte-order mark seen (0-2); 4 once past it */
   int last_cr;
   al_sse_cb cb;
   void *ud;

@@ -84,6 +84,8 @@ typedef struct fst {
   long long n;
   size_t nmsgs;
   int have_choices;
+  yajl_handle h;
+  size_t root_end; /* offset just past the top-level object */
 } fst;
 
 /* Printable ASCII, tab, LF, CR; and no backslash-u anywhere. */
@@ -292,6 +294,7 @@ static int on_map_key(void *ud, const unsigned char *p, size_t n) {
 static int on_end_map(void *ud) {
   fst *s = ud;
   s->nkeys = s->f[--s->depth].keys;
+  if (!s->depth) s->root_end = yajl_get_bytes_consumed(s->h);
   return 1;
 }
 
@@ -335,11 +338,16 @@ static int walk(fst *s, int mode, const char *body, size_t len) {
     rc = AL_ENOMEM;
     goto out;
   }
+  s->h = h;
   yajl_status st = yajl_parse(h, (const unsigned char *)body, len);
   if (st == yajl_status_ok) st = yajl_complete_parse(h);
   yajl_free(h);
+  /* yajl takes an unterminated string after the top-level value for a token still to
+   * come, not for trailing garbage: only whitespace may follow (the root is an object) */
+  for (size_t i = s->root_end; st == yajl_status_ok && i < len; i++)
+    if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') st = yajl_status_error;
   if (s->oom) rc = AL_ENOMEM;
-  else if (st == yajl_status_ok && s->depth == 0)
+  else if (st == yajl_status_ok && s->depth == 0 && s->root_end)
     rc = mode == M_REQ_CHAT    ? s->have_model && s->have_msgs && s->nmsgs > 0
          : mode == M_REQ_COMPL ? s->have_model && s->have_prompt
                                : s->have_choices;

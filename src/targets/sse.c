@@ -56,10 +56,21 @@ static int process_line(al_sse *p, const char *l, size_t n) {
 }
 
 int al_sse_feed(al_sse *p, const char *bytes, size_t n) {
+  static const char bom[] = "\xEF\xBB\xBF";
   size_t i = 0;
-  if (!p->started && n) {
-    p->started = 1;
-    if (n >= 3 && !memcmp(bytes, "\xEF\xBB\xBF", 3)) i = 3;
+  /* a byte-order mark opening the stream is dropped, however the stream is cut */
+  while (p->started < 3 && i < n) {
+    if (bytes[i] == bom[p->started]) {
+      i++;
+      if (++p->started == 3) p->started = 4;
+      continue;
+    }
+    int k = p->started; /* not a mark after all: what matched of it is text */
+    p->started = 4;
+    if (k) {
+      int rc = al_buf_append(&p->line, bom, (size_t)k);
+      if (rc) return rc;
+    }
   }
   while (i < n) {
     char c = bytes[i];
@@ -70,8 +81,19 @@ int al_sse_feed(al_sse *p, const char *bytes, size_t n) {
     }
     p->last_cr = 0;
     const char *start = bytes + i;
-    size_t k = 0;
-    while (i + k < n && start[k] != '\n' && start[k] != '\r') k++;
+    /* the line's end: the first LF, or a CR before it (memchr: both are rare bytes) */
+    const char *lf = memchr(start, '\n', n - i);
+    const char *cr = memchr(start, '\r', lf ? (size_t)(lf - start) : n - i);
+    const char *eol = cr ? cr : lf;
+    size_t k = eol ? (size_t)(eol - start) : n - i;
+    if (eol && !p->line.len) { /* a whole line in this chunk: read in place */
+      if (k > p->line.max) return AL_ELIMIT; /* as the line buffer would say */
+      p->last_cr = *eol == '\r';
+      i += k + 1;
+      int rc = process_line(p, start, k);
+      if (rc) return rc;
+      continue;
+    }
     if (k) {
       int rc = al_buf_append(&p->line, start, k);
       if (rc) return rc;
@@ -90,6 +112,9 @@ int al_sse_feed(al_sse *p, const char *bytes, size_t n) {
 
 int al_sse_finish(al_sse *p) {
   int rc = 0;
+  if (p->started > 0 && p->started < 3) rc = al_buf_append(&p->line, "\xEF\xBB", (size_t)p->started);
+  p->started = 4;
+  if (rc) return rc;
   if (p->line.len) rc = process_line(p, p->line.data, p->line.len);
   al_buf_reset(&p->line);
   if (!rc) rc = dispatch(p);

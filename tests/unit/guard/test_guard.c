@@ -378,6 +378,8 @@ static void test_fast_json(void **state) {
       "{\"choices\":[{\"message\":{\"content\":\"fine\\ntext\"}},{\"message\":{\"content\":null}}]}",
       "{\"choices\":[{\"text\":\"use AKIAIOSFODNN7EXAMPLE\"}]}",
       "{\"choices\":{}}",
+      "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}\"}]}",
+      "{\"choices\":[{\"text\":\"x\"}]} \"",
       "[]", "", "   ", "{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}\n"};
   for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
     int rc = al_test_jfast_diff(p, in, out, traps[i], strlen(traps[i]), why, sizeof why, &taken);

@@ -27,7 +27,6 @@
  * libcurl's error codes. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include "http/curl.h"
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -56,7 +55,7 @@ struct gup {
   struct event *sweep;
   int running;
   gxfer *cancelled; /* list of transfers to remove outside curl callbacks */
-  gxfer *all;       /* every transfer in the multi handle */
+  gxfer *all;       /* every running transfer (either engine) */
   CURL *easy_pool[EASY_POOL]; /* reset handles kept for reuse (their buffers too) */
   int n_easy;
   struct sockinfo **socks; /* by descriptor: every socket curl opened and has not closed */
@@ -86,7 +85,6 @@ struct gxfer {
   gxfer *prev, *next; /* in u->all */
   char content_type[128];
   char errbuf[CURL_ERROR_SIZE];
-  const char *const *headers_extra; /* gxfer_opts.headers (the caller's, for the transfer) */
   long retry_after_ms;     /* -1: none */
   int code;                /* the result handed to the done callback */
   /* direct transfers (x->t != NULL) */

@@ -9,7 +9,8 @@
  * A second server, raw sockets with a thread per connection, answers the direct client in
  * ways evhttp's server would not: chunks with a pause between, a connection closed when
  * its second request arrives (a stale pooled connection), a reset in the middle of an
- * answer, no answer at all, a large body, a body delimited by the close. It counts the
+ * answer, no answer at all, a large body, a body delimited by the close. A listener with a
+ * full accept queue makes a connect hang (the connect timeout). It counts the
  * connections it accepts, so keep-alive reuse and the retry on a fresh connection show. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -499,6 +500,40 @@ static void test_timeout_reset_oversized(void **state) {
 
 static void stop_loop(evutil_socket_t fd, short kind, void *arg) { event_base_loopbreak(arg); }
 
+/* A listener whose accept queue is full drops new SYNs: the connect hangs and the connect
+ * timeout (100 ms), not the whole-transfer one (5 s), ends the transfer. */
+static void test_connect_timeout(void **state) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  int l = socket(AF_INET, SOCK_STREAM, 0), fill[8];
+  assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(l, 0), 0);
+  getsockname(l, (struct sockaddr *)&sa, &sl);
+  for (int i = 0; i < 8; i++) { /* fill the queue (never accepted) */
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fill[i], (struct sockaddr *)&sa, sizeof sa);
+  }
+  usleep(20000);
+  struct event_base *b = event_base_new();
+  gup *u = al_gup_new(b, 4);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(sa.sin_port));
+  result r = {.base = b};
+  gxfer_opts o = {.url = url, .timeout_ms = 5000, .connect_timeout_ms = 100};
+  gxfer *x;
+  long long t0 = al_now_ns();
+  assert_int_equal(al_gup_start(u, &o, on_data, on_done, &r, &x), 0);
+  event_base_dispatch(b);
+  long long took = al_now_ns() - t0;
+  assert_true(r.done);
+  assert_int_equal(r.code, CURLE_OPERATION_TIMEDOUT);
+  assert_true(took >= 90000000LL && took < 2000000000LL);
+  al_gup_free(u);
+  event_base_free(b);
+  for (int i = 0; i < 8; i++) close(fill[i]);
+  close(l);
+}
+
 /* A cancel inside the data callback: no done callback, the connection is not reused
  * half-read; a cancel inside the done callback changes nothing. */
 static void test_cancel_in_callbacks(void **state) {
@@ -547,6 +582,7 @@ int main(void) {
       cmocka_unit_test(test_chunked_and_close_delimited),
       cmocka_unit_test(test_timeout_reset_oversized),
       cmocka_unit_test(test_cancel_in_callbacks),
+      cmocka_unit_test(test_connect_timeout),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@ PKGS=(
   build-essential pkg-config meson ninja-build cmake git
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libevent-dev libjansson-dev libyajl-dev libfyaml-dev
+  libhttp-parser-dev  # src/http/h1cli.c parses upstream answers with http_parser
   libhyperscan-dev libpcre2-dev libseccomp-dev libcap-dev
   libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev sqlite3
   zlib1g-dev  # sqlite3.pc names -lz for static links (airlock and finbot link SQLite statically)

@@ -9,7 +9,7 @@
 # POLICY is plain (no detectors) or all (every detector on input and output, audit log),
 # the same two policies as run.sh. UPBASE=URL overrides the upstream base URL, UPPORT in it
 # standing for the canned upstream's port: UPBASE=http://localhost:UPPORT/v1 measures the
-# libcurl engine (host names) instead of libevent's client (IPv4 addresses).
+# libcurl engine (host names) instead of the direct client h1cli.c (IPv4 addresses).
 # Usage: bench/proxy/counts.sh BUILD_DIR plain|all [stream|""] [callgrind|strace]
 set -euo pipefail
 B=$(cd "$1" && pwd); POL=$2; MODE=${3:-}; TOOL=${4:-callgrind}

@@ -76,7 +76,7 @@ typedef struct job {
   al_sse sse;
   int streaming;
   CURL *easy;
-  gxfer *xfer;         /* the transfer, with the runner's evhttp client (r->up) */
+  gxfer *xfer;         /* the transfer, with the runner's direct client (r->up) */
   CURLcode cc;         /* result of the finished transfer, until its completion runs */
   long retry_after_ms; /* r->up: the answer's Retry-After, -1 if none */
   char errbuf[CURL_ERROR_SIZE];
@@ -196,7 +196,7 @@ struct runner {
 };
 
 #define AL_DONE_PER_CALLBACK 4 /* completions per low-priority callback before re-polling */
-#define AL_DONE_PER_CALLBACK_STAMPED 16 /* the same with the evhttp client: its bytes carry
+#define AL_DONE_PER_CALLBACK_STAMPED 16 /* the same with the direct client: its bytes carry
                                         * the kernel's receive stamps, fewer re-polls */
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -770,13 +770,13 @@ static CURL *easy_new(runner *r) {
   return e;
 }
 
-/* ---- the evhttp client (r->up) ----
- * Plain http:// to an IP address goes through libevent's HTTP client (src/http), which
- * costs the loop a fraction of what libcurl does per request (no URL parsing, request
+/* ---- the direct client (r->up) ----
+ * Plain http:// to an IP address goes through the HTTP/1.1 client of src/http (h1cli.c),
+ * which costs the loop a fraction of what libcurl does per request (no URL parsing, request
  * building or liveness poll() per transfer). The send time is taken right before the
  * request is queued: a connection that must be opened first counts in, as with curl. Its
- * sockets are stamped by the kernel and peeked before evhttp reads them (al_gup_stamps), so
- * the arrival times are the same as curl's. Completions are queued for done_cb as curl's
+ * sockets are stamped by the kernel and each read takes the stamp of its bytes
+ * (al_gup_stamps), so the arrival times are the same as curl's. Completions are queued for done_cb as curl's
  * are. */
 static int up_data(gxfer *x, const char *p, size_t n, void *ud) {
   job *j = ud;
@@ -825,7 +825,7 @@ static void send_up(job *j, const char *url) {
     attempt_failed(j, 0, "internal", "could not start the request", 0);
 }
 
-/* Whether this run's requests go through the evhttp client: plain http:// to an IPv4
+/* Whether this run's requests go through the direct client: plain http:// to an IPv4
  * address, no unix socket, no proxy in the environment (libcurl would use it), and not
  * turned off with AIRLOCK_HTTP_CLIENT=curl. Then r->up and its header list are set up. */
 static int up_start(runner *r, al_error *err) {
@@ -1006,7 +1006,7 @@ static void done_cb(evutil_socket_t fd, short kind, void *arg) {
     http_done(j, j->cc);
   }
   if (r->done_head) event_active(r->done_ev, EV_TIMEOUT, 0);
-  if (r->up || !r->multi) return; /* evhttp's requests went out as they were made */
+  if (r->up || !r->multi) return; /* direct requests went out as they were made */
   /* Start the requests of the cases just pulled in now, in this loop iteration: they go out
    * without waiting for curl's 0 ms timer, and the socket interest curl drops and re-asks
    * for (a connection back to the cache, then reused) merges into one epoll change. */

@@ -2,7 +2,7 @@
  * with the GenAI semantic conventions (gen_ai.system, gen_ai.operation.name,
  * gen_ai.request.model, gen_ai.usage.input_tokens / output_tokens) and the guard's own
  * data under airlock.* (request id, verdict, HTTP status, attempts, streamed chunks,
- * findings by detector). Built with jansson; sent by the caller through upstream.c (evhttp or curl),
+ * findings by detector). Built with jansson; sent by the caller through upstream.c (h1cli or curl),
  * fire and forget (the outcome is counted in airlock_guard_upstream_total). */
 #include <sodium.h>
 #include <stdio.h>

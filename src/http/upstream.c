@@ -16,23 +16,22 @@
  * is freed when curl really closes the socket (CURLOPT_CLOSESOCKETFUNCTION), before the
  * descriptor can be reused for another socket.
  *
- * Plain http:// to an IPv4 address goes through libevent's own HTTP client instead
- * (evhttp_connection / evhttp_make_request, see "evhttp upstreams" below): libcurl costs
- * ~90k instructions per transfer on the guard's loop (URL parsing, request building,
- * header parsing, a 16 KiB buffer) and two liveness poll() per reused connection; evhttp's
- * client ~15k, parsing the answer with the same code that parses the guard's requests.
- * (System calls come out about even: evhttp reads after ioctl(FIONREAD), at most 4 KiB a
- * time, and leaves a no-op epoll_ctl(MOD) at dispatch and at the answer's end.) https://
- * (certificate checks, SNI) and host names (curl's threaded resolver, happy eyeballs)
- * stay with libcurl. Both engines deliver the same callbacks with libcurl's error codes. */
+ * Plain http:// to an IPv4 address goes through our own HTTP/1.1 client instead (h1cli.c,
+ * see "direct upstreams" below): libcurl costs ~90k instructions per transfer on the
+ * guard's loop (URL parsing, request building, header parsing, a 16 KiB buffer) and two
+ * liveness poll() per reused connection. h1cli writes a request with one send() and reads
+ * an answer with one read() (no ioctl(FIONREAD) as libevent's evbuffer_read makes, no
+ * epoll_ctl per request: a connection's read event stays added), parsing it with
+ * http_parser. https:// (certificate checks, SNI) and host names (curl's threaded
+ * resolver, happy eyeballs) stay with libcurl. Both engines deliver the same callbacks with
+ * libcurl's error codes. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include "http/curl.h"
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
+#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -44,6 +43,7 @@
 
 #include "airlock/buf.h"
 #include "airlock/util.h"
+#include "http/h1cli.h"
 #include "http/upstream.h"
 
 #define EASY_POOL 256
@@ -55,7 +55,7 @@ struct gup {
   struct event *sweep;
   int running;
   gxfer *cancelled; /* list of transfers to remove outside curl callbacks */
-  gxfer *all;       /* every transfer in the multi handle */
+  gxfer *all;       /* every running transfer (either engine) */
   CURL *easy_pool[EASY_POOL]; /* reset handles kept for reuse (their buffers too) */
   int n_easy;
   struct sockinfo **socks; /* by descriptor: every socket curl opened and has not closed */
@@ -63,12 +63,10 @@ struct gup {
   /* request header lists, built once: [with body][with the bearer below] */
   struct curl_slist *hdrs[2][2];
   char *bearer;
-  /* evhttp upstreams */
+  /* direct upstreams */
   struct gtarget *targets; /* parsed URLs, by text */
-  struct gpool *pools;     /* one per host:port */
-  long max_connections, n_conns;
-  char *ev_auth;           /* "Bearer KEY" of u->bearer */
-  int stamps, stamp_prio;  /* al_gup_stamps */
+  al_h1 *h1;               /* their engine: pools by host:port */
+  long max_connections;
 };
 
 struct gxfer {
@@ -82,32 +80,16 @@ struct gxfer {
   void *ud;
   int cancel;
   int in_sweep; /* on u->cancelled */
-  int resend;   /* evhttp: send again (sweep) */
-  int in_send;  /* evhttp: inside evhttp_make_request */
+  int in_cb;    /* direct: inside one of its caller's callbacks */
   gxfer *next_cancelled;
   gxfer *prev, *next; /* in u->all */
   char content_type[128];
   char errbuf[CURL_ERROR_SIZE];
-  const char *const *headers_extra; /* gxfer_opts.headers (the caller's, for the transfer) */
   long retry_after_ms;     /* -1: none */
   int code;                /* the result handed to the done callback */
-  /* evhttp transfers (x->t != NULL) */
+  /* direct transfers (x->t != NULL) */
   struct gtarget *t;
-  struct gconn *conn;      /* the connection it is queued or running on */
-  struct evhttp_request *req; /* until evhttp is done with it */
-  size_t body_len;
-  char *auth;              /* Authorization value (u->ev_auth or own_auth) */
-  int own_auth;
-  long status;
-  int everr;               /* evhttp's error, from the error callback */
-  int fail;                /* curl code to report once the request is dropped (sweep) */
-  int got;                 /* answer bytes seen */
-  int retried;
-  int reused;              /* sent on a connection that had answered before */
-  int connecting;          /* the timer is the connect timeout */
-  int refused;             /* its connection was refused as it was opened */
-  long long timeout_ms, connect_ms;
-  struct event *timer;     /* whole-transfer / connect timeout */
+  al_h1x h;
 };
 
 typedef struct sockinfo {
@@ -136,10 +118,8 @@ static void xfer_free(gxfer *x) {
     else x->u->all = x->next;
     if (x->next) x->next->prev = x->prev;
   }
-  if (x->t) { /* evhttp: the request is evhttp's (done, cancelled, or freed with its connection) */
-    if (x->timer) event_free(x->timer);
-    if (x->own_auth) al_free(x->auth);
-    al_free(x->body);
+  if (x->t) { /* direct: stopped (if still running) without callbacks */
+    al_h1x_drop(&x->h);
     al_free(x);
     return;
   }
@@ -157,10 +137,8 @@ static void xfer_free(gxfer *x) {
   al_free(x);
 }
 
-/* Queues x for the sweep event (cancel, a failure to report, a resend): outside curl's and
- * evhttp's callbacks. */
+/* Queues x for the sweep event (a cancel): outside curl's callbacks. */
 static void sweep_add(gxfer *x) {
-  if (x->timer) event_del(x->timer);
   if (x->in_sweep) return;
   x->in_sweep = 1;
   x->next_cancelled = x->u->cancelled;
@@ -284,65 +262,20 @@ static int close_cb(void *ud, curl_socket_t s) {
   return close(s);
 }
 
-/* ---- evhttp upstreams ----
+/* ---- direct upstreams (h1cli.c) ----
  *
  * A target is one URL the guard asks (a route, the OTLP collector), parsed once with
- * evhttp_uri_parse. The connections to one host:port form a pool: a transfer takes an idle
- * connection, or opens one while fewer than max_connections exist, or else queues on the
- * least busy one (evhttp sends queued requests in turn). Idle connections stay watched by
- * evhttp (its close detection): a close by the upstream resets them, and the next request
- * on them connects again. A request that fails before any answer byte on a connection that
- * had answered before (the upstream closed it as the request went out) is sent once more,
- * as libcurl does with a dead reused connection.
- *
- * The request is written at once (sendmsg) after evhttp_make_request queued it, and
- * evhttp's write-done step is run then (bufferevent_trigger), as server.c does for
- * answers: evhttp would otherwise add write interest and write when epoll reports the
- * socket writable; write interest added and dropped inside one loop iteration cancels
- * out in libevent's changelist. (Read interest cannot be kept that way: evhttp disables
- * reading when it dispatches a request and when an answer is complete, and enables it
- * again for the next step or its close detection; each such pair in one iteration leaves
- * one no-op epoll_ctl(MOD), two per transfer.)
- *
- * Timeouts: one timer per transfer (the whole transfer; first the connect timeout when the
- * connection is not known to be connected). evhttp's own I/O timeout is set above it.
- * Cancelling, and failing a transfer whose data callback refused bytes, are never done
- * inside evhttp's callbacks: the transfer goes to the sweep event, which cancels the
- * request outside them (evhttp_cancel_request resets its connection). */
-typedef struct gconn {
-  struct evhttp_connection *evcon;
-  struct gpool *pool;
-  int busy;             /* requests queued or running on it */
-  int served;           /* answered a request since it last connected */
-  long long timeout_ms; /* evhttp's I/O timeout set on it */
-  struct gconn *next_idle;
-  /* al_gup_stamps: a one-shot read event that peeks the kernel's receive stamp before
-   * evhttp reads (armed while a request runs) */
-  struct event *peek;
-  evutil_socket_t peek_fd;
-  long long arrival_ns; /* stamp of the unread bytes, 0 when not known */
-} gconn;
-
-typedef struct gpool {
-  char host[64];
-  int port;
-  char hosthdr[80];
-  gconn **conns;
-  size_t n;
-  gconn *idle; /* busy == 0 */
-  struct gpool *next;
-} gpool;
+ * http_parser_parse_url; plain http:// to an IPv4 address gets a pool of h1cli.c and its
+ * path, anything else goes to libcurl. A direct transfer embeds its h1cli transfer; the
+ * wrappers below turn h1cli's callbacks into the caller's, and a cancel inside one of the
+ * transfer's own callbacks is kept until h1cli reports the end (no callback then). */
 
 typedef struct gtarget {
   char *url;
-  gpool *pool; /* NULL: libcurl */
-  char *path;  /* path and query */
+  al_h1pool *pool; /* NULL: libcurl */
+  char *path;      /* path and query */
   struct gtarget *next;
 } gtarget;
-
-static void ev_arm(gxfer *x);
-
-static void conn_closed(struct evhttp_connection *evcon, void *arg) { ((gconn *)arg)->served = 0; }
 
 long long al_peek_arrival_ns(int fd) {
   char byte;
@@ -354,121 +287,42 @@ long long al_peek_arrival_ns(int fd) {
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
                       .msg_controllen = sizeof ctl.buf};
   if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
-  for (struct cmsghdr *m = CMSG_FIRSTHDR(&mh); m; m = CMSG_NXTHDR(&mh, m)) {
-    if (m->cmsg_level != SOL_SOCKET || m->cmsg_type != SCM_TIMESTAMPNS) continue;
-    struct timespec ts, real, mono;
-    memcpy(&ts, CMSG_DATA(m), sizeof ts);
-    clock_gettime(CLOCK_REALTIME, &real);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    long long age = (long long)(real.tv_sec - ts.tv_sec) * 1000000000LL + (real.tv_nsec - ts.tv_nsec);
-    if (age < 0) age = 0;
-    return (long long)mono.tv_sec * 1000000000LL + mono.tv_nsec - age;
-  }
-  return 0;
-}
-
-static void peek_cb(evutil_socket_t fd, short kind, void *arg) {
-  gconn *c = arg;
-  if (!c->arrival_ns) c->arrival_ns = al_peek_arrival_ns(fd);
-}
-
-/* Watch c's socket for the next bytes: they are stamped before evhttp reads them. The
- * event is added after evhttp's own read event was (re-)enabled, so libevent activates it
- * first when both fire (it runs the newest event of a descriptor first); were it the other
- * way round, the stamp would be missing and the caller falls back to its own clock. */
-static void peek_arm(gup *u, gconn *c) {
-  struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
-  evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-  if (!u->stamps || fd < 0) return;
-  if (fd != c->peek_fd || !c->peek) {
-    if (c->peek) event_free(c->peek);
-    if (!(c->peek = event_new(u->base, fd, EV_READ, peek_cb, c))) return;
-    event_priority_set(c->peek, u->stamp_prio);
-    bufferevent_priority_set(bev, u->stamp_prio);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
-    c->peek_fd = fd;
-  } else {
-    event_del(c->peek);
-  }
-  event_add(c->peek, NULL);
-}
-
-/* The request on c ended (or was dropped): no stamps until the next one. */
-static void peek_disarm(gconn *c) {
-  if (c->peek) event_del(c->peek);
-  c->arrival_ns = 0;
-}
-
-static gconn *conn_get(gup *u, gpool *p) {
-  gconn *c = p->idle;
-  if (c) {
-    p->idle = c->next_idle;
-    c->next_idle = NULL;
-  } else if (u->n_conns < u->max_connections || !p->n) {
-    gconn **v = al_realloc(p->conns, (p->n + 1) * sizeof *v);
-    if (!v) return NULL;
-    p->conns = v;
-    if (!(c = al_calloc(1, sizeof *c))) return NULL;
-    if (!(c->evcon = evhttp_connection_base_new(u->base, NULL, p->host, (ev_uint16_t)p->port))) {
-      al_free(c);
-      return NULL;
-    }
-    c->pool = p;
-    c->peek_fd = -1;
-    evhttp_connection_set_closecb(c->evcon, conn_closed, c);
-    p->conns[p->n++] = c;
-    u->n_conns++;
-  } else { /* all busy: queue on the least busy */
-    c = p->conns[0];
-    for (size_t i = 1; i < p->n; i++)
-      if (p->conns[i]->busy < c->busy) c = p->conns[i];
-  }
-  c->busy++;
-  return c;
-}
-
-static void conn_put(gconn *c) {
-  if (--c->busy) return;
-  c->next_idle = c->pool->idle;
-  c->pool->idle = c;
+  return al_h1_cmsg_ns(&mh);
 }
 
 static gtarget *target_get(gup *u, const char *url) {
   gtarget *t;
   for (t = u->targets; t; t = t->next)
     if (!strcmp(t->url, url)) return t;
+  size_t ul = strlen(url);
+  struct http_parser_url pu;
+  http_parser_url_init(&pu);
   if (!(t = al_calloc(1, sizeof *t)) || !(t->url = al_strdup(url))) goto fail;
-  struct evhttp_uri *uri = evhttp_uri_parse(url);
-  const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL, *host = uri ? evhttp_uri_get_host(uri) : NULL;
-  struct in_addr a;
-  if (scheme && !strcasecmp(scheme, "http") && host && strlen(host) < sizeof t->pool->host &&
-      inet_pton(AF_INET, host, &a) == 1 && !evhttp_uri_get_userinfo(uri) && !evhttp_uri_get_fragment(uri)) {
-    int port = evhttp_uri_get_port(uri) > 0 ? evhttp_uri_get_port(uri) : 80;
-    const char *path = evhttp_uri_get_path(uri), *q = evhttp_uri_get_query(uri);
-    al_buf b;
-    al_buf_init(&b, 1u << 16);
-    int rc = al_buf_printf(&b, "%s%s%s", path && path[0] ? path : "/", q ? "?" : "", q ? q : "");
-    gpool *p;
-    for (p = u->pools; p; p = p->next)
-      if (p->port == port && !strcmp(p->host, host)) break;
-    if (!rc && !p && (p = al_calloc(1, sizeof *p))) {
-      snprintf(p->host, sizeof p->host, "%s", host);
-      p->port = port;
-      if (port == 80) snprintf(p->hosthdr, sizeof p->hosthdr, "%s", host);
-      else snprintf(p->hosthdr, sizeof p->hosthdr, "%s:%d", host, port);
-      p->next = u->pools;
-      u->pools = p;
+  if (!http_parser_parse_url(url, ul, 0, &pu) && (pu.field_set & (1 << UF_SCHEMA)) && (pu.field_set & (1 << UF_HOST)) &&
+      !(pu.field_set & ((1 << UF_USERINFO) | (1 << UF_FRAGMENT))) && pu.field_data[UF_SCHEMA].len == 4 &&
+      !strncasecmp(url + pu.field_data[UF_SCHEMA].off, "http", 4) && pu.field_data[UF_HOST].len < 64) {
+    char host[64];
+    memcpy(host, url + pu.field_data[UF_HOST].off, pu.field_data[UF_HOST].len);
+    host[pu.field_data[UF_HOST].len] = '\0';
+    int port = pu.field_set & (1 << UF_PORT) ? pu.port : 80;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1) {
+      /* the path and query as written: from the path (or "/") to the end or the fragment */
+      size_t po = pu.field_set & (1 << UF_PATH) ? pu.field_data[UF_PATH].off
+                  : pu.field_set & (1 << UF_QUERY) ? (size_t)pu.field_data[UF_QUERY].off - 1 : ul;
+      al_buf b;
+      al_buf_init(&b, 1u << 16);
+      int rc = (po >= ul || url[po] != '/') && al_buf_append(&b, "/", 1);
+      if (!rc) rc = al_buf_append(&b, url + po, ul - po) || al_buf_append(&b, "", 1);
+      al_h1pool *p = rc ? NULL : al_h1_pool(u->h1, host, port);
+      if (!p) {
+        al_buf_cleanup(&b);
+        goto fail;
+      }
+      t->path = b.data;
+      t->pool = p;
     }
-    if (rc || !p) {
-      al_buf_cleanup(&b);
-      evhttp_uri_free(uri);
-      goto fail;
-    }
-    t->path = b.data;
-    t->pool = p;
   }
-  if (uri) evhttp_uri_free(uri);
   t->next = u->targets;
   u->targets = t;
   return t;
@@ -478,21 +332,10 @@ fail:
   return NULL;
 }
 
-/* libcurl's code for what evhttp reported, so that both engines read the same. */
-static int ev_code(const gxfer *x) {
-  switch (x->everr) {
-    case EVREQ_HTTP_TIMEOUT: return CURLE_OPERATION_TIMEDOUT;
-    case EVREQ_HTTP_EOF: return x->got ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING;
-    case EVREQ_HTTP_INVALID_HEADER:
-    case EVREQ_HTTP_DATA_TOO_LONG: return CURLE_WEIRD_SERVER_REPLY;
-    default: return CURLE_RECV_ERROR;
-  }
-}
-
 /* Retry-After: delay seconds or an HTTP date (RFC 9110 10.2.3), in ms from now; -1 if none
  * or unreadable. */
 static long retry_after_ms(const char *v) {
-  if (!v) return -1;
+  if (!v || !v[0]) return -1;
   while (*v == ' ' || *v == '\t') v++;
   if (*v >= '0' && *v <= '9') {
     char *end;
@@ -505,218 +348,30 @@ static long retry_after_ms(const char *v) {
   return t > now ? (long)(t - now) * 1000 : 0;
 }
 
-static void ev_head(gxfer *x, struct evhttp_request *req) {
-  if (x->status) return;
-  x->status = evhttp_request_get_response_code(req);
-  struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-  const char *ct = evhttp_find_header(h, "Content-Type");
-  if (ct) snprintf(x->content_type, sizeof x->content_type, "%s", ct);
-  x->retry_after_ms = retry_after_ms(evhttp_find_header(h, "Retry-After"));
+#define XFER_OF(hx) ((gxfer *)((char *)(hx) - offsetof(gxfer, h)))
+
+static int h1_data(al_h1x *hx, const char *p, size_t n) {
+  gxfer *x = XFER_OF(hx);
+  if (x->cancel) return 1;
+  if (!x->data) return 0;
+  x->in_cb = 1;
+  int rc = x->data(x, p, n, x->ud);
+  x->in_cb = 0;
+  return rc || x->cancel;
 }
 
-static void ev_error(enum evhttp_request_error e, void *arg) { ((gxfer *)arg)->everr = (int)e; }
-
-/* Answer bytes (evhttp drains the buffer after this returns). */
-static void ev_chunk(struct evhttp_request *req, void *arg) {
-  gxfer *x = arg;
-  if (x->cancel || x->fail || x->req != req) return;
-  ev_head(x, req);
-  x->got = 1;
-  struct evbuffer *b = evhttp_request_get_input_buffer(req);
-  struct evbuffer_iovec v;
-  while (x->data && evbuffer_peek(b, -1, NULL, &v, 1) > 0 && v.iov_len) {
-    if (x->data(x, v.iov_base, v.iov_len, x->ud)) { /* refused (too large): abort */
-      x->fail = CURLE_WRITE_ERROR;
-      sweep_add(x);
-      return;
-    }
-    evbuffer_drain(b, v.iov_len);
+static void h1_done(al_h1x *hx, int code) {
+  gxfer *x = XFER_OF(hx);
+  if (!x->cancel) {
+    x->code = code;
+    x->retry_after_ms = retry_after_ms(hx->r.retry_after);
+    x->in_cb = 1;
+    if (x->done) x->done(x, code, hx->r.status, x->ud);
   }
-  if (x->conn && x->conn->peek) { /* the next bytes get a stamp of their own */
-    x->conn->arrival_ns = 0;
-    peek_arm(x->u, x->conn);
-  }
-}
-
-/* evhttp is done with the request: answered (req), failed (req NULL, error in everr), or
- * never connected (req without a status). req is freed by evhttp after this returns. */
-static void ev_done(struct evhttp_request *req, void *arg) {
-  gxfer *x = arg;
-  gconn *c = x->conn;
-  int reused = x->reused;
-  x->req = NULL;
-  x->conn = NULL;
-  if (req) ev_head(x, req);
-  int code = !req ? ev_code(x) : x->status <= 0 ? CURLE_COULDNT_CONNECT : 0;
-  /* A connection refused at once (a local address) is reported by evhttp as an end of
-   * file: ev_send saw it. */
-  if (code && code != CURLE_OPERATION_TIMEDOUT && !x->got && x->refused) code = CURLE_COULDNT_CONNECT;
-  if (c) {
-    if (!code) c->served = 1;
-    peek_disarm(c);
-    conn_put(c);
-  }
-  if (x->cancel || x->fail) return; /* the sweep has it */
-  if (code && reused && !x->got && !x->retried && code != CURLE_OPERATION_TIMEDOUT) {
-    x->retried = 1; /* a pooled connection the upstream had closed: once more, fresh */
-    x->resend = 1;
-    sweep_add(x);
-    return;
-  }
-  if (x->in_send) { /* evhttp failed inside evhttp_make_request: report from the sweep */
-    x->fail = code ? code : CURLE_COULDNT_CONNECT;
-    sweep_add(x);
-    return;
-  }
-  if (x->timer) event_del(x->timer);
-  x->code = code;
-  if (x->done) x->done(x, code, x->status, x->ud);
   xfer_free(x);
-}
-
-/* Queues the request on a pooled connection and writes it at once when connected. */
-static int ev_send(gxfer *x) {
-  gup *u = x->u;
-  gtarget *t = x->t;
-  gconn *c = conn_get(u, t->pool);
-  if (!c) return AL_ENOMEM;
-  struct evhttp_request *r = evhttp_request_new(ev_done, x);
-  if (!r) {
-    conn_put(c);
-    return AL_ENOMEM;
-  }
-  evhttp_request_set_chunked_cb(r, ev_chunk);
-  evhttp_request_set_error_cb(r, ev_error);
-  struct evkeyvalq *h = evhttp_request_get_output_headers(r);
-  int bad = evhttp_add_header(h, "Host", t->pool->hosthdr);
-  if (!bad && x->body)
-    bad = evhttp_add_header(h, "Content-Type", "application/json") ||
-          evbuffer_add(evhttp_request_get_output_buffer(r), x->body, x->body_len);
-  if (!bad && x->auth) bad = evhttp_add_header(h, "Authorization", x->auth);
-  for (const char *const *e = x->headers_extra; !bad && e && e[0] && e[1]; e += 2)
-    bad = evhttp_add_header(h, e[0], e[1]);
-  if (bad) {
-    evhttp_request_free(r);
-    conn_put(c);
-    return AL_ENOMEM;
-  }
-  if (c->timeout_ms < x->timeout_ms + 1000) { /* evhttp's I/O timeout: never before ours */
-    struct timeval tv = {(time_t)((x->timeout_ms + 1000) / 1000), (suseconds_t)((x->timeout_ms + 1000) % 1000 * 1000)};
-    evhttp_connection_set_timeout_tv(c->evcon, &tv);
-    c->timeout_ms = x->timeout_ms + 1000;
-  }
-  x->conn = c;
-  x->req = r;
-  x->reused = c->served;
-  x->refused = 0;
-  x->got = 0;
-  x->everr = -1;
-  x->status = 0;
-  x->retry_after_ms = -1;
-  x->content_type[0] = '\0';
-  x->in_send = 1;
-  int rc = evhttp_make_request(c->evcon, r, x->body ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, t->path);
-  x->in_send = 0;
-  if (x->in_sweep) return 0; /* evhttp already ended it (inside the call): the sweep reports */
-  if (rc) { /* not queued: the request is still ours */
-    x->req = NULL;
-    x->conn = NULL;
-    evhttp_request_free(r);
-    conn_put(c);
-    return AL_ECONN;
-  }
-  struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
-  evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-  struct tcp_info ti;
-  socklen_t tl = sizeof ti;
-  if (!x->reused && fd >= 0 && !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) && ti.tcpi_state == TCP_CLOSE)
-    x->refused = 1; /* the connect evhttp just made failed already */
-  if (bev && evbuffer_get_length(bufferevent_get_output(bev)) && al_gbev_write(bev))
-    bufferevent_trigger(bev, EV_WRITE, 0); /* evhttp's "request written" step */
-  if (x->conn == c && x->req == r) {
-    c->arrival_ns = 0;
-    peek_arm(u, c);
-  }
-  x->connecting = !x->reused && x->connect_ms > 0 && x->connect_ms < x->timeout_ms;
-  ev_arm(x);
-  return 0;
-}
-
-/* Drops the request (outside evhttp's callbacks), if evhttp still has it. */
-static void ev_drop(gxfer *x) {
-  struct evhttp_request *r = x->req;
-  gconn *c = x->conn;
-  if (!r) return;
-  x->req = NULL;
-  x->conn = NULL;
-  peek_disarm(c);
-  evhttp_cancel_request(r); /* no callback but the error one; resets the connection */
-  conn_put(c);
-}
-
-static void ev_fail(gxfer *x, int code) {
-  ev_drop(x);
-  if (x->timer) event_del(x->timer);
-  x->code = code;
-  if (x->done) x->done(x, code, x->status, x->ud);
-  xfer_free(x);
-}
-
-static void ev_timeout(evutil_socket_t fd, short kind, void *arg) {
-  gxfer *x = arg;
-  if (x->cancel || x->fail || x->resend) return;
-  if (x->connecting) { /* connected by now? then the rest of the whole-transfer timeout */
-    x->connecting = 0;
-    struct bufferevent *bev = x->conn ? evhttp_connection_get_bufferevent(x->conn->evcon) : NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    evutil_socket_t s = bev ? bufferevent_getfd(bev) : -1;
-    if (x->got || (s >= 0 && getpeername(s, (struct sockaddr *)&ss, &sl) == 0)) {
-      long long left = x->timeout_ms - x->connect_ms;
-      struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000 * 1000)};
-      evtimer_add(x->timer, &tv);
-      return;
-    }
-  }
-  ev_fail(x, CURLE_OPERATION_TIMEDOUT);
-}
-
-static void ev_arm(gxfer *x) {
-  long long ms = x->connecting ? x->connect_ms : x->timeout_ms;
-  if (ms <= 0) return;
-  struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
-  evtimer_add(x->timer, &tv);
-}
-
-/* A transfer on the sweep list: cancelled, failed by its data callback, or to resend. */
-static void ev_sweep(gxfer *x) {
-  x->in_sweep = 0;
-  if (x->cancel) {
-    ev_drop(x);
-    xfer_free(x);
-    return;
-  }
-  if (x->resend && !x->fail) {
-    x->resend = 0;
-    if (ev_send(x) == 0) return;
-    x->fail = CURLE_COULDNT_CONNECT;
-  }
-  ev_fail(x, x->fail);
 }
 
 static void pools_free(gup *u) {
-  while (u->pools) {
-    gpool *p = u->pools;
-    u->pools = p->next;
-    for (size_t i = 0; i < p->n; i++) {
-      evhttp_connection_set_closecb(p->conns[i]->evcon, NULL, NULL);
-      if (p->conns[i]->peek) event_free(p->conns[i]->peek);
-      evhttp_connection_free(p->conns[i]->evcon); /* frees queued requests, no callbacks */
-      al_free(p->conns[i]);
-    }
-    al_free(p->conns);
-    al_free(p);
-  }
   while (u->targets) {
     gtarget *t = u->targets;
     u->targets = t->next;
@@ -724,6 +379,8 @@ static void pools_free(gup *u) {
     al_free(t->path);
     al_free(t);
   }
+  al_h1_free(u->h1);
+  u->h1 = NULL;
 }
 
 int al_gbev_write(struct bufferevent *bev) {
@@ -755,10 +412,6 @@ static void sweep_cb(evutil_socket_t fd, short kind, void *arg) {
   while (u->cancelled) {
     gxfer *x = u->cancelled;
     u->cancelled = x->next_cancelled;
-    if (x->t) {
-      ev_sweep(x);
-      continue;
-    }
     curl_multi_remove_handle(u->multi, x->easy);
     xfer_free(x);
   }
@@ -771,7 +424,8 @@ gup *al_gup_new(struct event_base *base, long max_connections) {
   u->max_connections = max_connections;
   u->timer = evtimer_new(base, timer_cb, u);
   u->sweep = event_new(base, -1, 0, sweep_cb, u);
-  if (!u->timer || !u->sweep) {
+  u->h1 = al_h1_new(base, max_connections);
+  if (!u->timer || !u->sweep || !u->h1) {
     al_gup_free(u);
     return NULL;
   }
@@ -795,14 +449,14 @@ static CURLM *multi_get(gup *u) {
 void al_gup_free(gup *u) {
   if (!u) return;
   sweep_cb(-1, 0, u);
-  /* abort what is still running: no callbacks (evhttp's requests go with their connections) */
+  /* abort what is still running: no callbacks */
+  if (u->h1) u->h1->closing = 1;
   while (u->all) {
     gxfer *x = u->all;
     if (!x->t && u->multi) curl_multi_remove_handle(u->multi, x->easy);
     xfer_free(x);
   }
   pools_free(u);
-  al_free(u->ev_auth);
   if (u->multi) {
     curl_multi_cleanup(u->multi);
     while (u->n_easy) curl_easy_cleanup(u->easy_pool[--u->n_easy]);
@@ -849,37 +503,22 @@ static gxfer *xfer_new(gup *u, gxfer_data_cb data, gxfer_done_cb done, void *ud)
   return x;
 }
 
-static int ev_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done,
-                    void *ud, gxfer **out) {
+static int direct_start(gup *u, gtarget *t, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb done,
+                        void *ud, gxfer **out) {
   int rc = AL_ENOMEM;
   gxfer *x = xfer_new(u, data, done, ud);
   if (!x) return AL_ENOMEM;
   x->t = t;
-  x->headers_extra = o->headers;
-  x->timeout_ms = o->timeout_ms;
-  x->connect_ms = o->connect_timeout_ms;
-  x->body_len = o->body_len;
-  if (o->body && !(x->body = al_strndup(o->body, o->body_len))) goto fail;
-  if (o->bearer && o->bearer[0]) {
-    if (!u->bearer && !(u->bearer = al_strdup(o->bearer))) goto fail; /* the first bearer is cached */
-    char **slot = !strcmp(u->bearer, o->bearer) ? &u->ev_auth : &x->auth;
-    if (!*slot) {
-      al_buf b;
-      al_buf_init(&b, 4096);
-      if (al_buf_printf(&b, "Bearer %s", o->bearer)) {
-        al_buf_cleanup(&b);
-        goto fail;
-      }
-      *slot = b.data;
-      x->own_auth = slot == &x->auth;
-    }
-    x->auth = *slot;
-  }
-  if (!(x->timer = evtimer_new(u->base, ev_timeout, x))) goto fail;
+  al_h1x_init(&x->h, t->pool, h1_data, h1_done);
+  x->h.timeout_ms = o->timeout_ms;
+  x->h.connect_ms = o->connect_timeout_ms;
+  if (al_h1x_request(&x->h, t->path, o->bearer && o->bearer[0] ? o->bearer : NULL, o->headers, o->body,
+                     o->body_len))
+    goto fail;
   x->next = u->all;
   if (u->all) u->all->prev = x;
   u->all = x;
-  if ((rc = ev_send(x))) goto fail;
+  if ((rc = al_h1x_send(&x->h))) goto fail;
   *out = x;
   return 0;
 fail:
@@ -892,7 +531,7 @@ int al_gup_start(gup *u, const gxfer_opts *o, gxfer_data_cb data, gxfer_done_cb 
   gtarget *t = target_get(u, o->url);
   *out = NULL;
   if (!t) return AL_ENOMEM;
-  if (t->pool) return ev_start(u, t, o, data, done, ud, out);
+  if (t->pool) return direct_start(u, t, o, data, done, ud, out);
   if (!multi_get(u)) return AL_ENOMEM;
   gxfer *x = xfer_new(u, data, done, ud);
   if (!x) return AL_ENOMEM;
@@ -963,17 +602,17 @@ fail:
 }
 
 long al_gxfer_status(gxfer *x) {
-  if (x->t) return x->status;
+  if (x->t) return x->h.r.status;
   long s = 0;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &s);
   return s;
 }
 
-const char *al_gxfer_content_type(gxfer *x) { return x->content_type; }
+const char *al_gxfer_content_type(gxfer *x) { return x->t ? x->h.r.content_type : x->content_type; }
 
 long al_gxfer_retry_after_ms(gxfer *x) { return x->retry_after_ms; }
 
-long long al_gxfer_arrival_ns(gxfer *x) { return x->conn ? x->conn->arrival_ns : 0; }
+long long al_gxfer_arrival_ns(gxfer *x) { return x->t ? x->h.arrival_ns : 0; }
 
 const char *al_gxfer_error(gxfer *x) {
   if (!x->t) return x->errbuf[0] ? x->errbuf : curl_easy_strerror((CURLcode)x->code);
@@ -983,8 +622,7 @@ const char *al_gxfer_error(gxfer *x) {
 }
 
 void al_gup_stamps(gup *u, int priority) {
-  u->stamps = 1;
-  u->stamp_prio = priority;
+  al_h1_stamps(u->h1, priority);
 }
 
 int al_gup_direct(gup *u, const char *url) {
@@ -995,7 +633,14 @@ int al_gup_direct(gup *u, const char *url) {
 void al_gup_cancel(gxfer *x) {
   if (!x || x->cancel) return;
   x->cancel = 1;
-  sweep_add(x);
+  if (!x->t) {
+    sweep_add(x);
+    return;
+  }
+  /* direct: inside its own callback h1cli ends it (h1_data refuses, h1_done frees); else
+   * at once */
+  if (x->in_cb) return;
+  xfer_free(x);
 }
 
 const char *al_gup_error_kind(int c) {

@@ -1,6 +1,6 @@
 /* HTTP transfers on a libevent loop, for the guard's upstreams and the runner's targets:
- * plain http:// to an IPv4 address with libevent's HTTP client (pooled evhttp
- * connections), anything else (https://, host names) with libcurl's multi interface (the
+ * plain http:// to an IPv4 address with our own HTTP/1.1 client (h1cli.h: pooled
+ * keep-alive connections, answers parsed by http_parser), anything else (https://, host names) with libcurl's multi interface (the
  * shape of curl's docs/examples/hiperfifo.c). Either way connections are pooled and kept
  * alive between requests, and results carry libcurl's error codes. */
 #ifndef AIRLOCK_HTTP_UPSTREAM_H
@@ -21,11 +21,12 @@ typedef void (*gxfer_done_cb)(gxfer *x, int curl_code, long status, void *ud);
 
 gup *al_gup_new(struct event_base *base, long max_connections);
 void al_gup_free(gup *u);
-/* Receive stamps for evhttp transfers (the runner's latency): their sockets get
- * SO_TIMESTAMPNS and the kernel's receive time of an answer's bytes is peeked before
- * evhttp reads them (al_gxfer_arrival_ns); their events run at this loop priority. */
+/* Receive stamps for direct transfers (the runner's latency): their sockets get
+ * SO_TIMESTAMPNS and the kernel's receive time of an answer's bytes comes with the read
+ * that takes them (recvmsg, al_gxfer_arrival_ns); their events run at this loop priority.
+ * Call before the first transfer. */
 void al_gup_stamps(gup *u, int priority);
-/* 1 when url would go through libevent's client (plain http:// to an IPv4 address). */
+/* 1 when url would go through the direct client (plain http:// to an IPv4 address). */
 int al_gup_direct(gup *u, const char *url);
 
 typedef struct gxfer_opts {
@@ -49,7 +50,7 @@ long al_gxfer_retry_after_ms(gxfer *x);
  * delivered (CLOCK_MONOTONIC ns); 0 when not known. */
 long long al_gxfer_arrival_ns(gxfer *x);
 /* What went wrong, for the done callback of a failed transfer (curl's message, or one
- * naming the address for evhttp's). */
+ * naming the address for direct ones). */
 const char *al_gxfer_error(gxfer *x);
 /* Abort; no callback is called for x afterwards. Safe inside any callback. */
 void al_gup_cancel(gxfer *x);

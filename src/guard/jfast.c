@@ -364,6 +364,20 @@ static const char *text_ptr(const fst *s, const char *own, const ftext *t) {
   return t->owned ? own + t->off : s->body + t->off;
 }
 
+/* pre + decimal index + post into a slot's where (what snprintf would write: the parts
+ * are short and the index below AL_GUARD_MAX_SLOTS, so it always fits). */
+static void where(char out[64], const char *pre, size_t index, const char *post) {
+  char num[24];
+  size_t k = sizeof num, a = strlen(pre), b = strlen(post);
+  do {
+    num[--k] = (char)('0' + index % 10);
+    index /= 10;
+  } while (index);
+  memcpy(out, pre, a);
+  memcpy(out + a, num + k, sizeof num - k);
+  memcpy(out + a + sizeof num - k, post, b + 1);
+}
+
 int al_gfast_request(int route, const char *body, size_t len, greq *out) {
   fst st, *s = &st;
   int rc = walk(s, route == G_ROUTE_CHAT ? M_REQ_CHAT : M_REQ_COMPL, body, len);
@@ -385,9 +399,9 @@ int al_gfast_request(int route, const char *body, size_t len, greq *out) {
     gslot *g = &out->slots[i];
     g->text = text_ptr(s, own, &s->t[i]);
     g->len = s->t[i].len;
-    if (route == G_ROUTE_CHAT) snprintf(g->where, sizeof g->where, "messages[%zu].content", s->t[i].index);
-    else if (s->t[i].array) snprintf(g->where, sizeof g->where, "prompt[%zu]", s->t[i].index);
-    else snprintf(g->where, sizeof g->where, "prompt");
+    if (route == G_ROUTE_CHAT) where(g->where, "messages[", s->t[i].index, "].content");
+    else if (s->t[i].array) where(g->where, "prompt[", s->t[i].index, "]");
+    else memcpy(g->where, "prompt", 7);
   }
   out->n = s->nt;
 out:

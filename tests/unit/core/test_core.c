@@ -195,10 +195,26 @@ static void jarena(void **state) {
   assert_true(ok);
 }
 
+/* al_hex against printf's %02x for every byte value. */
+static void hex_all_bytes(void **state) {
+  (void)state;
+  unsigned char in[256];
+  char got[513], want[513];
+  for (int i = 0; i < 256; i++) {
+    in[i] = (unsigned char)i;
+    snprintf(want + 2 * i, 3, "%02x", i);
+  }
+  al_hex(in, sizeof in, got);
+  assert_string_equal(got, want);
+  al_hex(in, 0, got);
+  assert_string_equal(got, "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buf_limits),    cmocka_unit_test(error_format),
       cmocka_unit_test(sha256_known),  cmocka_unit_test(sha256_openssl),
+      cmocka_unit_test(hex_all_bytes),
       cmocka_unit_test(rng_deterministic),
       cmocka_unit_test(torture_fails_nth), cmocka_unit_test(jarena),
   };

@@ -206,6 +206,9 @@ static void hex_all_bytes(void **state) {
   }
   al_hex(in, sizeof in, got);
   assert_string_equal(got, want);
+  al_hex(in + 200, 19, got); /* sixteen at once, then three one by one */
+  want[400 + 38] = '\0';
+  assert_string_equal(got, want + 400);
   al_hex(in, 0, got);
   assert_string_equal(got, "");
 }

@@ -137,13 +137,26 @@ int al_json_put_str(al_buf *b, const char *str, size_t n) {
   return 0;
 }
 
+/* Two decimal digits per division (nanosecond stamps have 19). */
 int al_json_put_u64(al_buf *b, uint64_t v) {
+  static const char pairs[201] =
+      "00010203040506070809101112131415161718192021222324"
+      "25262728293031323334353637383940414243444546474849"
+      "50515253545556575859606162636465666768697071727374"
+      "75767778798081828384858687888990919293949596979899";
   char tmp[24];
   size_t i = sizeof tmp;
-  do {
-    tmp[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
+  while (v >= 100) {
+    i -= 2;
+    memcpy(tmp + i, pairs + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    i -= 2;
+    memcpy(tmp + i, pairs + 2 * v, 2);
+  } else {
+    tmp[--i] = (char)('0' + v);
+  }
   return al_buf_append(b, tmp + i, sizeof tmp - i);
 }
 

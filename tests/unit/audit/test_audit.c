@@ -569,6 +569,15 @@ static void test_put_str(void **state) {
   al_buf_reset(&a);
   assert_int_equal(al_json_put_str(&a, "a\xc3(\xed\xa0\x80z\xf5", 8), 0);
   assert_string_equal(a.data, "\"a\\ufffd(\\ufffd\\ufffd\\ufffdz\\ufffd\"");
+  /* integers as printf writes them */
+  static const uint64_t nums[] = {0, 7, 9, 10, 99, 100, 101, 12345, 1000000007ull, 1764288000123456789ull, UINT64_MAX};
+  for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+    char want[32];
+    snprintf(want, sizeof want, "%llu", (unsigned long long)nums[k]);
+    al_buf_reset(&a);
+    assert_int_equal(al_json_put_u64(&a, nums[k]), 0);
+    assert_string_equal(a.data, want);
+  }
   al_buf_cleanup(&a);
   al_buf small;
   al_buf_init(&small, 10);

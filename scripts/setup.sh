@@ -10,7 +10,7 @@ PKGS=(
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libevent-dev libjansson-dev libfyaml-dev
   libhyperscan-dev libpcre2-dev libseccomp-dev libcap-dev
-  libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev sqlite3
+  libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev libhttp-parser-dev sqlite3
   zlib1g-dev  # sqlite3.pc names -lz for static links (airlock and finbot link SQLite statically)
   nodejs npm curl ca-certificates iproute2 bubblewrap time bc wrk nginx-light tcpdump
 )

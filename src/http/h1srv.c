@@ -603,13 +603,12 @@ static const http_parser_settings settings = {
 
 /* An answer of the server itself (the request never reached the handler), then close. */
 static void refuse(al_h1conn *c, int status) {
-  const char *msg = status == 413   ? "request body too large"
-                    : status == 431 ? "request headers too large"
-                    : status == 503 ? "out of memory"
-                                    : "malformed HTTP request";
-  char body[160];
-  int bl = snprintf(body, sizeof body, "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\",\"code\":%d}}",
-                    msg, status);
+  const char *msg = status == 413   ? "request body too large\",\"type\":\"invalid_request_error\",\"code\":\"request_too_large"
+                    : status == 431 ? "request headers too large\",\"type\":\"invalid_request_error\",\"code\":\"headers_too_large"
+                    : status == 503 ? "out of memory\",\"type\":\"server_error\",\"code\":\"out_of_memory"
+                                    : "malformed HTTP request\",\"type\":\"invalid_request_error\",\"code\":\"bad_http_request";
+  char body[200];
+  int bl = snprintf(body, sizeof body, "{\"error\":{\"message\":\"%s\"}}", msg);
   static const al_h1hdr h[] = {{"Content-Type", "application/json"}};
   c->keep_alive = 0;
   c->head_only = 0;

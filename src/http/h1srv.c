@@ -78,6 +78,7 @@ struct al_h1conn {
   int dead;       /* client gone or closed; freed when depth is 0 */
   int depth;      /* calls on the stack that use the connection */
   int reading, wr_on, tmo_on;
+  long long deadline; /* ms (now_ms) by which the client must have acted; 0: no limit */
   al_h1_closecb closecb;
   void *close_ud;
   al_h1conn *prev, *next;
@@ -175,17 +176,28 @@ static void date_line(al_h1srv *s) {
 
 /* ---- timer, write queue ---- */
 
-static void timer_on(al_h1conn *c) {
-  if (!c->sock || !c->s->o.timeout_ms || c->dead) return;
-  event_add(&c->tmo, &c->s->tv);
+/* The timer is lazy: starting or lifting the limit only sets the deadline (a coarse
+ * clock read, no timer heap work per request); when the timer fires it looks at the
+ * deadline and, when it moved, goes to sleep again until then. */
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void timer_at(al_h1conn *c, long long ms) {
+  struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000)};
+  event_add(&c->tmo, &tv);
   c->tmo_on = 1;
 }
 
-static void timer_off(al_h1conn *c) {
-  if (!c->tmo_on) return;
-  event_del(&c->tmo);
-  c->tmo_on = 0;
+static void timer_on(al_h1conn *c) {
+  if (!c->sock || !c->s->o.timeout_ms || c->dead) return;
+  c->deadline = now_ms() + c->s->o.timeout_ms;
+  if (!c->tmo_on) timer_at(c, c->s->o.timeout_ms);
 }
+
+static void timer_off(al_h1conn *c) { c->deadline = 0; }
 
 static size_t queued(const al_h1conn *c) { return c->out_len - c->out_off; }
 
@@ -686,7 +698,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
   if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
   if (c->in_cap - c->in_len < H1_READ / 4) {
     size_t have = c->in_len - c->in_off;
-    if (c->pending && have >= c->s->o.max_read_ahead) { /* enough read ahead: stop until answered */
+    if ((c->pending || queued(c)) && have >= c->s->o.max_read_ahead) { /* enough read ahead: stop until answered */
       event_del(&c->rd);
       c->reading = 0;
       goto out;
@@ -744,7 +756,14 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg) {
   al_h1conn *c = arg;
   c->depth++;
   c->tmo_on = 0;
-  conn_gone(c);
+  long long now = now_ms();
+  if (!c->deadline) {
+    /* no limit now: the next timer_on starts the timer again */
+  } else if (now < c->deadline) {
+    timer_at(c, c->deadline - now);
+  } else {
+    conn_gone(c);
+  }
   conn_release(c);
 }
 

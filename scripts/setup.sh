@@ -11,7 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libevent-dev libjansson-dev libyajl-dev libfyaml-dev
   libhttp-parser-dev  # src/http/h1cli.c parses upstream answers with http_parser
   libhyperscan-dev libpcre2-dev libseccomp-dev libcap-dev
-  libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev sqlite3
+  libsqlite3-dev libsodium-dev libssl-dev libjemalloc-dev libcmocka-dev libcsv-dev libhttp-parser-dev sqlite3
   zlib1g-dev  # sqlite3.pc names -lz for static links (airlock and finbot link SQLite statically)
   nodejs npm curl ca-certificates iproute2 bubblewrap time bc wrk nginx-light tcpdump
 )

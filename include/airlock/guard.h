@@ -7,9 +7,9 @@
  * as [EMAIL_1], optionally restored in the answer: reversible), retry (drop the output,
  * ask upstream again, up to N times) or block (OpenAI-style error body).
  *
- * The guard runs on one libevent loop: evhttp serves clients, libcurl's multi interface
- * (hiperfifo shape, on the same loop) talks to the upstream over pooled keep-alive
- * connections. Streaming answers are re-framed: no byte reaches the client before the scan
+ * The guard runs on one libevent loop: its own HTTP/1.1 server (src/http/h1srv.c) serves
+ * clients, src/http/upstream.c (on the same loop) talks to the upstream over pooled
+ * keep-alive connections. Streaming answers are re-framed: no byte reaches the client before the scan
  * engine has declared it safe (al_scan_stream_safe_offset) and the hold-back window passed.
  * Every request, response, token and verdict goes to the audit log when one is configured.
  */

@@ -10,7 +10,7 @@
 #define AL_GUARD_MAX_RESPONSE_BYTES (256u << 20)
 #define AL_GUARD_DEFAULT_TIMEOUT_MS 60000           /* whole upstream transfer */
 #define AL_GUARD_DEFAULT_CONNECT_MS 5000
-#define AL_GUARD_DEFAULT_CLIENT_TIMEOUT_S 120       /* evhttp read/write timeout */
+#define AL_GUARD_DEFAULT_CLIENT_TIMEOUT_S 120       /* a request must arrive within it (h1srv) */
 #define AL_GUARD_DEFAULT_MAX_CONNECTIONS 256        /* pooled upstream connections */
 #define AL_GUARD_DEFAULT_WINDOW 32                  /* extra bytes held back in streams */
 #define AL_GUARD_MAX_WINDOW (1u << 20)

@@ -1,49 +1,38 @@
-/* The guard's HTTP side: evhttp on the policy's listen address, one handler that routes,
- * authenticates (client keys compared by SHA-256), rate-limits (token bucket per client),
- * parses and scans the request, forwards it upstream (upstream.c), and answers:
+/* The guard's HTTP side: the HTTP/1.1 server of src/http/h1srv.c on the policy's listen
+ * address, one handler that routes, authenticates (client keys compared by SHA-256),
+ * rate-limits (token bucket per client), parses and scans the request, forwards it upstream
+ * (upstream.c), and answers:
  *
  *   200  the (rewritten) answer, or an SSE stream re-framed by stream.c
  *   400  invalid_request_error (bad JSON, missing fields) / airlock_policy input_blocked
  *   401  invalid_api_key        404 unknown route        405 method not allowed
- *   413  body over max_request_bytes (evhttp answers this before the handler runs)
+ *   413  body over max_request_bytes (h1srv answers this before the handler runs)
  *   422  airlock_policy output_blocked / output_invalid (retries exhausted)
  *   429  rate_limited (with Retry-After)
+ *   501  a method other than GET, POST and HEAD
  *   502  airlock_upstream upstream_error / upstream_bad_response / upstream_response_too_large
  *   504  airlock_upstream upstream_timeout
  * Non-2xx answers of the upstream itself are passed on as they came.
  *
  * A request's state (gctx) lives until its answer is complete or its client is gone; a
- * client that disconnects cancels the upstream transfer. Clients are never freed inside
- * their own callbacks: evhttp owns the request objects, we only drop our pointer (or, for
- * a request evhttp detached when its client left before the answer, free it).
- *
- * Client sockets and epoll (see "client connection" below): evhttp stops watching a
- * connection once a request is read and watches it again, for reading and writing, when
- * the answer is queued; that is three epoll_ctl per request. The guard instead keeps the
- * socket watched for reading while the request waits upstream (the state evhttp itself
- * uses while it writes: no read callback, EOF and errors to its error callback, so a
- * client that leaves is noticed at once) and writes a queued answer at once from the
- * upstream callback, completing evhttp's write step itself. Interest changes then cancel
- * out inside one loop iteration (the epoll changelist) and no epoll_ctl is issued. Only
- * public libevent calls are used; evhttp still parses and frames everything. */
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
+ * client that disconnects cancels the upstream transfer (h1srv keeps reading a client
+ * whose request waits upstream and calls the request's close callback when it leaves).
+ * Answers are written at once from the upstream callbacks (one sendmsg each); the request
+ * handle is dropped as soon as its answer is complete, and h1srv frees connections only
+ * from its own event callbacks. */
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <http_parser.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "airlock/log.h"
 #include "airlock/util.h"
 #include "guard/guard_int.h"
+#include "http/h1srv.h"
 #include "http/upstream.h"
 
 typedef struct gbucket {
@@ -56,7 +45,7 @@ typedef struct gctx gctx;
 struct al_guard {
   struct event_base *base;
   const al_guard_policy *p;
-  struct evhttp *http;
+  al_h1srv *http;
   int port;
   gup *up;
   char *upstream_key;
@@ -69,7 +58,6 @@ struct al_guard {
   long in_flight;
   uint64_t counter;
   gctx *live;
-  struct timeval client_tv; /* client_timeout, as evhttp applies it */
   struct {
     char key[AL_GUARD_KEY_CACHE_LEN];
     size_t len;
@@ -82,8 +70,7 @@ struct al_guard {
 
 struct gctx {
   al_guard *g;
-  struct evhttp_request *req; /* NULL once the client is gone or answered */
-  struct evhttp_connection *conn;
+  al_h1req *req; /* NULL once the client is gone or answered */
   int route;
   int client; /* index, -1 when no clients are configured */
   char id[24];
@@ -103,7 +90,7 @@ struct gctx {
   al_scanner *st_scanner;
   int started;      /* reply_start sent */
   int passthrough;  /* upstream answered non-200 on a stream request */
-  struct evbuffer *pending; /* re-framed bytes of upstream reads, sent as one chunk */
+  al_buf pending;           /* re-framed bytes of upstream reads, sent as one chunk */
   struct event *flush_ev;   /* sends pending later in this loop iteration (stream_later) */
   uint64_t tokens;
   gctx *prev, *next;
@@ -123,74 +110,25 @@ static void audit_put(al_guard *g, const char *type, json_t *o) {
     if ((g)->audit) audit_put(g, type, expr); \
   } while (0)
 
-static void send_body(struct evhttp_request *req, int code, const char *ctype, const char *body,
-                      size_t len, const char *id) {
-  struct evbuffer *b = evbuffer_new();
-  if (!b) return;
-  evbuffer_add(b, body, len);
-  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-  evhttp_add_header(h, "Content-Type", ctype);
-  if (id) evhttp_add_header(h, "X-Airlock-Request-Id", id);
-  evhttp_send_reply(req, code, NULL, b);
-  evbuffer_free(b);
+/* A whole answer; retry_after: the Retry-After value, or NULL. */
+static void send_body(al_h1req *req, int code, const char *ctype, const char *body, size_t len, const char *id,
+                      const char *retry_after) {
+  al_h1hdr h[3] = {{"Content-Type", ctype}};
+  size_t n = 1;
+  if (id) h[n++] = (al_h1hdr){"X-Airlock-Request-Id", id};
+  if (retry_after) h[n++] = (al_h1hdr){"Retry-After", retry_after};
+  al_h1_reply(req, code, h, n, body, len);
 }
 
-static void send_error(struct evhttp_request *req, int code, const char *type, const char *ecode,
-                       const char *msg, const char *id) {
+static void send_error(al_h1req *req, int code, const char *type, const char *ecode, const char *msg,
+                       const char *id, const char *retry_after) {
   al_buf b;
   al_buf_init(&b, 8192);
   if (al_guard_error_body(&b, type, ecode, "%s", msg) == 0)
-    send_body(req, code, "application/json", b.data, b.len, id);
+    send_body(req, code, "application/json", b.data, b.len, id, retry_after);
   else
-    evhttp_send_error(req, 500, NULL);
+    send_body(req, 500, "text/plain", "internal error\n", 15, id, NULL);
   al_buf_cleanup(&b);
-}
-
-/* ---- client connection (see the header comment) ---- */
-
-static struct bufferevent *client_bev(struct evhttp_request *req) {
-  struct evhttp_connection *conn = req ? evhttp_request_get_connection(req) : NULL;
-  return conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-}
-
-/* The answer went out: idle keep-alive connections get client_timeout again. */
-static void on_reply_complete(struct evhttp_request *req, void *arg) {
-  al_guard *g = arg;
-  struct bufferevent *bev = client_bev(req);
-  if (!bev) return;
-  bufferevent_set_timeouts(bev, &g->client_tv, &g->client_tv);
-  /* evhttp keeps a Content-Length body in the input buffer until all of it arrived:
-   * no watermark while it reads requests (max_request_bytes bounds them) */
-  bufferevent_setwatermark(bev, EV_READ, 0, 0);
-}
-
-/* Called once the request is read, for requests that go upstream: keep reading (into the
- * input buffer, bounded by a high watermark until the answer is complete; a pipelined
- * request waits there), no read timeout while the upstream works (its own timeout bounds
- * the wait), EOF → closecb. */
-static void watch_client(al_guard *g, struct evhttp_request *req) {
-  struct bufferevent *bev = client_bev(req);
-  if (!bev) return;
-  bufferevent_data_cb rd, wr;
-  bufferevent_event_cb ev;
-  void *arg;
-  bufferevent_getcb(bev, &rd, &wr, &ev, &arg);
-  bufferevent_setcb(bev, NULL, wr, ev, arg);
-  bufferevent_setwatermark(bev, EV_READ, 0, AL_GUARD_MAX_CLIENT_PENDING);
-  bufferevent_set_timeouts(bev, NULL, &g->client_tv);
-  evhttp_request_set_on_complete_cb(req, on_reply_complete, g);
-  bufferevent_enable(bev, EV_READ);
-}
-
-/* Writes what evhttp queued on bev now (sendmsg, MSG_NOSIGNAL) instead of waiting for
- * the socket to be reported writable. When all of it went and `last` is set, evhttp's
- * write-done step runs now (it ends the request and may free the connection: bev must
- * not be used afterwards); when all of a chunk went, write interest is dropped again.
- * Anything left (a slow client, an error) stays with libevent, as without this. */
-static void flush_client(struct bufferevent *bev, int last) {
-  if (!al_gbev_write(bev)) return;
-  if (last) bufferevent_trigger(bev, EV_WRITE, 0);
-  else bufferevent_disable(bev, EV_WRITE);
 }
 
 /* Field initialisers for al_audit_fields. */
@@ -236,7 +174,7 @@ static void findings_json(gctx *c, json_t *o) {
 
 static void ctx_free(gctx *c) {
   al_guard *g = c->g;
-  if (c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
+  if (c->req) al_h1_set_closecb(c->req, NULL, NULL);
   if (c->x) al_gup_cancel(c->x);
   al_gstream_free(c->st);
   if (c->st_scanner) {
@@ -253,7 +191,7 @@ static void ctx_free(gctx *c) {
   al_gmap_cleanup(&c->map);
   al_gfinds_cleanup(&c->finds);
   al_buf_cleanup(&c->resp);
-  if (c->pending) evbuffer_free(c->pending);
+  al_buf_cleanup(&c->pending);
   if (c->flush_ev) event_free(c->flush_ev);
   if (c->prev) c->prev->next = c->next;
   else g->live = c->next;
@@ -328,30 +266,32 @@ static void finish(gctx *c, const char *verdict, int status) {
   ctx_free(c);
 }
 
-/* From an upstream callback: the answer, the end of the request, then the bytes written
- * at once (after finish(): the write may end evhttp's request and connection). */
+/* The answer, then the end of the request. */
 static void reply_done(gctx *c, int code, const char *ctype, const char *body, size_t len,
                        const char *verdict) {
-  struct bufferevent *bev = client_bev(c->req);
-  if (c->req) send_body(c->req, code, ctype, body, len, c->id);
+  al_h1req *req = c->req;
   c->req = NULL;
+  if (req) send_body(req, code, ctype, body, len, c->id, NULL);
   finish(c, verdict, code);
-  if (bev) flush_client(bev, 1);
+}
+
+static void answer_error_ra(gctx *c, int code, const char *type, const char *ecode, const char *msg,
+                            const char *verdict, const char *retry_after) {
+  al_h1req *req = c->req;
+  c->req = NULL;
+  if (req) send_error(req, code, type, ecode, msg, c->id, retry_after);
+  finish(c, verdict, code);
 }
 
 static void answer_error(gctx *c, int code, const char *type, const char *ecode, const char *msg,
                          const char *verdict) {
-  if (c->req) send_error(c->req, code, type, ecode, msg, c->id);
-  c->req = NULL;
-  finish(c, verdict, code);
+  answer_error_ra(c, code, type, ecode, msg, verdict, NULL);
 }
 
-static void on_client_close(struct evhttp_connection *conn, void *arg) {
+/* The client left before its answer was complete (h1srv drops the request after this). */
+static void on_client_close(al_h1req *req, void *arg) {
   gctx *c = arg;
-  /* a request not answered yet was detached from its connection by evhttp: ours to free */
-  if (c->req && !evhttp_request_get_connection(c->req)) evhttp_request_free(c->req);
   c->req = NULL;
-  c->conn = NULL;
   if (c->x) {
     al_gup_cancel(c->x);
     c->x = NULL;
@@ -377,9 +317,9 @@ static int rate_ok(al_guard *g, int client, double *retry_after) {
   return 0;
 }
 
-static int authenticate(al_guard *g, struct evhttp_request *req) {
+static int authenticate(al_guard *g, const al_h1req *req) {
   if (g->p->n_clients == 0) return -1;
-  const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  const char *h = req->authorization;
   if (!h || strncasecmp(h, "Bearer ", 7)) return -2;
   const char *key = h + 7;
   size_t kl = strlen(key);
@@ -416,20 +356,15 @@ static al_scanner *pool_get(al_guard *g) {
 static int stream_emit(const char *bytes, size_t n, void *ud) {
   gctx *c = ud;
   if (!c->req) return AL_ECONN;
-  struct evhttp_connection *conn = evhttp_request_get_connection(c->req);
-  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-  if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > AL_GUARD_MAX_CLIENT_BACKLOG)
-    return AL_ELIMIT; /* the client does not read: give up on it */
-  if (!c->pending && !(c->pending = evbuffer_new())) return AL_ENOMEM;
-  return evbuffer_add(c->pending, bytes, n) ? AL_ENOMEM : 0;
+  if (al_h1_queued(c->req) > AL_GUARD_MAX_CLIENT_BACKLOG) return AL_ELIMIT; /* the client does not read: give up on it */
+  return al_buf_append(&c->pending, bytes, n) ? AL_ENOMEM : 0;
 }
 
 /* Sends what the last upstream read produced as one HTTP chunk. */
 static void stream_flush(gctx *c) {
-  if (!c->req || !c->pending || !evbuffer_get_length(c->pending)) return;
-  evhttp_send_reply_chunk(c->req, c->pending);
-  struct bufferevent *bev = client_bev(c->req);
-  if (bev) flush_client(bev, 0);
+  if (!c->req || !c->pending.len) return;
+  al_h1_stream_chunk(c->req, c->pending.data, c->pending.len);
+  al_buf_reset(&c->pending);
 }
 
 static void stream_flush_cb(evutil_socket_t fd, short what, void *arg) { stream_flush(arg); }
@@ -438,7 +373,7 @@ static void stream_flush_cb(evutil_socket_t fd, short what, void *arg) { stream_
  * same loop iteration: when that read also ended the transfer (the usual case for the
  * last one), end_stream sends it together with the end of the stream, in one write. */
 static void stream_later(gctx *c) {
-  if (!c->req || !c->pending || !evbuffer_get_length(c->pending)) return;
+  if (!c->req || !c->pending.len) return;
   if (!c->flush_ev && !(c->flush_ev = event_new(c->g->base, -1, 0, stream_flush_cb, c))) {
     stream_flush(c);
     return;
@@ -453,30 +388,19 @@ static void stream_token(const char *text, size_t n, void *ud) {
 }
 
 static void start_reply_stream(gctx *c) {
-  struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-  evhttp_add_header(h, "Content-Type", "text/event-stream");
-  evhttp_add_header(h, "Cache-Control", "no-cache");
-  evhttp_add_header(h, "X-Airlock-Request-Id", c->id);
-  evhttp_send_reply_start(c->req, 200, "OK");
+  const al_h1hdr h[] = {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"},
+                        {"X-Airlock-Request-Id", c->id}};
+  al_h1_stream_start(c->req, 200, h, 3);
   c->started = 1;
 }
 
-/* The request ends before evhttp_send_reply_end: with nothing left to write on a stream
- * that is not chunked (an HTTP/1.0 client), evhttp finishes the request inside that call
- * and may free the connection (and call the close callback) there. The answer is written
- * at once only when evhttp cannot have done so: chunked (it appends the terminator) or
- * bytes still queued. */
+/* The last bytes and the end of the stream leave in one write; then the request ends. */
 static void end_stream(gctx *c, const char *verdict) {
-  struct evhttp_request *req = c->req;
-  if (req && c->pending && evbuffer_get_length(c->pending)) evhttp_send_reply_chunk(req, c->pending);
-  struct bufferevent *bev = client_bev(req);
-  int now = bev && (evbuffer_get_length(bufferevent_get_output(bev)) ||
-                    evhttp_find_header(evhttp_request_get_output_headers(req), "Transfer-Encoding"));
+  al_h1req *req = c->req;
   c->req = NULL;
+  if (req) al_h1_stream_end(req, c->pending.data, c->pending.len);
+  al_buf_reset(&c->pending);
   finish(c, verdict, 200);
-  if (!req) return;
-  evhttp_send_reply_end(req);
-  if (now) flush_client(bev, 1);
 }
 
 static int on_data(gxfer *x, const char *p, size_t n, void *ud) {
@@ -510,8 +434,9 @@ static void send_as_stream(gctx *c, const char *body, size_t len) {
   const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
   const char *obj = c->route == G_ROUTE_CHAT ? "chat.completion.chunk" : "text_completion";
   json_t *id = json_object_get(o, "id"), *model = json_object_get(o, "model"), *cr = json_object_get(o, "created");
-  struct evbuffer *b = evbuffer_new();
-  for (int k = 0; k < 2 && b; k++) {
+  al_buf b;
+  al_buf_init(&b, SIZE_MAX);
+  for (int k = 0; k < 2; k++) {
     json_t *choice = c->route == G_ROUTE_CHAT
         ? (k == 0 ? json_pack("{s:i, s:{s:s, s:s}, s:n}", "index", 0, "delta", "role", "assistant", "content", text ? text : "", "finish_reason")
                   : json_pack("{s:i, s:{}, s:s}", "index", 0, "delta", "finish_reason", fr ? fr : "stop"))
@@ -519,18 +444,20 @@ static void send_as_stream(gctx *c, const char *body, size_t len) {
                   : json_pack("{s:i, s:s, s:s}", "index", 0, "text", "", "finish_reason", fr ? fr : "stop"));
     json_t *chunk = json_pack("{s:O*, s:s, s:O*, s:O*, s:[o]}", "id", id, "object", obj, "created", cr, "model", model, "choices", choice);
     char *s = chunk ? json_dumps(chunk, JSON_COMPACT) : NULL;
-    if (s) evbuffer_add_printf(b, "data: %s\n\n", s);
+    if (s) {
+      al_buf_append(&b, "data: ", 6);
+      al_buf_puts(&b, s);
+      al_buf_append(&b, "\n\n", 2);
+    }
     free(s);
     json_decref(chunk);
   }
   json_decref(o);
-  if (!b) return;
-  evbuffer_add_printf(b, "data: [DONE]\n\n");
-  struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-  evhttp_add_header(h, "Content-Type", "text/event-stream");
-  evhttp_add_header(h, "X-Airlock-Request-Id", c->id);
-  evhttp_send_reply(c->req, 200, "OK", b);
-  evbuffer_free(b);
+  al_buf_puts(&b, "data: [DONE]\n\n");
+  al_h1req *req = c->req;
+  c->req = NULL;
+  send_body(req, 200, "text/event-stream", b.data ? b.data : "", b.len, c->id, NULL);
+  al_buf_cleanup(&b);
 }
 
 static void on_done(gxfer *x, int code, long status, void *ud) {
@@ -626,7 +553,6 @@ static void on_done(gxfer *x, int code, long status, void *ud) {
   const char *verdict = c->finds.n ? "redact" : "allow";
   if (c->client_stream) {
     send_as_stream(c, body, blen);
-    c->req = NULL;
     finish(c, verdict, 200);
   } else {
     reply_done(c, 200, "application/json", body, blen, verdict);
@@ -663,10 +589,10 @@ static void start_upstream(gctx *c) {
 
 /* ---- the handler ---- */
 
-static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
+static void handle_api(al_guard *g, al_h1req *req, int route) {
   gctx *c = al_calloc(1, sizeof *c);
   if (!c) {
-    evhttp_send_error(req, 503, NULL);
+    send_body(req, 503, "text/plain", "out of memory\n", 14, NULL, NULL);
     return;
   }
   c->g = g;
@@ -682,8 +608,8 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   g->live = c;
   g->in_flight++;
   al_buf_init(&c->resp, g->p->max_response_bytes);
-  c->conn = evhttp_request_get_connection(req);
-  if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
+  al_buf_init(&c->pending, SIZE_MAX);
+  al_h1_set_closecb(req, on_client_close, c);
 
   int client = authenticate(g, req);
   if (client == -2) {
@@ -695,18 +621,15 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
   if (!rate_ok(g, client, &retry_after)) {
     char ra[32];
     snprintf(ra, sizeof ra, "%d", (int)ceil(retry_after));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
-    answer_error(c, 429, "airlock_policy", "rate_limited", "rate limit of this client exceeded", "rate_limited");
+    answer_error_ra(c, 429, "airlock_policy", "rate_limited", "rate limit of this client exceeded", "rate_limited", ra);
     return;
   }
   if (route == G_ROUTE_MODELS) {
-    watch_client(g, req);
     start_upstream(c);
     return;
   }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
-  const char *body = (const char *)evbuffer_pullup(in, -1);
+  size_t len = req->body_len;
+  const char *body = req->body;
   char why[300];
   const char *cname = client >= 0 ? g->p->clients[client].name : "";
   if (al_guard_request_parse(route, body ? body : "", len, &c->r, why, sizeof why)) {
@@ -757,44 +680,44 @@ static void handle_api(al_guard *g, struct evhttp_request *req, int route) {
     return;
   }
   c->up_len = changed ? strlen(c->up_body) : len;
-  watch_client(g, req);
   start_upstream(c);
 }
 
-static void handler(struct evhttp_request *req, void *arg) {
+static void handler(al_h1req *req, void *arg) {
   al_guard *g = arg;
-  const char *uri = evhttp_request_get_uri(req);
-  char path[256];
-  size_t pl = strcspn(uri, "?");
-  snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), uri);
-  enum evhttp_cmd_type m = evhttp_request_get_command(req);
-  if (!strcmp(path, "/healthz")) {
-    send_body(req, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL);
+  size_t pl = strcspn(req->url, "?");
+  int m = req->method;
+  if (m != HTTP_GET && m != HTTP_POST && m != HTTP_HEAD) {
+    send_body(req, 501, "text/plain", "method not implemented\n", 23, NULL, NULL);
     return;
   }
-  if (!strcmp(path, "/metrics")) {
+  if (pl == 8 && !memcmp(req->url, "/healthz", 8)) {
+    send_body(req, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL, NULL);
+    return;
+  }
+  if (pl == 8 && !memcmp(req->url, "/metrics", 8)) {
     al_buf b;
     al_buf_init(&b, 1u << 22);
     if (al_gmetrics_render(g->metrics, &b, g->in_flight) == 0)
-      send_body(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL);
+      send_body(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL, NULL);
     else
-      evhttp_send_error(req, 500, NULL);
+      send_body(req, 500, "text/plain", "internal error\n", 15, NULL, NULL);
     al_buf_cleanup(&b);
     return;
   }
   for (int r = 0; r < G_ROUTE_N; r++) {
-    if (strcmp(path, route_paths[r])) continue;
+    if (pl != strlen(route_paths[r]) || memcmp(req->url, route_paths[r], pl)) continue;
     if (!g->p->routes[r].enabled) break;
-    enum evhttp_cmd_type want = r == G_ROUTE_MODELS ? EVHTTP_REQ_GET : EVHTTP_REQ_POST;
+    int want = r == G_ROUTE_MODELS ? HTTP_GET : HTTP_POST;
     if (m != want) {
-      send_error(req, 405, "invalid_request_error", "method_not_allowed",
-                 r == G_ROUTE_MODELS ? "use GET" : "use POST", NULL);
+      send_error(req, 405, "invalid_request_error", "method_not_allowed", r == G_ROUTE_MODELS ? "use GET" : "use POST",
+                 NULL, NULL);
       return;
     }
     handle_api(g, req, r);
     return;
   }
-  send_error(req, 404, "invalid_request_error", "unknown_route", "no such route on this guard", NULL);
+  send_error(req, 404, "invalid_request_error", "unknown_route", "no such route on this guard", NULL, NULL);
 }
 
 /* ---- life cycle ---- */
@@ -836,7 +759,10 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
   g->metrics = al_gmetrics_new();
   g->buckets = al_calloc(p->n_clients + 1, sizeof *g->buckets);
   g->up = al_gup_new(base, p->max_connections);
-  g->http = evhttp_new(base);
+  al_h1_opts ho = {.max_body = p->max_request_bytes, .max_head = 65536,
+                   .max_read_ahead = AL_GUARD_MAX_CLIENT_PENDING, .timeout_ms = p->client_timeout_ms,
+                   .handler = handler, .ud = g};
+  g->http = al_h1srv_new(base, &ho);
   if (!g->metrics || !g->buckets || !g->up || !g->http) {
     rc = al_error_set(err, AL_ENOMEM, "out of memory starting the guard");
     goto out;
@@ -852,25 +778,10 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
                            .scan_db = p->audit_db};
     if ((rc = al_audit_open(&ao, &g->audit, err))) goto out;
   }
-  evhttp_set_max_body_size(g->http, (ev_ssize_t)p->max_request_bytes);
-  evhttp_set_max_headers_size(g->http, 65536);
-  g->client_tv.tv_sec = (time_t)(p->client_timeout_ms / 1000);
-  g->client_tv.tv_usec = (suseconds_t)(p->client_timeout_ms % 1000 * 1000);
-  evhttp_set_timeout_tv(g->http, &g->client_tv);
-  evhttp_set_allowed_methods(g->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-  evhttp_set_gencb(g->http, handler, g);
-  struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(g->http, p->listen_host, (ev_uint16_t)p->listen_port);
-  if (!s) {
+  if (al_h1srv_listen(g->http, p->listen_host, p->listen_port, &g->port)) {
     rc = al_error_set(err, AL_ESYS, "cannot listen on %s:%d", p->listen_host, p->listen_port);
     goto out;
   }
-  /* accepted sockets inherit it: stream chunks are not held back by Nagle */
-  int one = 1;
-  setsockopt(evhttp_bound_socket_get_fd(s), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0)
-    g->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
   *out = g;
   g = NULL;
 out:
@@ -886,14 +797,14 @@ void al_guard_free(al_guard *g) {
   if (!g) return;
   while (g->live) {
     gctx *c = g->live;
-    c->req = NULL; /* evhttp_free below answers nothing more */
+    c->req = NULL; /* al_h1srv_free below answers nothing more */
     if (c->x) {
       al_gup_cancel(c->x);
       c->x = NULL;
     }
     finish(c, "shutdown", 503);
   }
-  if (g->http) evhttp_free(g->http);
+  al_h1srv_free(g->http);
   al_gup_free(g->up);
   al_scanner_free(g->in_scanner);
   al_scanner_free(g->out_scanner);

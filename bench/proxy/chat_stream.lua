@@ -1,4 +1,5 @@
--- wrk script: the same request as chat.lua, streamed (SSE re-framed by the guard).
+-- wrk script: the request of chat.lua (one fixed, not varied per request), streamed (SSE
+-- re-framed by the guard).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench-key"

@@ -164,8 +164,17 @@ int al_guard_request_parse(int route, const char *body, size_t len, greq *out, c
 void al_guard_request_cleanup(greq *r);
 /* Runs the input pipeline over the slots: redacts in place (*changed = 1); on block
  * fills *blocked. */
+/* Texts the input pipeline found clean (scache.c): skipped when they come again. */
+typedef struct gscache gscache;
+gscache *al_gscache_new(size_t entries, size_t max_bytes);
+void al_gscache_free(gscache *c);
+/* 1 when text was stored as clean; *h receives its hash for al_gscache_put. */
+int al_gscache_clean(gscache *c, const char *text, size_t len, uint64_t *h);
+void al_gscache_put(gscache *c, const char *text, size_t len, uint64_t h);
+void al_gscache_stats(const gscache *c, uint64_t *hits, uint64_t *misses);
+
 int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *all,
-                   const gfind **blocked, const char **blocked_where, int *changed);
+                   const gfind **blocked, const char **blocked_where, int *changed, gscache *cache);
 /* Builds r's jansson tree (after the fast path) so it can be rewritten; no-op with one. */
 int al_guard_request_tree(greq *r);
 

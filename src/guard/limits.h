@@ -17,6 +17,8 @@
 #define AL_GUARD_MAX_STAGES 32
 #define AL_GUARD_MAX_CLIENTS 4096
 #define AL_GUARD_MAX_RETRIES 5
+#define AL_GUARD_SCAN_CACHE_ENTRIES 4096            /* input texts remembered as clean (scache.c) */
+#define AL_GUARD_SCAN_CACHE_BYTES (16u << 20)       /* their copies together */
 #define AL_GUARD_MAX_SLOTS 4096                     /* text fields scanned in one request */
 #define AL_GUARD_MAX_CLIENT_BACKLOG (8u << 20)      /* bytes queued to a slow client */
 #define AL_GUARD_KEY_CACHE 8                      /* accepted client keys remembered (no SHA-256 per request) */

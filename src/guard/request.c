@@ -187,7 +187,7 @@ out:
 }
 
 int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *all,
-                   const gfind **blocked, const char **blocked_where, int *changed) {
+                   const gfind **blocked, const char **blocked_where, int *changed, gscache *cache) {
   gfinds f = {0};
   al_buf b;
   int rc = 0;
@@ -198,11 +198,17 @@ int al_guard_input(const gpipe *pipe, al_scanner *s, greq *r, gmap *m, gfinds *a
   for (size_t i = 0; i < r->n && !rc; i++) {
     const char *text = r->slots[i].text;
     size_t len = r->slots[i].len;
+    uint64_t h = 0;
+    if (cache && al_gscache_clean(cache, text, len, &h)) continue; /* seen, and clean */
     gscan_ctx c = {pipe, &f};
     al_gfinds_reset(&f);
     rc = al_scan(s, text, len, al_guard_on_finding, &c);
     if (!rc && f.oom) rc = AL_ENOMEM;
     if (rc) break;
+    if (cache && !f.n) {
+      al_gscache_put(cache, text, len, h);
+      continue;
+    }
     size_t first = all->n;
     for (size_t k = 0; k < f.n && !rc; k++) rc = al_gfinds_push(all, &f.v[k]);
     if (rc) break;

@@ -66,6 +66,7 @@ struct al_guard {
   unsigned next_key;
   char *urls[G_ROUTE_N]; /* upstream URL of each route */
   int no_template;       /* AIRLOCK_GUARD_NO_TEMPLATE set: streams parse every event whole */
+  gscache *scache;       /* input texts found clean (scache.c); NULL with AIRLOCK_GUARD_NO_SCAN_CACHE */
 };
 
 struct gctx {
@@ -653,7 +654,8 @@ static void handle_api(al_guard *g, al_h1req *req, int route) {
   const gfind *blocked = NULL;
   const char *where = NULL;
   int changed = 0;
-  int rc = al_guard_input(&g->p->in, g->in_scanner, &c->r, &c->map, &c->finds, &blocked, &where, &changed);
+  int rc = al_guard_input(&g->p->in, g->in_scanner, &c->r, &c->map, &c->finds, &blocked, &where, &changed,
+                          g->scache);
   if (rc) {
     answer_error(c, 500, "airlock_guard", "guard_error", "the guard failed to scan the request", "error");
     return;
@@ -698,7 +700,15 @@ static void handler(al_h1req *req, void *arg) {
   if (pl == 8 && !memcmp(req->url, "/metrics", 8)) {
     al_buf b;
     al_buf_init(&b, 1u << 22);
-    if (al_gmetrics_render(g->metrics, &b, g->in_flight) == 0)
+    uint64_t hits, misses;
+    al_gscache_stats(g->scache, &hits, &misses);
+    if (al_gmetrics_render(g->metrics, &b, g->in_flight) == 0 &&
+        al_buf_printf(&b,
+                      "# HELP airlock_guard_scan_cache_total Input texts looked up in the clean-text cache, by result.\n"
+                      "# TYPE airlock_guard_scan_cache_total counter\n"
+                      "airlock_guard_scan_cache_total{result=\"hit\"} %llu\n"
+                      "airlock_guard_scan_cache_total{result=\"miss\"} %llu\n",
+                      (unsigned long long)hits, (unsigned long long)misses) == 0)
       send_body(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL, NULL);
     else
       send_body(req, 500, "text/plain", "internal error\n", 15, NULL, NULL);
@@ -772,6 +782,12 @@ int al_guard_new(struct event_base *base, const al_guard_policy *p, al_guard **o
     rc = al_error_set(err, AL_ENOMEM, "cannot create scanners");
     goto out;
   }
+  const char *nc = getenv("AIRLOCK_GUARD_NO_SCAN_CACHE"); /* scan every input text every time */
+  if (p->in.db && !(nc && *nc && strcmp(nc, "0")) &&
+      !(g->scache = al_gscache_new(AL_GUARD_SCAN_CACHE_ENTRIES, AL_GUARD_SCAN_CACHE_BYTES))) {
+    rc = al_error_set(err, AL_ENOMEM, "out of memory starting the guard");
+    goto out;
+  }
   if (p->audit_dir) {
     al_audit_options ao = {.dir = p->audit_dir, .secret_key_path = p->audit_key, .fsync = p->audit_fsync,
                            .checkpoint_every = (uint64_t)p->audit_checkpoint_every, .pii = p->audit_pii,
@@ -807,6 +823,7 @@ void al_guard_free(al_guard *g) {
   al_h1srv_free(g->http);
   al_gup_free(g->up);
   al_scanner_free(g->in_scanner);
+  al_gscache_free(g->scache);
   al_scanner_free(g->out_scanner);
   for (size_t i = 0; i < g->npool; i++) al_scanner_free(g->pool[i]);
   al_free(g->pool);

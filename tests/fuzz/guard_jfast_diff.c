@@ -29,7 +29,7 @@ static int observe_request(const al_guard_policy *p, al_scanner *in, int route, 
   const gfind *blocked = NULL;
   const char *where = NULL;
   int changed = 0;
-  int irc = al_guard_input(&p->in, in, &r, &m, &all, &blocked, &where, &changed);
+  int irc = al_guard_input(&p->in, in, &r, &m, &all, &blocked, &where, &changed, NULL);
   al_buf_printf(o, "input %d changed %d blocked %s at %s finds %zu map %zu\n", irc, changed,
                 blocked ? blocked->detector : "-", where ? where : "-", all.n, m.n);
   for (size_t i = 0; i < all.n; i++)

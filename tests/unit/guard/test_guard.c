@@ -148,7 +148,7 @@ static void test_request_and_input(void **state) {
   const gfind *blocked = NULL;
   const char *where = NULL;
   int changed = 0;
-  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed), 0);
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed, NULL), 0);
   assert_null(blocked);
   assert_true(changed);
   assert_string_equal(json_string_value(r.slots[0].str), "host [IPV4_1] ok");
@@ -158,7 +158,7 @@ static void test_request_and_input(void **state) {
 
   const char *sec = "{\"model\":\"m\",\"prompt\":[\"fine\",\"key AKIAIOSFODNN7EXAMPLE here\"]}";
   assert_int_equal(al_guard_request_parse(G_ROUTE_COMPLETIONS, sec, strlen(sec), &r, why, sizeof why), 0);
-  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed), 0);
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed, NULL), 0);
   assert_non_null(blocked);
   assert_string_equal(blocked->detector, "secret.aws_access_key");
   assert_string_equal(where, "prompt[1]");
@@ -398,6 +398,86 @@ static void test_fast_json(void **state) {
   al_buf_cleanup(&b);
   al_scanner_free(in);
   al_scanner_free(out);
+  al_guard_policy_free(p);
+}
+
+/* ---- the clean-text cache of the input pipeline (scache.c) ---- */
+
+static void input_text(const al_guard_policy *p, al_scanner *s, gscache *cache, const char *body, al_buf *o) {
+  greq r;
+  char why[256];
+  gmap m = {0};
+  gfinds all = {0};
+  const gfind *blocked = NULL;
+  const char *where = NULL;
+  int changed = 0;
+  assert_int_equal(al_guard_request_parse(G_ROUTE_CHAT, body, strlen(body), &r, why, sizeof why), 0);
+  assert_int_equal(al_guard_input(&p->in, s, &r, &m, &all, &blocked, &where, &changed, cache), 0);
+  al_buf_printf(o, "changed %d blocked %s %s finds %zu map %zu |", changed, blocked ? blocked->detector : "-",
+                where ? where : "-", all.n, m.n);
+  for (size_t i = 0; i < all.n; i++)
+    al_buf_printf(o, " %s %llu-%llu", all.v[i].detector, (unsigned long long)all.v[i].start,
+                  (unsigned long long)all.v[i].end);
+  for (size_t i = 0; i < r.n; i++) {
+    al_buf_putc(o, ' ');
+    al_buf_append(o, r.slots[i].text, r.slots[i].len);
+  }
+  al_buf_putc(o, '\n');
+  al_guard_request_cleanup(&r);
+  al_gmap_cleanup(&m);
+  al_gfinds_cleanup(&all);
+}
+
+static void test_scan_cache(void **state) {
+  al_error e;
+  al_guard_policy *p = load(base_policy, &e);
+  assert_non_null(p);
+  al_scanner *s = NULL;
+  assert_int_equal(al_scanner_new(p->in.db, &s), 0);
+  /* a conversation that grows turn by turn, with clean turns, one to redact and one to
+   * block: the same results with and without the cache, and the clean turns come back */
+  static const char *const turns[] = {"You are a terse assistant.", "What is a route table?", "host 10.1.2.3 is down",
+                                      "It maps prefixes to next hops.", "key AKIAIOSFODNN7EXAMPLE", "thanks",
+                                      "and 10.9.9.9?", "You are a terse assistant."};
+  gscache *cache = al_gscache_new(64, 1 << 20);
+  assert_non_null(cache);
+  al_buf with, without, body;
+  al_buf_init(&with, 1 << 20);
+  al_buf_init(&without, 1 << 20);
+  al_buf_init(&body, 1 << 16);
+  for (int round = 0; round < 3; round++) {
+    for (size_t n = 1; n <= sizeof turns / sizeof turns[0]; n++) {
+      al_buf_reset(&body);
+      al_buf_puts(&body, "{\"model\":\"m\",\"messages\":[");
+      for (size_t i = 0; i < n; i++) al_buf_printf(&body, "%s{\"role\":\"user\",\"content\":\"%s\"}", i ? "," : "", turns[i]);
+      al_buf_puts(&body, "]}");
+      input_text(p, s, cache, body.data, &with);
+      input_text(p, s, NULL, body.data, &without);
+    }
+  }
+  assert_int_equal(with.len, without.len);
+  assert_memory_equal(with.data, without.data, with.len);
+  uint64_t hits, misses;
+  al_gscache_stats(cache, &hits, &misses);
+  assert_true(hits > 50);   /* the clean turns were found again */
+  assert_true(misses >= 8); /* every text at least once; the three with findings every time */
+  al_gscache_free(cache);
+
+  /* bounds: a text over max_bytes / 16 is not kept; the copies stay under max_bytes */
+  gscache *small = al_gscache_new(4, 160);
+  uint64_t h;
+  assert_false(al_gscache_clean(small, "0123456789abc", 13, &h)); /* 13 > 160 / 16 */
+  al_gscache_put(small, "0123456789abc", 13, h);
+  assert_false(al_gscache_clean(small, "0123456789abc", 13, &h));
+  assert_false(al_gscache_clean(small, "short", 5, &h));
+  al_gscache_put(small, "short", 5, h);
+  assert_true(al_gscache_clean(small, "short", 5, &h));
+  assert_false(al_gscache_clean(small, "shorT", 5, &h)); /* exact bytes only */
+  al_gscache_free(small);
+  al_buf_cleanup(&with);
+  al_buf_cleanup(&without);
+  al_buf_cleanup(&body);
+  al_scanner_free(s);
   al_guard_policy_free(p);
 }
 
@@ -654,6 +734,7 @@ int main(void) {
       cmocka_unit_test(test_request_and_input),
       cmocka_unit_test(test_output),
       cmocka_unit_test(test_fast_json),
+      cmocka_unit_test(test_scan_cache),
       cmocka_unit_test(test_stream_clean),
       cmocka_unit_test(test_stream_block_split_secret),
       cmocka_unit_test(test_stream_redact_split_card),

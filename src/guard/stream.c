@@ -267,14 +267,29 @@ static json_t *plain_text(const gstream *g, json_t *o, json_t **parent) {
 /* Event data = P M Q of the current template? Returns 1 when the event was handled as the
  * template's text delta (*rc: on_text's result), 0 when it does not start with P and end
  * with Q (or there is no template), -1 when it does but M is not one JSON string (then the
- * full path parses the event, which may be anything). */
+ * full path parses the event, which may be anything). An M that is a quote, printable
+ * ASCII without backslash or quote, and a quote is one string token whose value is those
+ * bytes (what jansson would return): it is taken without a parse. */
 static int by_template(gstream *g, const char *data, size_t len, int *rc) {
   size_t np = g->tpl_p, nq = g->tpl.len - g->tpl_p;
   if (!g->tpl.len || len < np + nq + 2 || memcmp(data, g->tpl.data, np) ||
       memcmp(data + len - nq, g->tpl.data + np, nq))
     return 0;
+  const char *lit = data + np;
+  size_t ll = len - np - nq, k = 1;
+  /* a literal of printable ASCII with no backslash and no inner quote is its own value
+   * (RFC 8259, section 7): no parse; anything else goes to jansson */
+  if (ll >= 2 && lit[0] == '"' && lit[ll - 1] == '"') {
+    while (k < ll - 1 && (unsigned char)lit[k] - 0x20u < 0x5fu && lit[k] != '"' && lit[k] != '\\') k++;
+    if (k == ll - 1) {
+      if (g->tpl_hits++ == 0) g->tpl_vain--;
+      g->fast++;
+      *rc = on_text(g, lit + 1, ll - 2);
+      return 1;
+    }
+  }
   size_t mark = 0;
-  json_t *t = al_jarena_loadb(data + np, len - np - nq, JSON_DECODE_ANY, NULL, &mark);
+  json_t *t = al_jarena_loadb(lit, ll, JSON_DECODE_ANY, NULL, &mark);
   int handled = json_is_string(t);
   if (handled) {
     if (g->tpl_hits++ == 0) g->tpl_vain--; /* its probe parse was not in vain */

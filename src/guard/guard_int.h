@@ -238,6 +238,9 @@ int al_gstream_done(const gstream *g);
 /* The template fast path (stream.c, top): on unless switched off here, before the first
  * feed; off, every event is parsed whole. The same bytes, findings and text either way. */
 void al_gstream_set_template(gstream *g, int on);
+/* Text is fed to the scan stream at least every bytes (0: at every delta) while nothing can
+ * be released yet; default AL_GUARD_STREAM_SCAN_BATCH. Tests compare the two. */
+void al_gstream_set_scan_batch(gstream *g, size_t bytes);
 uint64_t al_gstream_fast_events(const gstream *g); /* events handled by a template */
 void al_gstream_free(gstream *g);
 

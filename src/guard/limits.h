@@ -12,6 +12,7 @@
 #define AL_GUARD_DEFAULT_CONNECT_MS 5000
 #define AL_GUARD_DEFAULT_CLIENT_TIMEOUT_S 120       /* a request must arrive within it (h1srv) */
 #define AL_GUARD_DEFAULT_MAX_CONNECTIONS 256        /* pooled upstream connections */
+#define AL_GUARD_STREAM_SCAN_BATCH 128              /* streamed text scanned at least this often */
 #define AL_GUARD_DEFAULT_WINDOW 32                  /* extra bytes held back in streams */
 #define AL_GUARD_MAX_WINDOW (1u << 20)
 #define AL_GUARD_MAX_STAGES 32

@@ -2,7 +2,10 @@
  *
  * Upstream bytes go through the SSE parser (al_sse); each chunk's text delta (chat:
  * choices[0].delta.content, completions: choices[0].text) is appended to a held buffer and
- * fed to a scan stream. Text is released to the client only up to
+ * fed to a scan stream (in batches of AL_GUARD_STREAM_SCAN_BATCH bytes until the held text
+ * is long enough for a release, then at every delta: the release point below does not
+ * move, a block finding may end the stream up to a batch later). Text is released to the
+ * client only up to
  *
  *     min(al_scan_stream_safe_offset, position - window)
  *
@@ -33,6 +36,7 @@
 #include "airlock/util.h"
 #include "audit/jsonout.h"
 #include "guard/guard_int.h"
+#include "scan/limits.h" /* AL_SCAN_CTX: verify context beyond the holdback */
 
 struct gstream {
   const gpipe *pipe;
@@ -49,6 +53,9 @@ struct gstream {
   gfinds f;           /* this stream's findings not yet applied */
   al_buf held;        /* text [held_base, pos) not yet released */
   uint64_t held_base, pos;
+  uint64_t fed;       /* text [0, fed) was fed to the scan stream (fed >= held_base) */
+  uint64_t lag;       /* held text reaching this length can be released once scanned */
+  size_t batch;       /* while it cannot, text is scanned every batch bytes */
   al_buf text;        /* every text delta (bounded), for the audit log */
   al_buf tools;       /* raw tool-call chunk events, held to the end */
   al_buf tool_text;   /* their arguments, scanned at the end */
@@ -194,6 +201,13 @@ static int release(gstream *g, int final) {
   return 0;
 }
 
+/* Held text not yet scanned goes to the scan stream. */
+static int feed(gstream *g) {
+  size_t off = (size_t)(g->fed - g->held_base), n = (size_t)(g->pos - g->fed);
+  g->fed = g->pos;
+  return n ? al_scan_stream_feed(g->ss, g->held.data + off, n) : 0;
+}
+
 static int on_text(gstream *g, const char *t, size_t n) {
   if (n == 0) return 0;
   if (g->pos + n > g->max_bytes) {
@@ -206,7 +220,10 @@ static int on_text(gstream *g, const char *t, size_t n) {
   if (!rc) rc = al_buf_append(&g->held, t, n);
   if (rc) return rc;
   g->pos += n;
-  if (g->ss && (rc = al_scan_stream_feed(g->ss, t, n))) return rc;
+  if (!g->ss) return release(g, 0);
+  /* scanned in batches while nothing can be released yet (the release point is the same) */
+  if (g->pos - g->fed < g->batch && g->pos - g->held_base < g->lag) return 0;
+  if ((rc = feed(g))) return rc;
   if ((rc = check_findings(g))) return rc;
   return release(g, 0);
 }
@@ -447,7 +464,9 @@ static int finish(gstream *g) {
   int rc = 0;
   if (g->done) return 0;
   if (g->ss) {
-    rc = al_scan_stream_close(g->ss);
+    rc = feed(g);
+    if (!rc) rc = al_scan_stream_close(g->ss);
+    else al_scan_stream_close(g->ss);
     g->ss = NULL;
     if (rc) return rc;
     if ((rc = check_findings(g))) return rc;
@@ -486,7 +505,8 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   *out = NULL;
   if (!g) return AL_ENOMEM;
   *g = (gstream){.pipe = pipe, .s = s, .route = route, .window = window, .max_bytes = max_bytes,
-                 .m = m, .all = all, .emit = emit, .token = token, .ud = ud, .tpl_on = 1};
+                 .m = m, .all = all, .emit = emit, .token = token, .ud = ud, .tpl_on = 1,
+                 .batch = AL_GUARD_STREAM_SCAN_BATCH};
   al_sse_init(&g->sse, on_event, g, max_bytes + 4096);
   al_buf_init(&g->held, max_bytes + 1);
   al_buf_init(&g->text, max_bytes + 1);
@@ -499,6 +519,9 @@ int al_gstream_new(const gpipe *pipe, al_scanner *s, int route, size_t window, s
   al_buf_init(&g->res, max_bytes * 4 + 4096);
   al_buf_init(&g->tpl, max_bytes + 4096);
   if (pipe->db && s) {
+    /* release: min(scan safe offset = fed - holdback - AL_SCAN_CTX, pos - window) */
+    size_t hb = al_scan_db_holdback(pipe->db) + AL_SCAN_CTX;
+    g->lag = hb > window ? hb : window;
     int rc = al_scan_stream_open(s, on_stream_finding, g, &g->ss);
     if (rc) {
       al_gstream_free(g);
@@ -547,6 +570,8 @@ const char *al_gstream_text(const gstream *g, size_t *len) {
 }
 
 int al_gstream_done(const gstream *g) { return g->done; }
+
+void al_gstream_set_scan_batch(gstream *g, size_t bytes) { g->batch = bytes; }
 
 void al_gstream_set_template(gstream *g, int on) {
   g->tpl_on = on != 0;

@@ -5,7 +5,9 @@
  * fool a template (escaped slashes, \u escapes, raw UTF-8, empty text, a text equal to
  * another string of the event, a new id mid-stream, whitespace, duplicate keys, a middle
  * that is not one JSON string) and check the fast path did run where it should; then
- * seeded random streams mix all of it (the differential test). */
+ * seeded random streams mix all of it (the differential test). Every run is also compared
+ * with the scan stream fed at every delta instead of in batches (al_gstream_set_scan_batch):
+ * the client's bytes after each piece fed, so the release schedule, must be the same. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +57,7 @@ typedef struct result {
   al_buf tokens; /* token callback: each delta as "<len>:" + bytes */
   al_buf text;   /* al_gstream_text (the audit's response text) */
   al_buf finds;  /* the request's findings, one line each */
+  al_buf sched;  /* bytes for the client after each piece fed: the release schedule */
   int feed_rc, finish_rc, done;
   const char *blocked;
   uint64_t fast;
@@ -68,6 +71,9 @@ static void token(const char *t, size_t n, void *ud) {
   al_buf_append(&r->tokens, t, n);
 }
 
+/* The scan batch of the next runs ((size_t)-1: the stream's default). */
+static size_t run_batch = (size_t)-1;
+
 /* Feeds stream (len bytes) in pieces of 1..maxpiece bytes (sizes from seed). */
 static void run(int route, const char *stream, size_t len, uint64_t seed, size_t maxpiece, int tpl, result *r) {
   memset(r, 0, sizeof *r);
@@ -75,17 +81,20 @@ static void run(int route, const char *stream, size_t len, uint64_t seed, size_t
   al_buf_init(&r->tokens, 1u << 24);
   al_buf_init(&r->text, 1u << 24);
   al_buf_init(&r->finds, 1u << 24);
+  al_buf_init(&r->sched, 1u << 24);
   gmap m = {0};
   gfinds all = {0};
   gstream *g = NULL;
   assert_int_equal(al_gstream_new(&pol->out, scn, route, 8, 1u << 20, &m, &all, emit, token, r, &g), 0);
   al_gstream_set_template(g, tpl);
+  if (run_batch != (size_t)-1) al_gstream_set_scan_batch(g, run_batch);
   uint64_t x = seed | 1;
   for (size_t i = 0; i < len && !r->feed_rc;) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     size_t k = 1 + (size_t)(x % maxpiece);
     if (k > len - i) k = len - i;
     r->feed_rc = al_gstream_feed(g, stream + i, k);
+    al_buf_printf(&r->sched, "%zu,", r->out.len);
     i += k;
   }
   if (!r->feed_rc) r->finish_rc = al_gstream_finish(g);
@@ -108,6 +117,7 @@ static void result_free(result *r) {
   al_buf_cleanup(&r->tokens);
   al_buf_cleanup(&r->text);
   al_buf_cleanup(&r->finds);
+  al_buf_cleanup(&r->sched);
 }
 
 static int buf_eq(const al_buf *a, const al_buf *b) {
@@ -115,7 +125,7 @@ static int buf_eq(const al_buf *a, const al_buf *b) {
 }
 
 static int same(const result *a, const result *b) {
-  return buf_eq(&a->out, &b->out) && buf_eq(&a->tokens, &b->tokens) && buf_eq(&a->text, &b->text) &&
+  return buf_eq(&a->out, &b->out) && buf_eq(&a->sched, &b->sched) && buf_eq(&a->tokens, &b->tokens) && buf_eq(&a->text, &b->text) &&
          buf_eq(&a->finds, &b->finds) && a->feed_rc == b->feed_rc && a->finish_rc == b->finish_rc &&
          a->done == b->done && (a->blocked == NULL) == (b->blocked == NULL) &&
          (!a->blocked || !strcmp(a->blocked, b->blocked));
@@ -139,6 +149,15 @@ static uint64_t both(int route, const char *stream, size_t len, result *on) {
       fail_msg("templates on and off differ");
     }
     assert_int_equal(b.fast, 0);
+    /* the scan stream fed at every delta: the same bytes, released at the same points */
+    result c;
+    run_batch = 0;
+    run(route, stream, len, 0x9e3779b97f4a7c15ull + i, pieces[i], 1, &c);
+    run_batch = (size_t)-1;
+    if (!same(&a, &c)) fail_msg("scanning in batches and at every delta differ (piece %zu): %zu vs %zu bytes, schedule %.*s vs %.*s",
+                                pieces[i], a.out.len, c.out.len, (int)(a.sched.len < 300 ? a.sched.len : 300), a.sched.data,
+                                (int)(c.sched.len < 300 ? c.sched.len : 300), c.sched.data);
+    result_free(&c);
     if (a.fast < fewest) fewest = a.fast;
     result_free(&b);
     if (on && i + 1 == sizeof pieces / sizeof *pieces) *on = a;

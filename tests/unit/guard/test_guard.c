@@ -439,7 +439,9 @@ static void test_scan_cache(void **state) {
   static const char *const turns[] = {"You are a terse assistant.", "What is a route table?", "host 10.1.2.3 is down",
                                       "It maps prefixes to next hops.", "key AKIAIOSFODNN7EXAMPLE", "thanks",
                                       "and 10.9.9.9?", "You are a terse assistant."};
-  gscache *cache = al_gscache_new(64, 1 << 20);
+  /* 4,096 buckets for 5 clean texts: two sharing a bucket (the key is random) would only
+   * cost hits, and is rare enough that the bound below holds */
+  gscache *cache = al_gscache_new(4096, 1 << 20);
   assert_non_null(cache);
   al_buf with, without, body;
   al_buf_init(&with, 1 << 20);
@@ -459,7 +461,7 @@ static void test_scan_cache(void **state) {
   assert_memory_equal(with.data, without.data, with.len);
   uint64_t hits, misses;
   al_gscache_stats(cache, &hits, &misses);
-  assert_true(hits > 50);   /* the clean turns were found again */
+  assert_true(hits > 30);   /* the clean turns were found again (~60 without a shared bucket) */
   assert_true(misses >= 8); /* every text at least once; the three with findings every time */
   al_gscache_free(cache);
 

@@ -496,6 +496,7 @@ static void test_fields(void **state) {
         {.key = "body", .kind = AL_AF_JSON, .s = raw, .len = sizeof raw - 1},
         {.key = "text", .kind = AL_AF_STR, .s = body, .len = sizeof body - 1},
         {.key = "findings", .kind = AL_AF_TREE, .tree = tree},
+        {.key = "odd \"key\"", .kind = AL_AF_INT, .i = 7}, /* escaped, not a plain name */
     };
     assert_int_equal(al_audit_fields(w, "fields", fl, sizeof fl / sizeof fl[0]), 0);
     assert_int_equal(al_audit_fields(w, "bad type!", fl, 1), AL_EINVAL);
@@ -506,6 +507,7 @@ static void test_fields(void **state) {
     json_t *d = g.v[0];
     assert_string_equal(json_string_value(json_object_get(d, "id")), "g1");
     assert_int_equal(json_integer_value(json_object_get(d, "status")), -422);
+    assert_int_equal(json_integer_value(json_object_get(d, "odd \"key\"")), 7);
     assert_true(json_is_real(json_object_get(d, "seconds")));
     assert_true(json_real_value(json_object_get(d, "seconds")) == 2.0);
     assert_true(json_real_value(json_object_get(d, "tiny")) == 1.25e-7);

@@ -31,6 +31,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -84,11 +85,15 @@ struct al_h1conn {
   al_h1conn *prev, *next;
 };
 
+enum { AL_H1_ACCEPT_PAUSE_MS = 100 }; /* accepting pauses this long after EMFILE & co. */
+
 struct al_h1srv {
   struct event_base *base;
   al_h1_opts o;
   struct timeval tv;
   struct evconnlistener *lis;
+  struct event resume;          /* accepting again after a pause (on_accept_error) */
+  atomic_ulong accept_errors;
   al_h1conn *conns;
   time_t date_t;
   char date[48];
@@ -810,6 +815,26 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   timer_on(c);
 }
 
+/* accept() failed for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM;
+ * libevent retries EAGAIN and ECONNABORTED itself): the pending connection stays queued
+ * and the listening socket readable, so accepting again at once would spin the loop.
+ * Accepting pauses for AL_H1_ACCEPT_PAUSE_MS, while connections already open go on (and
+ * may close, giving descriptors back). */
+static void on_accept_error(struct evconnlistener *l, void *arg) {
+  al_h1srv *s = arg;
+  struct timeval tv = {0, AL_H1_ACCEPT_PAUSE_MS * 1000};
+  atomic_fetch_add(&s->accept_errors, 1);
+  evconnlistener_disable(l);
+  evtimer_add(&s->resume, &tv);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg) {
+  al_h1srv *s = arg;
+  if (s->lis) evconnlistener_enable(s->lis);
+}
+
+unsigned long al_h1srv_accept_errors(al_h1srv *s) { return atomic_load(&s->accept_errors); }
+
 /* ---- server ---- */
 
 al_h1srv *al_h1srv_new(struct event_base *base, const al_h1_opts *o) {
@@ -842,6 +867,8 @@ int al_h1srv_listen(al_h1srv *s, const char *host, int port, int *bound_port) {
     rc = AL_ESYS;
     goto out;
   }
+  evconnlistener_set_error_cb(s->lis, on_accept_error);
+  evtimer_assign(&s->resume, s->base, on_resume, s);
   int fd = evconnlistener_get_fd(s->lis), one = 1;
   /* accepted sockets inherit it: stream chunks are not held back by Nagle */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -857,7 +884,10 @@ out:
 
 void al_h1srv_free(al_h1srv *s) {
   if (!s) return;
-  if (s->lis) evconnlistener_free(s->lis);
+  if (s->lis) {
+    event_del(&s->resume);
+    evconnlistener_free(s->lis);
+  }
   while (s->conns) conn_free(s->conns);
   al_free(s);
 }

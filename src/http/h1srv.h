@@ -55,6 +55,9 @@ al_h1srv *al_h1srv_new(struct event_base *base, const al_h1_opts *o);
 int al_h1srv_listen(al_h1srv *s, const char *host, int port, int *bound_port);
 /* Closes every connection (no close callbacks: the owner is going away) and the listener. */
 void al_h1srv_free(al_h1srv *s);
+/* accept() failures for want of descriptors or memory; each pauses accepting for 100 ms
+ * instead of retrying at once (the listening socket stays readable). */
+unsigned long al_h1srv_accept_errors(al_h1srv *s);
 
 /* ---- answers ---- */
 /* A whole answer: status line, hdrs, Content-Length, body (none for HEAD). Returns 0, or

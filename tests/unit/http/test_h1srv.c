@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -379,11 +380,53 @@ static void test_full_socket(void **state) {
   free(buf);
 }
 
+
+/* Out of descriptors: accept() fails (EMFILE) while a connection waits in the backlog, so
+ * the listening socket stays readable. The server pauses accepting (a few errors counted
+ * over 400 ms, not a loop spinning on them), then serves again once descriptors are back. */
+static void test_out_of_descriptors(void **state) {
+  struct rlimit old, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int probe = dup(0); /* the lowest free descriptor: the limit is set just above it */
+  assert_true(probe >= 0);
+  close(probe);
+  low = old;
+  low.rlim_cur = (rlim_t)probe + 12;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  unsigned long before = al_h1srv_accept_errors(srv);
+  int fds[64], n = 0;
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv_port),
+                            .sin_addr.s_addr = htonl(0x7f000001)};
+  while (n < 64) { /* clients take descriptors, the server one per accepted connection */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    fds[n++] = fd;
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0); /* the backlog takes it */
+    usleep(20000);
+  }
+  usleep(400000);
+  unsigned long errors = al_h1srv_accept_errors(srv) - before;
+  for (int i = 0; i < n; i++) close(fds[i]);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  assert_true(n < 64);                   /* the limit was reached */
+  assert_true(errors >= 1);              /* accept() failed, and was seen */
+  assert_true(errors <= 10);             /* paused 100 ms each time: no spinning */
+  usleep(250000);                        /* the pause ends; the queued ones are taken and dropped */
+  char got[4096];
+  int eof;
+  int fd = dial();
+  send_str(fd, "GET /after-emfile HTTP/1.1\r\n\r\n");
+  read_until(fd, got, sizeof got, "/after-emfile:", &eof);
+  assert_non_null(strstr(got, "HTTP/1.1 200"));
+  close(fd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keep_alive),   cmocka_unit_test(test_pipelining), cmocka_unit_test(test_chunked_body),
       cmocka_unit_test(test_limits),       cmocka_unit_test(test_slow_partial), cmocka_unit_test(test_client_gone),
       cmocka_unit_test(test_stream),       cmocka_unit_test(test_full_socket),
+      cmocka_unit_test(test_out_of_descriptors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
